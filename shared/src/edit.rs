@@ -1,0 +1,380 @@
+//! Edits: the only way documents change. Each edit is validated against the job as this replica
+//! sees it, then written as one Automerge change; a refused edit writes nothing.
+
+use automerge::AutoCommit;
+use autosurgeon::reconcile;
+use serde::{Deserialize, Serialize};
+
+use crate::approval::content_hash;
+use crate::docs::{DocError, commit, read_dispatch, read_field};
+use crate::ids::{DeviceId, ItemId, TechnicianId};
+use crate::model::{
+    Appliance, Customer, DispatchAction, DispatchDoc, DispatchEvent, FieldAction, FieldDoc, GeoPoint, LineItem, Note,
+    PartScan, Photo, Priority, Rating, Report, Signature, SignaturePurpose, Sla, StatusEvent, Window,
+};
+use crate::pricing::{PricingError, check_line, totals};
+use crate::signature::{Strokes, StrokesError};
+use crate::status::{Action, Rejection, Status, derive};
+use crate::time::Timestamp;
+
+/// Longest free text (notes, reasons, report fields) accepted, in bytes.
+pub const TEXT_BYTES_MAX: usize = 8 * 1024;
+/// Items of one kind a job may hold (photos, scans, notes, signatures, events).
+pub const ITEMS_MAX: usize = 500;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    #[error("status change refused: {0}")]
+    Transition(#[from] Rejection),
+    #[error("the job is {0:?}; it can no longer be changed from the field")]
+    JobFinished(Status),
+    #[error("this device's technician is not assigned to the job")]
+    NotAssigned,
+    #[error(transparent)]
+    Pricing(#[from] PricingError),
+    #[error(transparent)]
+    Strokes(#[from] StrokesError),
+    #[error("the content changed after it was shown to the customer; show it again and re-sign")]
+    ContentChanged,
+    #[error("nothing to sign: {0}")]
+    NothingToSign(&'static str),
+    #[error("rating must be 1 to 5, got {0}")]
+    BadRating(u8),
+    #[error("the customer rates after the job is completed")]
+    RatingBeforeCompletion,
+    #[error("{field} is too long ({len} bytes, at most {TEXT_BYTES_MAX})")]
+    TextTooLong { field: &'static str, len: usize },
+    #[error("{0} must not be empty")]
+    Empty(&'static str),
+    #[error("a job holds at most {ITEMS_MAX} {0}")]
+    TooMany(&'static str),
+    #[error("no line {0} on the quote")]
+    NoSuchLine(ItemId),
+    #[error("location is not a valid position")]
+    BadLocation,
+    #[error("appointment window must end after it starts")]
+    BadWindow,
+    #[error(transparent)]
+    Doc(#[from] DocError),
+}
+
+/// Who is editing from the field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldActor {
+    pub technician: TechnicianId,
+    pub device: DeviceId,
+    pub name: String,
+}
+
+/// Everything a technician's device can do to a job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "edit")]
+pub enum FieldEdit {
+    Status { action: FieldAction, location: Option<GeoPoint>, reason: String },
+    AddNote { text: String },
+    AddPhoto { photo: Photo },
+    AddPartScan { scan: PartScan },
+    /// Adds the line, or replaces the line with the same id.
+    UpsertLine { line: LineItem },
+    RemoveLine { id: ItemId },
+    SetDiscount { discount_minor: i64 },
+    SetTaxRate { tax_rate_bp: u32 },
+    /// `shown_hash` is the hash of the content the customer was shown when they signed.
+    Sign { purpose: SignaturePurpose, signer: String, strokes: Strokes, shown_hash: String },
+    SetReport { report: Report },
+    Rate { score: u8, comment: String },
+}
+
+impl FieldEdit {
+    /// A short name for logs and commit messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FieldEdit::Status { .. } => "status",
+            FieldEdit::AddNote { .. } => "add note",
+            FieldEdit::AddPhoto { .. } => "add photo",
+            FieldEdit::AddPartScan { .. } => "add part scan",
+            FieldEdit::UpsertLine { .. } => "upsert line",
+            FieldEdit::RemoveLine { .. } => "remove line",
+            FieldEdit::SetDiscount { .. } => "set discount",
+            FieldEdit::SetTaxRate { .. } => "set tax rate",
+            FieldEdit::Sign { .. } => "sign",
+            FieldEdit::SetReport { .. } => "set report",
+            FieldEdit::Rate { .. } => "rate",
+        }
+    }
+}
+
+fn text(field: &'static str, s: &str) -> Result<(), EditError> {
+    if s.len() > TEXT_BYTES_MAX {
+        return Err(EditError::TextTooLong { field, len: s.len() });
+    }
+    Ok(())
+}
+
+fn room(name: &'static str, len: usize) -> Result<(), EditError> {
+    if len >= ITEMS_MAX { Err(EditError::TooMany(name)) } else { Ok(()) }
+}
+
+/// Applies one field edit to `field_doc` as one Automerge change. On error nothing is written.
+pub fn apply_field_edit(
+    field_doc: &mut AutoCommit,
+    dispatch: &DispatchDoc,
+    actor: &FieldActor,
+    now: Timestamp,
+    edit: FieldEdit,
+) -> Result<FieldDoc, EditError> {
+    let mut field = read_field(field_doc)?;
+    let derived = derive(dispatch, &field);
+    let name = edit.name();
+    match edit {
+        FieldEdit::Status { action, location, reason } => {
+            text("reason", &reason)?;
+            if location.is_some_and(|l| !l.is_valid()) {
+                return Err(EditError::BadLocation);
+            }
+            room("status events", field.events.len())?;
+            derived.state().apply(&Action::Field { action, by: actor.technician })?;
+            // Keep the replay order equal to the order the device acted in, even if its clock
+            // stepped back: an event never sorts before the last one it saw.
+            let at = derived.timeline.last().map_or(now, |e| now.max(Timestamp(e.at.0 + 1)));
+            field.events.push(StatusEvent {
+                id: ItemId::new(),
+                at,
+                by: actor.technician,
+                device: actor.device,
+                action,
+                location,
+                reason,
+            });
+        }
+        other => {
+            if !derived.status.is_open() && !matches!(other, FieldEdit::Rate { .. } | FieldEdit::Sign { .. }) {
+                return Err(EditError::JobFinished(derived.status));
+            }
+            if derived.dispatch_assignee() != Some(actor.technician) {
+                return Err(EditError::NotAssigned);
+            }
+            edit_content(&mut field, dispatch, derived.status, actor, now, other)?;
+        }
+    }
+    if let Err(e) = reconcile(field_doc, &field) {
+        field_doc.rollback();
+        return Err(DocError::from(e).into());
+    }
+    commit(field_doc, name, now);
+    Ok(field)
+}
+
+fn edit_content(
+    field: &mut FieldDoc,
+    dispatch: &DispatchDoc,
+    status: Status,
+    actor: &FieldActor,
+    now: Timestamp,
+    edit: FieldEdit,
+) -> Result<(), EditError> {
+    match edit {
+        FieldEdit::Status { .. } => unreachable!("handled by apply_field_edit"),
+        FieldEdit::AddNote { text: t } => {
+            text("note", &t)?;
+            if t.trim().is_empty() {
+                return Err(EditError::Empty("note"));
+            }
+            room("notes", field.notes.len())?;
+            field.notes.push(Note { id: ItemId::new(), at: now, author: actor.name.clone(), text: t });
+        }
+        FieldEdit::AddPhoto { photo } => {
+            text("caption", &photo.caption)?;
+            room("photos", field.photos.len())?;
+            field.photos.push(photo);
+        }
+        FieldEdit::AddPartScan { scan } => {
+            text("code", &scan.code)?;
+            if scan.code.is_empty() {
+                return Err(EditError::Empty("code"));
+            }
+            room("part scans", field.part_scans.len())?;
+            field.part_scans.push(scan);
+        }
+        FieldEdit::UpsertLine { line } => {
+            text("description", &line.description)?;
+            check_line(field.quote.lines.len(), &line)?;
+            match field.quote.lines.iter_mut().find(|l| l.id == line.id) {
+                Some(existing) => *existing = line,
+                None => field.quote.lines.push(line),
+            }
+            totals(&field.quote)?;
+        }
+        FieldEdit::RemoveLine { id } => {
+            let before = field.quote.lines.len();
+            field.quote.lines.retain(|l| l.id != id);
+            if field.quote.lines.len() == before {
+                return Err(EditError::NoSuchLine(id));
+            }
+            totals(&field.quote)?;
+        }
+        FieldEdit::SetDiscount { discount_minor } => {
+            field.quote.discount_minor = discount_minor;
+            totals(&field.quote)?;
+        }
+        FieldEdit::SetTaxRate { tax_rate_bp } => {
+            field.quote.tax_rate_bp = tax_rate_bp;
+            totals(&field.quote)?;
+        }
+        FieldEdit::Sign { purpose, signer, strokes, shown_hash } => {
+            text("signer", &signer)?;
+            if signer.trim().is_empty() {
+                return Err(EditError::Empty("signer name"));
+            }
+            match purpose {
+                SignaturePurpose::QuoteApproval if field.quote.lines.is_empty() => {
+                    return Err(EditError::NothingToSign("the quote has no lines"));
+                }
+                SignaturePurpose::Completion if field.report.cause.trim().is_empty() => {
+                    return Err(EditError::NothingToSign("the report has no cause"));
+                }
+                _ => {}
+            }
+            let current = content_hash(purpose, dispatch, field)?;
+            if current != shown_hash {
+                return Err(EditError::ContentChanged);
+            }
+            room("signatures", field.signatures.len())?;
+            field.signatures.push(Signature {
+                id: ItemId::new(),
+                purpose,
+                signer,
+                strokes: strokes.encode()?.into(),
+                content_hash: current,
+                at: now,
+                device: actor.device,
+            });
+        }
+        FieldEdit::SetReport { report } => {
+            text("cause", &report.cause)?;
+            text("method", &report.method)?;
+            field.report = report;
+        }
+        FieldEdit::Rate { score, comment } => {
+            text("comment", &comment)?;
+            if !(1..=5).contains(&score) {
+                return Err(EditError::BadRating(score));
+            }
+            if !matches!(status, Status::Completed | Status::Closed) {
+                return Err(EditError::RatingBeforeCompletion);
+            }
+            field.rating = Rating { score: Some(score), comment, at: Some(now) };
+        }
+    }
+    Ok(())
+}
+
+/// Everything a dispatcher can do to a job's dispatch document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "edit")]
+pub enum DispatchEdit {
+    Assign { technician: TechnicianId },
+    Unassign,
+    Reschedule { window: Window },
+    Cancel { reason: String },
+    Close,
+    AddNote { text: String },
+    Update { fields: DispatchFields },
+}
+
+/// Dispatch fields a dispatcher may correct after creation; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DispatchFields {
+    pub priority: Option<Priority>,
+    pub customer: Option<Customer>,
+    pub appliance: Option<Appliance>,
+    pub problem: Option<String>,
+    pub sla: Option<Sla>,
+}
+
+impl DispatchEdit {
+    pub fn name(&self) -> &'static str {
+        match self {
+            DispatchEdit::Assign { .. } => "assign",
+            DispatchEdit::Unassign => "unassign",
+            DispatchEdit::Reschedule { .. } => "reschedule",
+            DispatchEdit::Cancel { .. } => "cancel",
+            DispatchEdit::Close => "close",
+            DispatchEdit::AddNote { .. } => "add note",
+            DispatchEdit::Update { .. } => "update",
+        }
+    }
+}
+
+/// Applies one dispatcher edit as one Automerge change. On error nothing is written.
+pub fn apply_dispatch_edit(
+    dispatch_doc: &mut AutoCommit,
+    field: &FieldDoc,
+    by: &str,
+    now: Timestamp,
+    edit: DispatchEdit,
+) -> Result<DispatchDoc, EditError> {
+    let mut dispatch = read_dispatch(dispatch_doc)?;
+    let derived = derive(&dispatch, field);
+    let name = edit.name();
+    let action = match edit {
+        DispatchEdit::Assign { technician } => Some(DispatchAction::Assigned { technician }),
+        DispatchEdit::Unassign => Some(DispatchAction::Unassigned),
+        DispatchEdit::Reschedule { window } => {
+            if !window.is_valid() {
+                return Err(EditError::BadWindow);
+            }
+            dispatch.appointment = Some(window);
+            Some(DispatchAction::Rescheduled { window })
+        }
+        DispatchEdit::Cancel { reason } => {
+            text("reason", &reason)?;
+            Some(DispatchAction::Cancelled { reason })
+        }
+        DispatchEdit::Close => Some(DispatchAction::Closed),
+        DispatchEdit::AddNote { text: t } => {
+            text("note", &t)?;
+            if t.trim().is_empty() {
+                return Err(EditError::Empty("note"));
+            }
+            room("notes", dispatch.notes.len())?;
+            dispatch.notes.push(Note { id: ItemId::new(), at: now, author: by.to_owned(), text: t });
+            None
+        }
+        DispatchEdit::Update { fields } => {
+            if let Some(p) = fields.priority {
+                dispatch.priority = p;
+            }
+            if let Some(c) = fields.customer {
+                text("customer", &c.name)?;
+                if c.location.is_some_and(|l| !l.is_valid()) {
+                    return Err(EditError::BadLocation);
+                }
+                dispatch.customer = c;
+            }
+            if let Some(a) = fields.appliance {
+                dispatch.appliance = a;
+            }
+            if let Some(p) = fields.problem {
+                text("problem", &p)?;
+                dispatch.problem = p;
+            }
+            if let Some(s) = fields.sla {
+                dispatch.sla = s;
+            }
+            None
+        }
+    };
+    if let Some(action) = action {
+        derived.state().apply(&Action::Dispatch(action.clone()))?;
+        room("dispatch events", dispatch.events.len())?;
+        let at = derived.timeline.last().map_or(now, |e| now.max(Timestamp(e.at.0 + 1)));
+        dispatch.events.push(DispatchEvent { id: ItemId::new(), at, by: by.to_owned(), action });
+    }
+    if let Err(e) = reconcile(dispatch_doc, &dispatch) {
+        dispatch_doc.rollback();
+        return Err(DocError::from(e).into());
+    }
+    commit(dispatch_doc, name, now);
+    Ok(dispatch)
+}

@@ -1,0 +1,19 @@
+//! OnSite's shared core: the job documents and their rules, used by the app and the sync server.
+//!
+//! Architecture invariant: nothing in this crate does I/O. It turns bytes and values into
+//! values; storage, network and UI live in `app` and `sync-server`.
+#![forbid(unsafe_code)]
+
+pub mod approval;
+pub mod docs;
+pub mod edit;
+pub mod ids;
+pub mod model;
+pub mod money;
+pub mod pricing;
+pub mod signature;
+pub mod status;
+pub mod time;
+
+pub use ids::{BlobHash, DeviceId, DispatcherId, ItemId, JobId, TechnicianId};
+pub use time::Timestamp;

@@ -1,0 +1,178 @@
+use autosurgeon::{Hydrate, Reconcile};
+use serde::{Deserialize, Serialize};
+
+use super::{GeoPoint, Note, Window};
+use crate::ids::{ItemId, JobId, TechnicianId};
+use crate::time::{Timestamp, parse_date};
+
+/// The dispatcher's half of a job: who, where, what is broken, when, by whom it is to be fixed.
+/// Written only by dispatchers (through the sync server); the technician's devices read it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct DispatchDoc {
+    pub schema: u32,
+    pub job_id: JobId,
+    pub created_at: Timestamp,
+    pub channel: Channel,
+    pub priority: Priority,
+    pub customer: Customer,
+    pub appliance: Appliance,
+    /// The problem as the customer described it.
+    pub problem: String,
+    pub sla: Sla,
+    pub appointment: Option<Window>,
+    /// Append-only log of dispatch actions. Assignment and status are derived from it and the
+    /// field events ([`crate::status::derive`]); no scalar duplicates them, so two dispatchers'
+    /// concurrent assignments resolve by the same rule everywhere.
+    pub events: Vec<DispatchEvent>,
+    pub notes: Vec<Note>,
+}
+
+/// How the job reached us.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Reconcile, Hydrate)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Phone,
+    Web,
+    App,
+    WechatMiniProgram,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Reconcile, Hydrate)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    Low,
+    Normal,
+    High,
+    Urgent,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Customer {
+    pub name: String,
+    pub phone: String,
+    pub address: String,
+    pub location: Option<GeoPoint>,
+}
+
+/// What is being repaired.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Appliance {
+    pub category: Category,
+    pub brand: String,
+    pub model: String,
+    pub serial: String,
+    /// `YYYY-MM-DD`, as on the receipt; empty when unknown.
+    pub purchase_date: String,
+    /// Manufacturer's warranty length from the purchase date.
+    pub warranty_months: u32,
+}
+
+/// Appliance and furniture categories the company services.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Reconcile, Hydrate)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    Kettle,
+    Washer,
+    Fridge,
+    AirConditioner,
+    WaterHeater,
+    Furniture,
+    Other,
+}
+
+impl Category {
+    pub const ALL: [Category; 7] = [
+        Category::Kettle,
+        Category::Washer,
+        Category::Fridge,
+        Category::AirConditioner,
+        Category::WaterHeater,
+        Category::Furniture,
+        Category::Other,
+    ];
+
+    /// The stable snake_case name used in the wire format, the catalog and the index.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Kettle => "kettle",
+            Category::Washer => "washer",
+            Category::Fridge => "fridge",
+            Category::AirConditioner => "air_conditioner",
+            Category::WaterHeater => "water_heater",
+            Category::Furniture => "furniture",
+            Category::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// Whether the appliance is still under the manufacturer's warranty on a given day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum WarrantyState {
+    /// Covered; `days_left` until it ends.
+    InWarranty { days_left: i64 },
+    Expired { days_ago: i64 },
+    /// No purchase date (or it cannot be read): the technician must ask for the receipt.
+    Unknown,
+}
+
+impl Appliance {
+    /// Warranty on `today` (days since the epoch). Months are counted as calendar months.
+    pub fn warranty_on(&self, today_days: i64) -> WarrantyState {
+        let Some(bought) = parse_date(&self.purchase_date) else {
+            return WarrantyState::Unknown;
+        };
+        let Some(end) = add_months(bought, self.warranty_months) else {
+            return WarrantyState::Unknown;
+        };
+        if today_days < end {
+            WarrantyState::InWarranty { days_left: end - today_days }
+        } else {
+            WarrantyState::Expired { days_ago: today_days - end }
+        }
+    }
+}
+
+fn add_months(days: i64, months: u32) -> Option<i64> {
+    let epoch = time::Date::from_calendar_date(1970, time::Month::January, 1).ok()?;
+    let date = epoch.checked_add(time::Duration::days(days))?;
+    let total = i64::from(date.year()) * 12 + i64::from(date.month() as u8 - 1) + i64::from(months);
+    let year = i32::try_from(total.div_euclid(12)).ok()?;
+    let month = time::Month::try_from((total.rem_euclid(12) + 1) as u8).ok()?;
+    let day = date.day().min(time::util::days_in_month(month, year));
+    let end = time::Date::from_calendar_date(year, month, day).ok()?;
+    Some(i64::from(end.to_julian_day() - epoch.to_julian_day()))
+}
+
+/// Service-level deadlines promised to the customer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Sla {
+    pub respond_by: Option<Timestamp>,
+    pub arrive_by: Option<Timestamp>,
+    pub resolve_by: Option<Timestamp>,
+}
+
+/// One dispatcher action. `by` is the dispatcher's display name, for the timeline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct DispatchEvent {
+    #[key]
+    pub id: ItemId,
+    pub at: Timestamp,
+    pub by: String,
+    pub action: DispatchAction,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[serde(rename_all = "snake_case", tag = "action")]
+pub enum DispatchAction {
+    Created,
+    Assigned { technician: TechnicianId },
+    Unassigned,
+    Rescheduled { window: Window },
+    Cancelled { reason: String },
+    Closed,
+}

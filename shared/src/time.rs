@@ -1,0 +1,102 @@
+//! Instants. Stored as milliseconds since the Unix epoch, always UTC; a time zone is applied only
+//! when a time is shown to a person.
+
+use std::fmt;
+
+use autosurgeon::{Hydrate, Reconcile};
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime, UtcOffset, format_description::well_known::Rfc3339, macros::format_description};
+
+/// A UTC instant with millisecond precision.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Reconcile, Hydrate,
+)]
+#[serde(transparent)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub const MINUTE: i64 = 60_000;
+    pub const HOUR: i64 = 60 * Self::MINUTE;
+    pub const DAY: i64 = 24 * Self::HOUR;
+
+    /// The current time from the system clock.
+    pub fn now() -> Self {
+        Self((OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64)
+    }
+
+    pub fn millis(self) -> i64 {
+        self.0
+    }
+
+    pub fn plus_minutes(self, minutes: i64) -> Self {
+        Self(self.0.saturating_add(minutes.saturating_mul(Self::MINUTE)))
+    }
+
+    /// `self - earlier` in whole minutes, negative when `earlier` is later.
+    pub fn minutes_since(self, earlier: Timestamp) -> i64 {
+        (self.0 - earlier.0).div_euclid(Self::MINUTE)
+    }
+
+    fn utc(self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
+    /// RFC 3339 in UTC (`2026-11-24T09:30:00Z`), for logs and wire formats.
+    pub fn to_rfc3339(self) -> String {
+        self.utc().replace_nanosecond(0).unwrap_or(self.utc()).format(&Rfc3339).unwrap_or_default()
+    }
+
+    /// The local wall-clock time at a fixed UTC offset, with the offset written out
+    /// (`2026-11-24 17:30 +08:00`), so a reader always knows which zone it is.
+    pub fn in_zone(self, offset_minutes: i32) -> String {
+        let offset = UtcOffset::from_whole_seconds(offset_minutes * 60).unwrap_or(UtcOffset::UTC);
+        let fmt = format_description!("[year]-[month]-[day] [hour]:[minute] [offset_hour sign:mandatory]:[offset_minute]");
+        self.utc().to_offset(offset).format(&fmt).unwrap_or_default()
+    }
+
+    /// Start of the local calendar day containing `self`, as a UTC instant.
+    pub fn start_of_local_day(self, offset_minutes: i32) -> Timestamp {
+        let off = i64::from(offset_minutes) * Self::MINUTE;
+        Timestamp((self.0 + off).div_euclid(Self::DAY) * Self::DAY - off)
+    }
+
+    /// Parses RFC 3339 (`2026-11-24T09:30:00+08:00`).
+    pub fn parse_rfc3339(s: &str) -> Option<Self> {
+        let t = OffsetDateTime::parse(s, &Rfc3339).ok()?;
+        Some(Self((t.unix_timestamp_nanos() / 1_000_000) as i64))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339())
+    }
+}
+
+/// Parses a calendar date `YYYY-MM-DD` into days since 1970-01-01.
+pub fn parse_date(s: &str) -> Option<i64> {
+    let date = Date::parse(s, format_description!("[year]-[month]-[day]")).ok()?;
+    Some(i64::from(date.to_julian_day() - Date::from_calendar_date(1970, time::Month::January, 1).ok()?.to_julian_day()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_with_zone() {
+        let t = Timestamp::parse_rfc3339("2026-11-24T09:30:00Z").unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-11-24T09:30:00Z");
+        assert_eq!(t.in_zone(480), "2026-11-24 17:30 +08:00");
+        assert_eq!(t.in_zone(-330), "2026-11-24 04:00 -05:30");
+        assert_eq!(t.start_of_local_day(480).in_zone(480), "2026-11-24 00:00 +08:00");
+    }
+
+    #[test]
+    fn parses_dates() {
+        assert_eq!(parse_date("1970-01-02"), Some(1));
+        assert_eq!(parse_date("2026-13-01"), None);
+        assert_eq!(parse_date("yesterday"), None);
+    }
+}
