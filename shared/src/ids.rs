@@ -13,10 +13,17 @@ macro_rules! id_type {
         $(#[$meta])*
         #[derive(
             Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-            Reconcile, Hydrate,
+            Reconcile,
         )]
         #[serde(transparent)]
         pub struct $name(pub Uuid);
+
+        // By hand so `Option<$name>` hydrates too (it calls `hydrate_bytes` on the inner type).
+        impl Hydrate for $name {
+            fn hydrate_bytes(bytes: &[u8]) -> Result<Self, autosurgeon::HydrateError> {
+                Uuid::hydrate_bytes(bytes).map(Self)
+            }
+        }
 
         impl $name {
             /// A fresh, time-ordered id.

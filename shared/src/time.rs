@@ -9,10 +9,22 @@ use time::{Date, OffsetDateTime, UtcOffset, format_description::well_known::Rfc3
 
 /// A UTC instant with millisecond precision.
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Reconcile, Hydrate,
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Reconcile,
 )]
 #[serde(transparent)]
 pub struct Timestamp(pub i64);
+
+// By hand rather than derived: the derived newtype impl only hydrates through `hydrate`, which
+// `Option<Timestamp>` bypasses (it calls `hydrate_int` on the inner type).
+impl Hydrate for Timestamp {
+    fn hydrate_int(i: i64) -> Result<Self, autosurgeon::HydrateError> {
+        Ok(Self(i))
+    }
+
+    fn hydrate_uint(u: u64) -> Result<Self, autosurgeon::HydrateError> {
+        i64::try_from(u).map(Self).map_err(|_| autosurgeon::HydrateError::unexpected("a millisecond timestamp", u.to_string()))
+    }
+}
 
 impl Timestamp {
     pub const MINUTE: i64 = 60_000;
