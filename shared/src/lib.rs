@@ -11,6 +11,7 @@ pub mod ids;
 pub mod model;
 pub mod money;
 pub mod pricing;
+pub mod reference;
 pub mod signature;
 pub mod status;
 pub mod time;

@@ -1,0 +1,146 @@
+//! The device's local store: one SQLite file (WAL) holding every job's Automerge documents, a list
+//! index kept in step with them, blobs with their upload state, sync state and reference data.
+//!
+//! Architecture invariant: one user action is one SQLite transaction. A method returns `Ok` only
+//! after its transaction committed, so when the UI says "saved", a crash cannot lose it; and a
+//! method that fails leaves the file as it was.
+
+mod blobs;
+mod docs;
+mod jobs;
+mod kb;
+mod reference;
+mod schema;
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use shared::docs::DocError;
+use shared::edit::{EditError, FieldActor};
+
+pub use blobs::{BlobState, PendingBlob, ReadyPhoto};
+pub use jobs::{JobSummary, JobView, TodayQuery};
+pub use kb::KbHit;
+pub use reference::{ScanMatch, StockView};
+pub use schema::APPLICATION_ID;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path} is not an OnSite store (it is another program's SQLite database); refusing to touch it")]
+    Foreign { path: String },
+    #[error("{path} is damaged or not a database: {detail}")]
+    Corrupt { path: String, detail: String },
+    #[error("the store was written by a newer OnSite (schema {found}); update the app")]
+    NewerSchema { found: i64 },
+    #[error("no job {0} on this device")]
+    NoSuchJob(String),
+    #[error("job {job}: its {kind} document cannot be read: {source}")]
+    BadDocument { job: String, kind: &'static str, source: DocError },
+    #[error("this device is not paired to a technician yet")]
+    NotPaired,
+    #[error(transparent)]
+    Edit(#[from] EditError),
+    #[error("not enough {part_no} in the van (have {have}, need {need})")]
+    OutOfStock { part_no: String, have: u32, need: u32 },
+    #[error("unknown part {0}")]
+    UnknownPart(String),
+    #[error("blob does not match its hash")]
+    BlobMismatch,
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("migration failed: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    #[error("stored data is malformed: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The local store. Not `Sync`: the app owns one behind a mutex and calls it off the UI thread.
+pub struct Store {
+    conn: Connection,
+    identity: Option<FieldActor>,
+}
+
+impl Store {
+    /// Opens (creating if missing) the store at `path`, migrating it to this build's schema.
+    ///
+    /// A file that is not SQLite, is damaged, or belongs to another program is refused with a
+    /// clear error and left untouched; nothing is ever reset silently.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let shown = path.display().to_string();
+        let corrupt = |e: rusqlite::Error| StoreError::Corrupt { path: shown.clone(), detail: e.to_string() };
+        let mut conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        // The first read of the header is where a non-database file shows itself.
+        let app_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(corrupt)?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(corrupt)?;
+        let tables: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+            .map_err(corrupt)?;
+        let fresh = app_id == 0 && version == 0 && tables == 0;
+        if !fresh && app_id != APPLICATION_ID {
+            return Err(StoreError::Foreign { path: shown });
+        }
+        let migrations = schema::migrations();
+        if let rusqlite_migration::SchemaVersion::Outside(_) = migrations.current_version(&conn)? {
+            return Err(StoreError::NewerSchema { found: version });
+        }
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(corrupt)?;
+        // FULL: a committed edit survives power loss too, not just an app crash.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        if fresh {
+            conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+        }
+        migrations.to_latest(&mut conn)?;
+        Ok(Store { conn, identity: None })
+    }
+
+    /// Who edits from this device (set at pairing, restored from `meta` on open).
+    pub fn identity(&mut self) -> Result<Option<FieldActor>> {
+        if self.identity.is_none() {
+            let raw: Option<String> = self
+                .conn
+                .query_row("SELECT value FROM meta WHERE key = 'identity'", [], |r| r.get(0))
+                .optional()?;
+            self.identity = raw.map(|s| serde_json::from_str(&s)).transpose()?;
+        }
+        Ok(self.identity.clone())
+    }
+
+    pub fn set_identity(&mut self, who: &FieldActor) -> Result<()> {
+        self.set_meta("identity", &serde_json::to_string(who)?)?;
+        self.identity = Some(who.clone());
+        Ok(())
+    }
+
+    fn actor(&mut self) -> Result<FieldActor> {
+        self.identity()?.ok_or(StoreError::NotPaired)
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )?;
+        Ok(())
+    }
+
+    /// Bytes the store occupies on disk (database plus write-ahead log).
+    pub fn size_bytes(&self) -> Result<u64> {
+        let pages: i64 = self.conn.pragma_query_value(None, "page_count", |r| r.get(0))?;
+        let size: i64 = self.conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
+        Ok((pages * size) as u64)
+    }
+}
+

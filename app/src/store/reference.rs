@@ -1,0 +1,230 @@
+//! Reference data on the device: catalog, price list, knowledge base, van stock.
+
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use shared::model::{Category, LineKind};
+use shared::reference::{Catalog, KnowledgeBase, Part, PriceItem, PriceList, StockLine};
+
+use super::kb::article_text;
+use super::{Result, Store, StoreError};
+
+/// What a scanned code turned out to be, for the job at hand.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanMatch {
+    pub code: String,
+    /// The catalog part, when the code is one we know.
+    pub part: Option<Part>,
+    /// The part fits the job's appliance (brand and model).
+    pub fits: bool,
+    /// How many the van holds.
+    pub in_van: u32,
+}
+
+/// A van stock line with the part's names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockView {
+    pub part_no: String,
+    pub name_en: String,
+    pub name_zh: String,
+    pub quantity: u32,
+    pub min_quantity: u32,
+    pub used_today: u32,
+}
+
+impl StockView {
+    pub fn is_low(&self) -> bool {
+        self.quantity <= self.min_quantity
+    }
+}
+
+fn part_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Part> {
+    let cat: String = r.get(3)?;
+    let brands: String = r.get(4)?;
+    let models: String = r.get(5)?;
+    let bad = |i, e: serde_json::Error| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into());
+    Ok(Part {
+        part_no: r.get(0)?,
+        name_en: r.get(1)?,
+        name_zh: r.get(2)?,
+        category: Category::parse(&cat).unwrap_or(Category::Other),
+        brands: serde_json::from_str(&brands).map_err(|e| bad(4, e))?,
+        models: serde_json::from_str(&models).map_err(|e| bad(5, e))?,
+        barcode: r.get(6)?,
+        price_minor: r.get(7)?,
+    })
+}
+
+const PART_COLUMNS: &str = "part_no, name_en, name_zh, category, brands, models, barcode, price_minor";
+
+impl Store {
+    /// Replaces the cached catalog, price list and knowledge base with these versions, at once.
+    pub fn import_reference(&mut self, catalog: &Catalog, prices: &PriceList, kb: &KnowledgeBase) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM parts", [])?;
+        for p in &catalog.parts {
+            tx.execute(
+                &format!("INSERT INTO parts ({PART_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+                params![
+                    p.part_no,
+                    p.name_en,
+                    p.name_zh,
+                    p.category.as_str(),
+                    serde_json::to_string(&p.brands)?,
+                    serde_json::to_string(&p.models)?,
+                    p.barcode,
+                    p.price_minor
+                ],
+            )?;
+        }
+        tx.execute("DELETE FROM prices", [])?;
+        for i in &prices.items {
+            tx.execute(
+                "INSERT INTO prices (code, kind, name_en, name_zh, category, unit_price_minor) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![i.code, serde_json::to_string(&i.kind)?, i.name_en, i.name_zh, i.category.map(|c| c.as_str()), i.unit_price_minor],
+            )?;
+        }
+        tx.execute("DELETE FROM kb_articles", [])?;
+        tx.execute("DELETE FROM kb_fts", [])?;
+        for a in &kb.articles {
+            tx.execute(
+                "INSERT INTO kb_articles (id, category, json) VALUES (?1, ?2, ?3)",
+                params![a.id, a.category.as_str(), serde_json::to_string(a)?],
+            )?;
+            tx.execute("INSERT INTO kb_fts (article_id, text) VALUES (?1, ?2)", params![a.id, article_text(a)])?;
+        }
+        for (k, v) in [
+            ("catalog_version", catalog.version),
+            ("price_list_version", prices.version),
+            ("kb_version", kb.version),
+        ] {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![k, v.to_string()],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('currency', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [&catalog.currency],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Sets the van's stock (from the server or the depot), keeping today's usage counts.
+    pub fn set_van_stock(&mut self, lines: &[StockLine]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM van_stock WHERE part_no NOT IN (SELECT value FROM json_each(?1))", [serde_json::to_string(
+            &lines.iter().map(|l| &l.part_no).collect::<Vec<_>>(),
+        )?])?;
+        for l in lines {
+            tx.execute(
+                "INSERT INTO van_stock (part_no, quantity, min_quantity) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (part_no) DO UPDATE SET quantity = excluded.quantity, min_quantity = excluded.min_quantity",
+                params![l.part_no, l.quantity, l.min_quantity],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn part(&self, part_no: &str) -> Result<Option<Part>> {
+        Ok(self
+            .conn
+            .query_row(&format!("SELECT {PART_COLUMNS} FROM parts WHERE part_no = ?1"), [part_no], part_from_row)
+            .optional()?)
+    }
+
+    /// Matches a scanned code (barcode, or a QR payload holding the part number) for a job's
+    /// appliance.
+    pub fn match_scan(&self, code: &str, brand: &str, model: &str) -> Result<ScanMatch> {
+        let code = code.trim();
+        let part = self
+            .conn
+            .query_row(
+                &format!("SELECT {PART_COLUMNS} FROM parts WHERE barcode = ?1 OR part_no = ?1 LIMIT 1"),
+                [code],
+                part_from_row,
+            )
+            .optional()?;
+        let in_van = match &part {
+            Some(p) => self.stock_of(&p.part_no)?,
+            None => 0,
+        };
+        let fits = part.as_ref().is_some_and(|p| p.fits(brand, model));
+        Ok(ScanMatch { code: code.to_owned(), part, fits, in_van })
+    }
+
+    fn stock_of(&self, part_no: &str) -> Result<u32> {
+        Ok(self
+            .conn
+            .query_row("SELECT quantity FROM van_stock WHERE part_no = ?1", [part_no], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    pub fn van_stock(&self) -> Result<Vec<StockView>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT s.part_no, coalesce(p.name_en, s.part_no), coalesce(p.name_zh, s.part_no), s.quantity, s.min_quantity, s.used_today
+             FROM van_stock s LEFT JOIN parts p ON p.part_no = s.part_no ORDER BY s.part_no",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(StockView {
+                part_no: r.get(0)?,
+                name_en: r.get(1)?,
+                name_zh: r.get(2)?,
+                quantity: r.get(3)?,
+                min_quantity: r.get(4)?,
+                used_today: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn price_list(&self, category: Option<Category>) -> Result<Vec<PriceItem>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT code, kind, name_en, name_zh, category, unit_price_minor FROM prices
+             WHERE ?1 IS NULL OR category IS NULL OR category = ?1 ORDER BY kind, code",
+        )?;
+        let rows = stmt.query_map([category.map(|c| c.as_str())], |r| {
+            let kind: String = r.get(1)?;
+            let cat: Option<String> = r.get(4)?;
+            Ok(PriceItem {
+                code: r.get(0)?,
+                kind: serde_json::from_str(&kind).unwrap_or(LineKind::Other),
+                name_en: r.get(2)?,
+                name_zh: r.get(3)?,
+                category: cat.and_then(|c| Category::parse(&c)),
+                unit_price_minor: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Takes parts from the van for a job and adds the priced line to its quote, in one
+    /// transaction: stock and quote never disagree.
+    pub fn use_part(&mut self, job: shared::JobId, part_no: &str, quantity: u32) -> Result<super::JobView> {
+        let actor = self.actor()?;
+        let part = self.part(part_no)?.ok_or_else(|| StoreError::UnknownPart(part_no.to_owned()))?;
+        let have = self.stock_of(part_no)?;
+        if have < quantity {
+            return Err(StoreError::OutOfStock { part_no: part_no.to_owned(), have, need: quantity });
+        }
+        let now = shared::Timestamp::now();
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE van_stock SET quantity = quantity - ?2, used_today = used_today + ?2 WHERE part_no = ?1",
+            params![part_no, quantity],
+        )?;
+        let line = shared::model::LineItem {
+            id: shared::ItemId::new(),
+            kind: LineKind::Part,
+            code: part.part_no.clone(),
+            description: format!("{} {}", part.name_zh, part.name_en),
+            quantity,
+            unit_price_minor: part.price_minor,
+        };
+        let view = super::jobs::field_edit_in(&tx, &job.to_string(), &actor, now, shared::edit::FieldEdit::UpsertLine { line })?;
+        tx.commit()?;
+        Ok(view)
+    }
+}

@@ -1,0 +1,126 @@
+//! The local database schema, as forward-only migrations (version kept in `user_version`).
+
+use rusqlite_migration::{M, Migrations};
+
+/// `PRAGMA application_id` of an OnSite store ("OnSt"), so a foreign SQLite file is recognised
+/// and refused instead of being migrated into.
+pub const APPLICATION_ID: i32 = 0x4f6e_5374;
+
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(
+        r#"
+        -- Automerge documents: a snapshot plus the incremental change chunks written since.
+        CREATE TABLE docs (
+            job_id      TEXT NOT NULL,
+            kind        TEXT NOT NULL CHECK (kind IN ('dispatch', 'field')),
+            snapshot    BLOB NOT NULL,
+            chunk_count INTEGER NOT NULL DEFAULT 0,
+            chunk_bytes INTEGER NOT NULL DEFAULT 0,
+            next_seq    INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (job_id, kind)
+        );
+        CREATE TABLE doc_chunks (
+            job_id TEXT NOT NULL,
+            kind   TEXT NOT NULL,
+            seq    INTEGER NOT NULL,
+            bytes  BLOB NOT NULL,
+            PRIMARY KEY (job_id, kind, seq)
+        );
+
+        -- One row per job for fast lists; rewritten in the same transaction as its documents.
+        CREATE TABLE jobs (
+            job_id        TEXT PRIMARY KEY,
+            status        TEXT NOT NULL,
+            priority      INTEGER NOT NULL,
+            appt_start    INTEGER,
+            appt_end      INTEGER,
+            customer_name TEXT NOT NULL,
+            phone         TEXT NOT NULL,
+            address       TEXT NOT NULL,
+            lat           REAL,
+            lon           REAL,
+            category      TEXT NOT NULL,
+            brand         TEXT NOT NULL,
+            model         TEXT NOT NULL,
+            serial        TEXT NOT NULL,
+            problem       TEXT NOT NULL,
+            arrive_by     INTEGER,
+            resolve_by    INTEGER,
+            conflicts     INTEGER NOT NULL,
+            updated_at    INTEGER NOT NULL
+        );
+        CREATE INDEX jobs_by_appointment ON jobs (appt_start);
+        CREATE INDEX jobs_by_serial ON jobs (serial);
+
+        -- Photos, thumbnails, signature renderings: content-addressed, with upload progress.
+        CREATE TABLE blobs (
+            hash       TEXT PRIMARY KEY,
+            job_id     TEXT NOT NULL,
+            mime       TEXT NOT NULL,
+            bytes      BLOB NOT NULL,
+            size       INTEGER NOT NULL,
+            uploaded   INTEGER NOT NULL DEFAULT 0,
+            state      TEXT NOT NULL CHECK (state IN ('pending', 'uploaded')),
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX blobs_pending ON blobs (state) WHERE state = 'pending';
+
+        -- Automerge sync state per document and peer, so an interrupted exchange resumes.
+        CREATE TABLE sync_states (
+            job_id TEXT NOT NULL,
+            kind   TEXT NOT NULL,
+            state  BLOB NOT NULL,
+            PRIMARY KEY (job_id, kind)
+        );
+
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+        -- Reference data (replaced wholesale per published version).
+        CREATE TABLE parts (
+            part_no     TEXT PRIMARY KEY,
+            name_en     TEXT NOT NULL,
+            name_zh     TEXT NOT NULL,
+            category    TEXT NOT NULL,
+            brands      TEXT NOT NULL,
+            models      TEXT NOT NULL,
+            barcode     TEXT NOT NULL,
+            price_minor INTEGER NOT NULL
+        );
+        CREATE INDEX parts_by_barcode ON parts (barcode);
+        CREATE TABLE prices (
+            code             TEXT PRIMARY KEY,
+            kind             TEXT NOT NULL,
+            name_en          TEXT NOT NULL,
+            name_zh          TEXT NOT NULL,
+            category         TEXT,
+            unit_price_minor INTEGER NOT NULL
+        );
+        CREATE TABLE van_stock (
+            part_no      TEXT PRIMARY KEY,
+            quantity     INTEGER NOT NULL CHECK (quantity >= 0),
+            min_quantity INTEGER NOT NULL,
+            used_today   INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE kb_articles (
+            id       TEXT PRIMARY KEY,
+            category TEXT NOT NULL,
+            json     TEXT NOT NULL
+        );
+        -- CJK text is indexed one character per token (see `kb::segment`), so a two-character
+        -- word like 漏水 matches as a phrase inside 洗衣机漏水.
+        CREATE VIRTUAL TABLE kb_fts USING fts5 (
+            article_id UNINDEXED,
+            text,
+            tokenize = 'unicode61 remove_diacritics 2'
+        );
+        "#,
+    )])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        super::migrations().validate().unwrap();
+    }
+}
