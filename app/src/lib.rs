@@ -1,7 +1,8 @@
-//! The OnSite technician app's library: the local store the screens call, and (later modules)
-//! the sync client and platform services.
+//! The OnSite technician app's library: the local store the screens call, demo data, and (in
+//! later modules) the sync client and platform services.
 #![forbid(unsafe_code)]
 
+pub mod demo;
 pub mod store;
 
 pub use store::{Store, StoreError};

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod approval;
+pub mod demo;
 pub mod docs;
 pub mod edit;
 pub mod ids;

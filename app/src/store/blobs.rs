@@ -62,7 +62,9 @@ impl Store {
                 caption: caption.to_owned(),
             },
         };
+        fail::fail_point!("store::photo_blobs_written");
         let view = field_edit_in(&tx, &job_id, &actor, now, edit)?;
+        fail::fail_point!("store::before_commit");
         tx.commit()?;
         Ok(view)
     }

@@ -149,6 +149,7 @@ pub(super) fn edit_in(
     f(&mut d, &mut fd)?;
     append_changes(tx, job_id, DocKind::Dispatch, &mut d, &d_before)?;
     append_changes(tx, job_id, DocKind::Field, &mut fd, &f_before)?;
+    fail::fail_point!("store::docs_written", |_| Err(StoreError::NoSuchJob("failpoint".into())));
     let view = view_of(&mut d, &mut fd, job_id)?;
     index(tx, &view)?;
     Ok(view)

@@ -41,6 +41,8 @@ pub enum StoreError {
     NotPaired,
     #[error(transparent)]
     Edit(#[from] EditError),
+    #[error("document error: {0}")]
+    Doc(#[from] DocError),
     #[error("not enough {part_no} in the van (have {have}, need {need})")]
     OutOfStock { part_no: String, have: u32, need: u32 },
     #[error("unknown part {0}")]

@@ -1,0 +1,50 @@
+//! Demo data for a device with no server: the shipped reference data and a technician's demo
+//! jobs, built into the local store. (With a server, the same data arrives by sync.)
+
+use std::collections::HashMap;
+
+use shared::demo::{DemoJob, DemoTechnician, build};
+use shared::edit::FieldActor;
+use shared::reference::{Catalog, KnowledgeBase, PriceList, StockLine};
+use shared::{DeviceId, TechnicianId, Timestamp};
+
+use crate::store::{Result, Store};
+
+pub const CATALOG: &str = include_str!("../../assets/catalog.json");
+pub const PRICE_LIST: &str = include_str!("../../assets/price_list.json");
+pub const KNOWLEDGE_BASE: &str = include_str!("../../assets/knowledge_base.json");
+pub const VAN_STOCK: &str = include_str!("../../assets/van_stock.json");
+pub const TECHNICIANS: &str = include_str!("../../assets/technicians.json");
+pub const JOBS: &str = include_str!("../../assets/demo_jobs.json");
+
+/// The demo's time zone (Shanghai, UTC+8), in minutes.
+pub const DEMO_UTC_OFFSET_MIN: i32 = 8 * 60;
+
+/// Imports the shipped catalog, price list and knowledge base.
+pub fn import_reference(store: &mut Store) -> Result<()> {
+    let catalog: Catalog = serde_json::from_str(CATALOG)?;
+    let prices: PriceList = serde_json::from_str(PRICE_LIST)?;
+    let kb: KnowledgeBase = serde_json::from_str(KNOWLEDGE_BASE)?;
+    store.import_reference(&catalog, &prices, &kb)?;
+    let stock: Vec<StockLine> = serde_json::from_str(VAN_STOCK)?;
+    store.set_van_stock(&stock)
+}
+
+/// Seeds `store` as technician `key`'s phone: identity, reference data and that technician's
+/// demo jobs. Returns how many jobs were added.
+pub fn seed(store: &mut Store, key: &str, now: Timestamp) -> Result<usize> {
+    let techs: Vec<DemoTechnician> = serde_json::from_str(TECHNICIANS)?;
+    let jobs: Vec<DemoJob> = serde_json::from_str(JOBS)?;
+    let ids: HashMap<String, TechnicianId> = techs.iter().map(|t| (t.key.clone(), TechnicianId::new())).collect();
+    let me = techs.iter().find(|t| t.key == key).unwrap_or(&techs[0]);
+    store.set_identity(&FieldActor { technician: ids[&me.key], device: DeviceId::new(), name: me.name.clone() })?;
+    import_reference(store)?;
+    let today = now.start_of_local_day(DEMO_UTC_OFFSET_MIN);
+    let mut added = 0;
+    for demo in jobs.iter().filter(|j| j.assign.as_deref() == Some(me.key.as_str())) {
+        let mut docs = build(demo, today, &ids, automerge::ActorId::random())?;
+        store.put_job(&mut docs.dispatch, &mut docs.field)?;
+        added += 1;
+    }
+    Ok(added)
+}
