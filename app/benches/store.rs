@@ -1,1 +1,84 @@
-fn main(){}
+//! Local store at realistic size: 5,000 jobs (months of history plus today's work).
+//! Reports list today, open one job, one committed edit, and bytes per job.
+
+use std::collections::HashMap;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use onsite_app::demo::DEMO_UTC_OFFSET_MIN;
+use onsite_app::store::{Store, TodayQuery};
+use shared::demo::{DemoJob, build};
+use shared::edit::{FieldActor, FieldEdit};
+use shared::model::{FieldAction, Report};
+use shared::{DeviceId, JobId, TechnicianId, Timestamp};
+
+const JOBS: usize = 5_000;
+
+fn fill(store: &mut Store, now: Timestamp) -> Vec<JobId> {
+    let demo: Vec<DemoJob> = serde_json::from_str(onsite_app::demo::JOBS).unwrap();
+    let me = TechnicianId::new();
+    store.set_identity(&FieldActor { technician: me, device: DeviceId::new(), name: "bench".into() }).unwrap();
+    let techs: HashMap<String, TechnicianId> = [("me".to_owned(), me)].into();
+    let today = now.start_of_local_day(DEMO_UTC_OFFSET_MIN);
+    let mut open = Vec::new();
+    for i in 0..JOBS {
+        let mut d = demo[i % demo.len()].clone();
+        d.assign = Some("me".into());
+        // ~20 jobs a day over 250 days; the past is finished, today is in flight.
+        d.day = (i / 20) as i64 - 249;
+        d.start_hour = 8 + (i % 10) as i64;
+        d.progress = if d.day < 0 {
+            vec![FieldAction::Accept, FieldAction::EnRoute, FieldAction::CheckIn, FieldAction::Start, FieldAction::Complete]
+        } else {
+            vec![FieldAction::Accept]
+        };
+        let mut docs = build(&d, today, &techs, automerge::ActorId::random()).unwrap();
+        let view = store.put_job(&mut docs.dispatch, &mut docs.field).unwrap();
+        if d.day >= 0 {
+            open.push(view.dispatch.job_id);
+        }
+    }
+    open
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bench.sqlite");
+    let mut store = Store::open(&path).unwrap();
+    let now = Timestamp::now();
+    let open = fill(&mut store, now);
+    let all: Vec<JobId> = store.list_all().unwrap().into_iter().map(|j| j.job_id).collect();
+    let q = TodayQuery { day_start: now.start_of_local_day(DEMO_UTC_OFFSET_MIN) };
+    println!(
+        "store: {} jobs, {} today, {} bytes on disk, {} bytes per job",
+        store.job_count().unwrap(),
+        store.list_today(q).unwrap().len(),
+        store.size_bytes().unwrap(),
+        store.size_bytes().unwrap() / JOBS as u64
+    );
+
+    c.bench_function("list_today_5000", |b| b.iter(|| store.list_today(q).unwrap()));
+    let mut i = 0;
+    c.bench_function("open_job_5000", |b| {
+        b.iter(|| {
+            i = (i + 7919) % all.len();
+            store.open_job(all[i]).unwrap()
+        })
+    });
+    let mut n = 0u64;
+    c.bench_function("edit_committed_5000", |b| {
+        b.iter(|| {
+            n += 1;
+            let job = open[n as usize % open.len()];
+            let report = Report { cause: format!("drain pump impeller seized #{n}"), method: "replaced pump".into(), warranty_days: 90 };
+            store.apply_edit(job, FieldEdit::SetReport { report }).unwrap()
+        })
+    });
+    println!("after edits: {} bytes per job", store.size_bytes().unwrap() / JOBS as u64);
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(50).measurement_time(std::time::Duration::from_secs(5));
+    targets = bench
+}
+criterion_main!(benches);

@@ -33,6 +33,9 @@ pub fn import_reference(store: &mut Store) -> Result<()> {
 /// Seeds `store` as technician `key`'s phone: identity, reference data and that technician's
 /// demo jobs. Returns how many jobs were added.
 pub fn seed(store: &mut Store, key: &str, now: Timestamp) -> Result<usize> {
+    if store.job_count()? > 0 {
+        return Ok(0); // already seeded: never duplicate a technician's jobs
+    }
     let techs: Vec<DemoTechnician> = serde_json::from_str(TECHNICIANS)?;
     let jobs: Vec<DemoJob> = serde_json::from_str(JOBS)?;
     let ids: HashMap<String, TechnicianId> = techs.iter().map(|t| (t.key.clone(), TechnicianId::new())).collect();
