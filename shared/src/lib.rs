@@ -16,6 +16,7 @@ pub mod reference;
 pub mod signature;
 pub mod status;
 pub mod time;
+pub mod wire;
 
 pub use ids::{BlobHash, DeviceId, DispatcherId, ItemId, JobId, TechnicianId};
 pub use time::Timestamp;

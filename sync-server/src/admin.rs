@@ -1,0 +1,170 @@
+//! The dispatcher endpoint's first calls: technicians, pairing codes, devices, jobs and the
+//! dispatch edits (assign, reschedule, cancel, ...). Every job change is an Automerge change on
+//! the server's copy of the dispatch document.
+
+use axum::extract::{Path, State};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use shared::approval::{ApprovalCheck, check};
+use shared::docs::{NewJob, read_dispatch, read_field};
+use shared::edit::DispatchEdit;
+use shared::model::{DispatchDoc, FieldDoc, GeoPoint, SignaturePurpose};
+use shared::status::{Derived, derive};
+use shared::{DeviceId, JobId, TechnicianId, Timestamp};
+
+use crate::AppState;
+use crate::auth::{DispatcherAuth, hash_secret, new_pairing_code};
+use crate::error::{AppError, AppResult};
+use crate::routes::AppJson;
+use crate::store::Technician;
+
+/// How long a pairing code stays valid.
+pub const PAIRING_CODE_MINUTES: i64 = 30;
+
+#[derive(Debug, Deserialize)]
+pub struct NewTechnician {
+    pub name: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub skills: Vec<String>,
+    #[serde(default)]
+    pub brands: Vec<String>,
+    #[serde(default)]
+    pub level: Option<u8>,
+    pub home: Option<GeoPoint>,
+}
+
+pub async fn create_technician(
+    State(state): State<AppState>,
+    _who: DispatcherAuth,
+    AppJson(t): AppJson<NewTechnician>,
+) -> AppResult<AppJson<Technician>> {
+    if t.name.trim().is_empty() || t.name.len() > 200 {
+        return Err(AppError::BadRequest("name is required (at most 200 bytes)".into()));
+    }
+    if t.home.is_some_and(|h| !h.is_valid()) {
+        return Err(AppError::BadRequest("home is not a valid position".into()));
+    }
+    let tech = Technician {
+        id: TechnicianId::new(),
+        name: t.name,
+        phone: t.phone,
+        active: true,
+        skills: t.skills,
+        brands: t.brands,
+        level: t.level.unwrap_or(1).clamp(1, 5),
+        home: t.home,
+    };
+    state.store.put_technician(&tech).await?;
+    Ok(AppJson(tech))
+}
+
+pub async fn list_technicians(State(state): State<AppState>, _who: DispatcherAuth) -> AppResult<AppJson<Vec<Technician>>> {
+    Ok(AppJson(state.store.technicians().await?))
+}
+
+#[derive(Debug, Serialize)]
+pub struct PairingCode {
+    pub code: String,
+    pub technician_id: TechnicianId,
+    pub expires_at: Timestamp,
+}
+
+pub async fn pairing_code(state: &AppState, tech: TechnicianId) -> AppResult<PairingCode> {
+    let t = state.store.technician(tech).await?.ok_or_else(|| AppError::NotFound(format!("no technician {tech}")))?;
+    if !t.active {
+        return Err(AppError::Conflict("technician is deactivated".into()));
+    }
+    let code = new_pairing_code();
+    let expires_at = Timestamp::now().plus_minutes(PAIRING_CODE_MINUTES);
+    state.store.create_pairing_code(tech, &hash_secret(&code), expires_at).await?;
+    Ok(PairingCode { code, technician_id: tech, expires_at })
+}
+
+pub async fn create_pairing_code(
+    State(state): State<AppState>,
+    _who: DispatcherAuth,
+    Path(tech): Path<String>,
+) -> AppResult<AppJson<PairingCode>> {
+    let tech: TechnicianId = tech.parse().map_err(|_| AppError::BadRequest(format!("not a technician id: {tech}")))?;
+    Ok(AppJson(pairing_code(&state, tech).await?))
+}
+
+pub async fn revoke_device(State(state): State<AppState>, _who: DispatcherAuth, Path(id): Path<String>) -> AppResult<AppJson<Value>> {
+    let id: DeviceId = id.parse().map_err(|_| AppError::BadRequest(format!("not a device id: {id}")))?;
+    if !state.store.revoke_device(id).await? {
+        return Err(AppError::NotFound(format!("no active device {id}")));
+    }
+    Ok(AppJson(json!({ "revoked": id })))
+}
+
+pub async fn create_job(State(state): State<AppState>, who: DispatcherAuth, AppJson(job): AppJson<NewJob>) -> AppResult<AppJson<Value>> {
+    shared::money::check_currency(&job.currency).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    if job.customer.name.trim().is_empty() {
+        return Err(AppError::BadRequest("customer.name is required".into()));
+    }
+    if job.customer.location.is_some_and(|l| !l.is_valid()) {
+        return Err(AppError::BadRequest("customer.location is not a valid position".into()));
+    }
+    if job.appointment.is_some_and(|w| !w.is_valid()) {
+        return Err(AppError::BadRequest("appointment must end after it starts".into()));
+    }
+    let id = crate::jobs::create(&state, job, &who.name).await?;
+    Ok(AppJson(json!({ "job_id": id })))
+}
+
+/// A job as a dispatcher reads it: both documents merged with what follows from them.
+#[derive(Debug, Serialize)]
+pub struct JobDetail {
+    pub dispatch: DispatchDoc,
+    pub field: FieldDoc,
+    pub derived: Derived,
+    pub quote_approval: ApprovalCheck,
+    pub completion_approval: ApprovalCheck,
+}
+
+fn parse_job(id: &str) -> AppResult<JobId> {
+    id.parse().map_err(|_| AppError::BadRequest(format!("not a job id: {id}")))
+}
+
+pub async fn get_job(State(state): State<AppState>, _who: DispatcherAuth, Path(id): Path<String>) -> AppResult<AppJson<JobDetail>> {
+    let job = parse_job(&id)?;
+    let (d, f) = state.store.load_job(job).await?.ok_or_else(|| AppError::NotFound(format!("no job {job}")))?;
+    let dispatch = read_dispatch(&d).map_err(|e| AppError::Internal(e.into()))?;
+    let field = read_field(&f).map_err(|e| AppError::Internal(e.into()))?;
+    let derived = derive(&dispatch, &field);
+    Ok(AppJson(JobDetail {
+        quote_approval: check(SignaturePurpose::QuoteApproval, &dispatch, &field),
+        completion_approval: check(SignaturePurpose::Completion, &dispatch, &field),
+        dispatch,
+        field,
+        derived,
+    }))
+}
+
+/// `POST /admin/v1/jobs/{id}/{action}` for action in assign, unassign, reschedule, cancel,
+/// close, add_note, update; the body holds the action's fields.
+pub async fn job_action(
+    State(state): State<AppState>,
+    who: DispatcherAuth,
+    Path((id, action)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> AppResult<AppJson<Value>> {
+    let job = parse_job(&id)?;
+    let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("body is not JSON: {e}")))?
+    };
+    let mut fields = match body {
+        Value::Object(m) => m,
+        Value::Null => serde_json::Map::new(),
+        _ => return Err(AppError::BadRequest("body must be a JSON object".into())),
+    };
+    fields.insert("edit".into(), Value::String(action.clone()));
+    let edit: DispatchEdit = serde_json::from_value(Value::Object(fields))
+        .map_err(|e| AppError::BadRequest(format!("{action}: {e}")))?;
+    let index = crate::jobs::dispatch_edit(&state, job, &who.name, edit).await?;
+    Ok(AppJson(json!({ "job_id": job, "status": index.status, "assignee": index.assignee })))
+}

@@ -1,0 +1,71 @@
+//! Authentication. Devices and dispatchers present bearer tokens; the server stores only their
+//! BLAKE3 hashes (tokens are 256-bit random, so a fast hash is enough). Handlers take
+//! [`DeviceAuth`] or [`DispatcherAuth`] and so cannot forget to check.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use shared::{DeviceId, DispatcherId, TechnicianId};
+
+use crate::AppState;
+use crate::error::AppError;
+
+/// A fresh secret: `prefix` + 64 hex digits.
+pub fn new_token(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the OS random source works");
+    format!("{prefix}{}", hex::encode(bytes))
+}
+
+pub fn hash_secret(secret: &str) -> String {
+    blake3::hash(secret.as_bytes()).to_hex().to_string()
+}
+
+/// A pairing code a technician types: 8 characters without look-alikes (0/O, 1/I/L).
+pub fn new_pairing_code() -> String {
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).expect("the OS random source works");
+    bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect()
+}
+
+fn bearer(parts: &Parts) -> Result<&str, AppError> {
+    let value = parts.headers.get(axum::http::header::AUTHORIZATION).ok_or(AppError::NoToken)?;
+    let value = value.to_str().map_err(|_| AppError::NoToken)?;
+    value.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty()).ok_or(AppError::NoToken)
+}
+
+/// A request from a paired, unrevoked device.
+#[derive(Clone, Debug)]
+pub struct DeviceAuth {
+    pub device: DeviceId,
+    pub technician: TechnicianId,
+}
+
+impl FromRequestParts<AppState> for DeviceAuth {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts)?;
+        let who = state.store.device_by_token(&hash_secret(token)).await?.ok_or(AppError::BadToken)?;
+        if state.device_limiter.check_key(&who.device).is_err() {
+            return Err(AppError::RateLimited);
+        }
+        Ok(who)
+    }
+}
+
+/// A request from an active dispatcher.
+#[derive(Clone, Debug)]
+pub struct DispatcherAuth {
+    pub dispatcher: DispatcherId,
+    pub name: String,
+}
+
+impl FromRequestParts<AppState> for DispatcherAuth {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts)?;
+        state.store.dispatcher_by_token(&hash_secret(token)).await?.ok_or(AppError::BadToken)
+    }
+}

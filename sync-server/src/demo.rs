@@ -1,0 +1,64 @@
+//! Demo data for a fresh server: technicians, a dispatcher, today's jobs and pairing codes.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use shared::demo::{DemoJob, DemoTechnician, build};
+use shared::model::GeoPoint;
+use shared::{TechnicianId, Timestamp};
+
+use crate::AppState;
+use crate::auth::hash_secret;
+use crate::store::{JobWrite, Technician};
+
+pub const TECHNICIANS: &str = include_str!("../../assets/technicians.json");
+pub const JOBS: &str = include_str!("../../assets/demo_jobs.json");
+/// The demo's time zone (Shanghai).
+pub const DEMO_UTC_OFFSET_MIN: i32 = 8 * 60;
+
+#[derive(Debug, Serialize)]
+pub struct DemoCredentials {
+    pub dispatcher_token: String,
+    /// Technician key -> (id, one-time pairing code).
+    pub technicians: HashMap<String, (TechnicianId, String)>,
+}
+
+/// Seeds technicians, a dispatcher with `dispatcher_token`, and the demo jobs.
+pub async fn seed(state: &AppState, dispatcher_token: &str) -> anyhow::Result<DemoCredentials> {
+    let techs: Vec<DemoTechnician> = serde_json::from_str(TECHNICIANS)?;
+    let jobs: Vec<DemoJob> = serde_json::from_str(JOBS)?;
+    state.store.create_dispatcher("调度 Dispatch (demo)", &hash_secret(dispatcher_token)).await?;
+    let mut ids = HashMap::new();
+    let mut creds = DemoCredentials { dispatcher_token: dispatcher_token.to_owned(), technicians: HashMap::new() };
+    for t in &techs {
+        let tech = Technician {
+            id: TechnicianId::new(),
+            name: t.name.clone(),
+            phone: t.phone.clone(),
+            active: true,
+            skills: t.skills.clone(),
+            brands: t.brands.clone(),
+            level: t.level,
+            home: Some(GeoPoint { lat: t.home[0], lon: t.home[1] }),
+        };
+        state.store.put_technician(&tech).await?;
+        let code = crate::admin::pairing_code(state, tech.id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        ids.insert(t.key.clone(), tech.id);
+        creds.technicians.insert(t.key.clone(), (tech.id, code.code));
+    }
+    let today = Timestamp::now().start_of_local_day(DEMO_UTC_OFFSET_MIN);
+    for demo in &jobs {
+        let mut docs = build(demo, today, &ids, automerge::ActorId::random())?;
+        let index = crate::jobs::index_of(&mut docs.dispatch, &mut docs.field).map_err(|e| anyhow::anyhow!("{e}"))?;
+        state
+            .store
+            .write_job(JobWrite {
+                index,
+                full: Some((docs.dispatch.save(), docs.field.save())),
+                dispatch_chunk: Vec::new(),
+                field_chunk: Vec::new(),
+            })
+            .await?;
+    }
+    Ok(creds)
+}

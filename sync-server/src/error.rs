@@ -1,0 +1,108 @@
+//! One error type for every handler: a status, a stable machine-readable code and a message a
+//! person can act on, as JSON `{"error": {"code": ..., "message": ...}}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("missing or malformed Authorization header (expected `Bearer <token>`)")]
+    NoToken,
+    #[error("token is not valid (unknown, revoked or deactivated)")]
+    BadToken,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("request body is too large: {0}")]
+    TooLarge(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("too many requests; slow down")]
+    RateLimited,
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::NoToken => "no_token",
+            AppError::BadToken => "bad_token",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound(_) => "not_found",
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Conflict(_) => "conflict",
+            AppError::TooLarge(_) => "too_large",
+            AppError::Unprocessable(_) => "unprocessable",
+            AppError::RateLimited => "rate_limited",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NoToken | AppError::BadToken => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let AppError::Internal(e) = &self {
+            tracing::error!(error = format!("{e:#}"), "internal error");
+        }
+        let body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
+        (self.status(), Json(body)).into_response()
+    }
+}
+
+impl From<shared::edit::EditError> for AppError {
+    fn from(e: shared::edit::EditError) -> Self {
+        AppError::Unprocessable(e.to_string())
+    }
+}
+
+impl From<shared::docs::DocError> for AppError {
+    fn from(e: shared::docs::DocError) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl From<shared::wire::WireError> for AppError {
+    fn from(e: shared::wire::WireError) -> Self {
+        match e {
+            shared::wire::WireError::TooLarge(_) | shared::wire::WireError::TooMany { .. } => {
+                AppError::TooLarge(e.to_string())
+            }
+            _ => AppError::BadRequest(e.to_string()),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for AppError {
+    fn from(e: crate::store::StoreError) -> Self {
+        match e {
+            crate::store::StoreError::NoSuchJob(j) => AppError::NotFound(format!("no job {j}")),
+            crate::store::StoreError::NotFound(what) => AppError::NotFound(what),
+            crate::store::StoreError::Conflict(what) => AppError::Conflict(what),
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,100 @@
+//! Server-side job operations shared by the sync endpoint and the dispatcher API: loading a
+//! job under its lock, writing changes with a fresh index row.
+
+use automerge::{ActorId, AutoCommit, ChangeHash};
+use shared::docs::{NewJob, create_job, read_dispatch, read_field};
+use shared::edit::{DispatchEdit, apply_dispatch_edit};
+use shared::status::derive;
+use shared::wire::digest;
+use shared::{JobId, Timestamp};
+
+use crate::error::{AppError, AppResult};
+use crate::store::{JobIndex, JobWrite};
+use crate::AppState;
+
+/// Striped per-job locks: one writer per job at a time, so a device's upload and a dispatcher's
+/// edit on the same job are applied one after the other, never from the same stale copy.
+pub struct JobLocks(Vec<tokio::sync::Mutex<()>>);
+
+impl Default for JobLocks {
+    fn default() -> Self {
+        Self((0..256).map(|_| tokio::sync::Mutex::new(())).collect())
+    }
+}
+
+impl JobLocks {
+    pub async fn lock(&self, job: JobId) -> tokio::sync::MutexGuard<'_, ()> {
+        let b = job.0.as_bytes();
+        self.0[(b[15] as usize) % self.0.len()].lock().await
+    }
+}
+
+/// The index row for a job from its documents.
+pub fn index_of(dispatch: &mut AutoCommit, field: &mut AutoCommit) -> AppResult<JobIndex> {
+    let d = read_dispatch(dispatch).map_err(|e| AppError::Internal(e.into()))?;
+    let f = read_field(field).map_err(|e| AppError::Internal(e.into()))?;
+    let derived = derive(&d, &f);
+    Ok(JobIndex {
+        job: d.job_id,
+        status: derived.status.as_str().to_owned(),
+        assignee: derived.dispatch_assignee(),
+        digest: digest(&dispatch.get_heads(), &field.get_heads()),
+        created_at: d.created_at,
+        appt_start: d.appointment.map(|w| w.start),
+        priority: d.priority as i64,
+        category: d.appliance.category.as_str().to_owned(),
+        brand: d.appliance.brand,
+        model: d.appliance.model,
+        customer_name: d.customer.name,
+        location: d.customer.location,
+        resolve_by: d.sla.resolve_by,
+        conflicts: derived.conflicts.len() as i64,
+    })
+}
+
+/// Writes the changes made to a loaded job since `before` (dispatch heads, field heads).
+pub async fn save_changes(
+    state: &AppState,
+    dispatch: &mut AutoCommit,
+    field: &mut AutoCommit,
+    before: (&[ChangeHash], &[ChangeHash]),
+) -> AppResult<JobIndex> {
+    let index = index_of(dispatch, field)?;
+    let write = JobWrite {
+        index: index.clone(),
+        full: None,
+        dispatch_chunk: dispatch.save_after(before.0),
+        field_chunk: field.save_after(before.1),
+    };
+    state.store.write_job(write).await?;
+    state.notify(index.job);
+    Ok(index)
+}
+
+pub async fn create(state: &AppState, job: NewJob, by: &str) -> AppResult<JobId> {
+    let mut docs = create_job(job, by, Timestamp::now(), ActorId::random())?;
+    let index = index_of(&mut docs.dispatch, &mut docs.field)?;
+    let id = docs.job_id;
+    state
+        .store
+        .write_job(JobWrite {
+            index,
+            full: Some((docs.dispatch.save(), docs.field.save())),
+            dispatch_chunk: Vec::new(),
+            field_chunk: Vec::new(),
+        })
+        .await?;
+    state.notify(id);
+    Ok(id)
+}
+
+/// Applies a dispatcher's edit to the server's copy of the dispatch document, as an Automerge
+/// change that merges with whatever the technician did offline.
+pub async fn dispatch_edit(state: &AppState, job: JobId, by: &str, edit: DispatchEdit) -> AppResult<JobIndex> {
+    let _g = state.job_locks.lock(job).await;
+    let (mut d, mut f) = state.store.load_job(job).await?.ok_or_else(|| AppError::NotFound(format!("no job {job}")))?;
+    let before = (d.get_heads(), f.get_heads());
+    let field = read_field(&f).map_err(|e| AppError::Internal(e.into()))?;
+    apply_dispatch_edit(&mut d, &field, by, Timestamp::now(), edit)?;
+    save_changes(state, &mut d, &mut f, (&before.0, &before.1)).await
+}

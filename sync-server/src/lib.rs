@@ -1,0 +1,122 @@
+//! OnSite's sync server: reconciles devices' job documents, stores blobs, authenticates every
+//! device and dispatcher, and serves the dispatcher API.
+#![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod auth;
+pub mod blobs;
+pub mod demo;
+pub mod error;
+pub mod jobs;
+pub mod routes;
+pub mod store;
+pub mod sync;
+
+use std::num::NonZeroU32;
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use shared::{DeviceId, JobId};
+use tower_http::trace::TraceLayer;
+
+use crate::blobs::{BLOB_CHUNK_BYTES_MAX, BlobStore, FsBlobStore};
+use crate::jobs::JobLocks;
+use crate::store::{SqliteStore, Store};
+use crate::sync::SyncStates;
+
+/// Limits a deployment may tune.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Sustained sync/blob requests per second per device (bursts of twice that).
+    pub device_requests_per_s: u32,
+    /// Pairing attempts per second, server-wide (codes are short; guessing must be slow).
+    pub pairings_per_s: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { device_requests_per_s: 20, pairings_per_s: 5 }
+    }
+}
+
+/// Everything a handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub job_locks: Arc<JobLocks>,
+    pub sync_states: Arc<SyncStates>,
+    pub device_limiter: Arc<DefaultKeyedRateLimiter<DeviceId>>,
+    pub pair_limiter: Arc<DefaultDirectRateLimiter>,
+    /// Job changes, for live progress streams.
+    pub events: tokio::sync::broadcast::Sender<JobId>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, limits: &Limits) -> Self {
+        let per_s = |n: u32| NonZeroU32::new(n.max(1)).expect("max(1) is non-zero");
+        Self {
+            store,
+            blobs,
+            job_locks: Arc::default(),
+            sync_states: Arc::default(),
+            device_limiter: Arc::new(RateLimiter::keyed(
+                Quota::per_second(per_s(limits.device_requests_per_s)).allow_burst(per_s(limits.device_requests_per_s * 2)),
+            )),
+            pair_limiter: Arc::new(RateLimiter::direct(
+                Quota::per_second(per_s(limits.pairings_per_s)).allow_burst(per_s(limits.pairings_per_s * 2)),
+            )),
+            events: tokio::sync::broadcast::channel(1024).0,
+        }
+    }
+
+    /// The embedded deployment: SQLite file and blobs folder under `data_dir`.
+    pub fn embedded(data_dir: &Path, limits: &Limits) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(data_dir)?;
+        let store = SqliteStore::open(&data_dir.join("onsite-server.sqlite"))?;
+        let blobs = FsBlobStore::open(data_dir.join("blobs"))?;
+        Ok(Self::new(Arc::new(store), Arc::new(blobs), limits))
+    }
+
+    pub fn notify(&self, job: JobId) {
+        let _ = self.events.send(job);
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let sync_limit = DefaultBodyLimit::max(shared::wire::SYNC_BODY_BYTES_MAX);
+    Router::new()
+        .route("/health", get(routes::health))
+        .route("/v1/pair", post(routes::pair))
+        .route("/v1/sync", post(routes::sync).layer(sync_limit))
+        .route(
+            "/v1/blobs/{hash}",
+            get(routes::blob_get)
+                .head(routes::blob_head)
+                .patch(routes::blob_patch)
+                .layer(DefaultBodyLimit::max(BLOB_CHUNK_BYTES_MAX)),
+        )
+        .route("/admin/v1/technicians", get(admin::list_technicians).post(admin::create_technician))
+        .route("/admin/v1/technicians/{id}/pairing-codes", post(admin::create_pairing_code))
+        .route("/admin/v1/devices/{id}/revoke", post(admin::revoke_device))
+        .route("/admin/v1/jobs", post(admin::create_job))
+        .route("/admin/v1/jobs/{id}", get(admin::get_job))
+        .route("/admin/v1/jobs/{id}/{action}", post(admin::job_action))
+        .route("/admin/v1/blobs/{hash}", get(routes::admin_blob_get))
+        .layer(DefaultBodyLimit::max(256 * 1024))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}

@@ -1,0 +1,192 @@
+//! HTTP handlers: thin; the work is in `sync`, `jobs` and the stores.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::extract::{FromRequest, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use shared::wire::{self, PairRequest, PairResponse};
+use shared::{BlobHash, DeviceId, JobId, Timestamp};
+
+use crate::AppState;
+use crate::auth::{DeviceAuth, DispatcherAuth, hash_secret, new_token};
+use crate::blobs::{BlobError, BlobStatus};
+use crate::error::{AppError, AppResult};
+
+/// `Json` whose rejections are [`AppError`]s (a JSON error body with a code, like every error).
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(AppError))]
+pub struct AppJson<T>(pub T);
+
+impl<T: serde::Serialize> IntoResponse for AppJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(r: JsonRejection) -> Self {
+        match r {
+            JsonRejection::BytesRejection(b) => bytes_rejection(b),
+            other => AppError::BadRequest(other.body_text()),
+        }
+    }
+}
+
+fn bytes_rejection(r: BytesRejection) -> AppError {
+    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::TooLarge(r.body_text())
+    } else {
+        AppError::BadRequest(r.body_text())
+    }
+}
+
+pub async fn health(State(state): State<AppState>) -> AppResult<AppJson<serde_json::Value>> {
+    state.store.health().await?;
+    Ok(AppJson(json!({ "status": "ok" })))
+}
+
+pub async fn sync(
+    State(state): State<AppState>,
+    who: DeviceAuth,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<Response> {
+    let body = body.map_err(bytes_rejection)?;
+    let req: wire::SyncRequest = wire::decode(&body)?;
+    let resp = crate::sync::round(&state, &who, req).await?;
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/x-onsite-sync"))], wire::encode(&resp)).into_response())
+}
+
+pub async fn pair(State(state): State<AppState>, AppJson(req): AppJson<PairRequest>) -> AppResult<AppJson<PairResponse>> {
+    if state.pair_limiter.check().is_err() {
+        return Err(AppError::RateLimited);
+    }
+    let code = req.code.trim().to_uppercase();
+    if code.is_empty() || code.len() > 32 || req.device_name.len() > 200 {
+        return Err(AppError::BadRequest("a pairing code and a device name (at most 200 bytes) are required".into()));
+    }
+    let device = DeviceId::new();
+    let token = new_token("osd_");
+    let tech = state
+        .store
+        .redeem_pairing_code(&hash_secret(&code), Timestamp::now(), device, &req.device_name, &hash_secret(&token))
+        .await?
+        .ok_or_else(|| AppError::Forbidden("pairing code is not valid: wrong, already used or expired".into()))?;
+    tracing::info!(%device, technician = %tech.id, "device paired");
+    Ok(AppJson(PairResponse { device_id: device, technician_id: tech.id, technician_name: tech.name, token }))
+}
+
+fn parse_hash(s: &str) -> AppResult<BlobHash> {
+    s.parse().map_err(|e: shared::ids::BadBlobHash| AppError::BadRequest(e.to_string()))
+}
+
+fn header_u64(h: &HeaderMap, name: &str) -> AppResult<u64> {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| AppError::BadRequest(format!("header {name} (a byte count) is required")))
+}
+
+/// The job a blob belongs to, which the device must be allowed to write.
+async fn blob_job(state: &AppState, who: &DeviceAuth, h: &HeaderMap) -> AppResult<JobId> {
+    let job: JobId = h
+        .get("onsite-job")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| AppError::BadRequest("header OnSite-Job (the job's id) is required".into()))?;
+    if !state.store.ever_assigned(who.technician, job).await? {
+        return Err(AppError::Forbidden("this job is not assigned to you".into()));
+    }
+    Ok(job)
+}
+
+fn offset_headers(status: BlobStatus) -> HeaderMap {
+    let (offset, complete) = match status {
+        BlobStatus::Missing => (0, false),
+        BlobStatus::Partial { offset, .. } => (offset, false),
+        BlobStatus::Complete { size } => (size, true),
+    };
+    let mut m = HeaderMap::new();
+    m.insert("upload-offset", HeaderValue::from(offset));
+    m.insert("upload-complete", HeaderValue::from_static(if complete { "1" } else { "0" }));
+    m
+}
+
+fn blob_error(e: BlobError) -> AppError {
+    match e {
+        BlobError::WrongOffset { .. } | BlobError::LengthChanged { .. } => AppError::Conflict(e.to_string()),
+        BlobError::TooLarge(_) | BlobError::PastEnd { .. } => AppError::TooLarge(e.to_string()),
+        BlobError::HashMismatch(_) => AppError::Unprocessable(e.to_string()),
+        BlobError::Io(io) => AppError::Internal(io.into()),
+    }
+}
+
+/// `HEAD /v1/blobs/{hash}`: how much of the blob the server holds (`Upload-Offset`).
+pub async fn blob_head(
+    State(state): State<AppState>,
+    who: DeviceAuth,
+    Path(hash): Path<String>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let h = parse_hash(&hash)?;
+    blob_job(&state, &who, &headers).await?;
+    let status = state.blobs.status(&h).await.map_err(blob_error)?;
+    Ok((StatusCode::OK, offset_headers(status)).into_response())
+}
+
+/// `PATCH /v1/blobs/{hash}`: append at `Upload-Offset` of an `Upload-Length`-byte blob.
+pub async fn blob_patch(
+    State(state): State<AppState>,
+    who: DeviceAuth,
+    Path(hash): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<Response> {
+    let h = parse_hash(&hash)?;
+    let job = blob_job(&state, &who, &headers).await?;
+    let body = body.map_err(bytes_rejection)?;
+    let (offset, total) = (header_u64(&headers, "upload-offset")?, header_u64(&headers, "upload-length")?);
+    let status = match state.blobs.append(&h, offset, total, &body).await {
+        Ok(s) => s,
+        Err(e @ BlobError::WrongOffset { .. }) => {
+            // Tell the client where to resume from.
+            let now = state.blobs.status(&h).await.map_err(blob_error)?;
+            let mut resp = blob_error(e).into_response();
+            resp.headers_mut().extend(offset_headers(now));
+            return Ok(resp);
+        }
+        Err(e) => {
+            tracing::warn!(blob = %h, device = %who.device, error = %e, "blob upload refused");
+            return Err(blob_error(e));
+        }
+    };
+    if let BlobStatus::Complete { .. } = status {
+        state.store.add_blob_ref(h.as_str(), job).await?;
+    }
+    let code = if matches!(status, BlobStatus::Complete { .. }) { StatusCode::CREATED } else { StatusCode::NO_CONTENT };
+    Ok((code, offset_headers(status)).into_response())
+}
+
+async fn blob_bytes(state: &AppState, h: &BlobHash) -> AppResult<Response> {
+    let bytes = state.blobs.get(h).await.map_err(blob_error)?.ok_or_else(|| AppError::NotFound(format!("no blob {h}")))?;
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+}
+
+/// `GET /v1/blobs/{hash}`: a blob of a job the device may read.
+pub async fn blob_get(State(state): State<AppState>, who: DeviceAuth, Path(hash): Path<String>) -> AppResult<Response> {
+    let h = parse_hash(&hash)?;
+    let mut allowed = false;
+    for job in state.store.blob_jobs(h.as_str()).await? {
+        allowed |= state.store.ever_assigned(who.technician, job).await?;
+    }
+    if !allowed {
+        return Err(AppError::NotFound(format!("no blob {h} on a job of yours")));
+    }
+    blob_bytes(&state, &h).await
+}
+
+/// `GET /admin/v1/blobs/{hash}` for dispatchers.
+pub async fn admin_blob_get(State(state): State<AppState>, _who: DispatcherAuth, Path(hash): Path<String>) -> AppResult<Response> {
+    blob_bytes(&state, &parse_hash(&hash)?).await
+}
