@@ -4,5 +4,6 @@
 
 pub mod demo;
 pub mod store;
+pub mod sync_client;
 
 pub use store::{Store, StoreError};

@@ -1,1 +1,5 @@
+//! Harness for end-to-end runs: a real server on a loopback port, dispatchers over HTTP, devices
+//! with real SQLite stores and the real sync client. Used by the e2e suite and the load
+//! generator.
 
+pub mod harness;

@@ -54,7 +54,9 @@ impl Store {
         let tx = self.conn.transaction()?;
         put_doc(&tx, &job_id, DocKind::Dispatch, dispatch)?;
         put_doc(&tx, &job_id, DocKind::Field, field)?;
-        index(&tx, &view)?;
+        index(&tx, &view, dispatch, field)?;
+        // As received: nothing on it is unsent yet.
+        tx.execute("UPDATE jobs SET confirmed_field_digest = field_digest WHERE job_id = ?1", [&job_id])?;
         tx.commit()?;
         Ok(view)
     }
@@ -151,7 +153,7 @@ pub(super) fn edit_in(
     append_changes(tx, job_id, DocKind::Field, &mut fd, &f_before)?;
     fail::fail_point!("store::docs_written", |_| Err(StoreError::NoSuchJob("failpoint".into())));
     let view = view_of(&mut d, &mut fd, job_id)?;
-    index(tx, &view)?;
+    index(tx, &view, &mut d, &mut fd)?;
     Ok(view)
 }
 
@@ -183,12 +185,23 @@ pub(super) fn view_of(d: &mut AutoCommit, f: &mut AutoCommit, job: &str) -> Resu
 }
 
 /// Rewrites the job's index row from its documents.
-pub(super) fn index(tx: &Transaction<'_>, v: &JobView) -> Result<()> {
+pub(super) fn index(tx: &Transaction<'_>, v: &JobView, dd: &mut AutoCommit, fd: &mut AutoCommit) -> Result<()> {
     let d = &v.dispatch;
+    let (dh, fh) = (dd.get_heads(), fd.get_heads());
+    let digest = shared::wire::digest(&dh, &fh);
+    let field_digest = shared::wire::digest(&[], &fh);
     tx.execute(
-        "INSERT OR REPLACE INTO jobs (job_id, status, priority, appt_start, appt_end, customer_name, phone, address,
-             lat, lon, category, brand, model, serial, problem, arrive_by, resolve_by, conflicts, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+        "INSERT INTO jobs (job_id, status, priority, appt_start, appt_end, customer_name, phone, address,
+             lat, lon, category, brand, model, serial, problem, arrive_by, resolve_by, conflicts, updated_at,
+             digest, field_digest)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
+         ON CONFLICT (job_id) DO UPDATE SET status = excluded.status, priority = excluded.priority,
+             appt_start = excluded.appt_start, appt_end = excluded.appt_end, customer_name = excluded.customer_name,
+             phone = excluded.phone, address = excluded.address, lat = excluded.lat, lon = excluded.lon,
+             category = excluded.category, brand = excluded.brand, model = excluded.model, serial = excluded.serial,
+             problem = excluded.problem, arrive_by = excluded.arrive_by, resolve_by = excluded.resolve_by,
+             conflicts = excluded.conflicts, updated_at = excluded.updated_at, digest = excluded.digest,
+             field_digest = excluded.field_digest",
         params![
             d.job_id.to_string(),
             v.derived.status.as_str(),
@@ -209,6 +222,8 @@ pub(super) fn index(tx: &Transaction<'_>, v: &JobView) -> Result<()> {
             d.sla.resolve_by.map(|t| t.0),
             v.derived.conflicts.len() as i64,
             Timestamp::now().0,
+            digest.as_slice(),
+            field_digest.as_slice(),
         ],
     )?;
     Ok(())

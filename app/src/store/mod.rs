@@ -11,6 +11,7 @@ mod jobs;
 mod kb;
 mod reference;
 mod schema;
+mod sync;
 
 use std::path::Path;
 use std::time::Duration;
@@ -37,6 +38,8 @@ pub enum StoreError {
     NoSuchJob(String),
     #[error("job {job}: its {kind} document cannot be read: {source}")]
     BadDocument { job: String, kind: &'static str, source: DocError },
+    #[error("job {job}: the server's sync message was refused: {detail}")]
+    BadSyncMessage { job: String, detail: String },
     #[error("this device is not paired to a technician yet")]
     NotPaired,
     #[error(transparent)]

@@ -114,7 +114,18 @@ pub fn migrations() -> Migrations<'static> {
             tokenize = 'unicode61 remove_diacritics 2'
         );
         "#,
-    )])
+    ),
+    // Sync bookkeeping: the digest of both documents' heads (what the server compares), the
+    // digest of the field document's heads, and the field digest the server last confirmed
+    // holding. A job whose field digest differs from the confirmed one has unsent work.
+    M::up(
+        r#"
+        ALTER TABLE jobs ADD COLUMN digest BLOB;
+        ALTER TABLE jobs ADD COLUMN field_digest BLOB;
+        ALTER TABLE jobs ADD COLUMN confirmed_field_digest BLOB;
+        "#,
+    ),
+    ])
 }
 
 #[cfg(test)]

@@ -1,0 +1,419 @@
+//! The device's sync client: pairs with a server, then reconciles every local document and
+//! uploads pending blobs whenever the network is there, with backoff.
+//!
+//! Honest state: `pending_changes` counts jobs with field work the server has not confirmed,
+//! `pending_blob_bytes` what is still to upload; "synced" means both are zero after a round that
+//! succeeded, never less.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use automerge::ChangeHash;
+use automerge::sync::{State as SyncState, SyncDoc};
+use serde::{Deserialize, Serialize};
+use shared::docs::DocKind;
+use shared::edit::FieldActor;
+use shared::wire::{self, DocMessage, PairRequest, PairResponse, SyncRequest, SyncResponse};
+use shared::{JobId, Timestamp};
+
+use crate::store::{Store, StoreError};
+
+/// Round trips in one sync before it stops and reports `more`.
+pub const ROUNDS_MAX: usize = 12;
+/// Bytes per blob upload request.
+pub const BLOB_CHUNK_BYTES: usize = 256 * 1024;
+/// Longest wait between attempts when the server is unreachable.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("this device is not paired with a server")]
+    NotPaired,
+    #[error("server unreachable: {0}")]
+    Network(#[from] reqwest::Error),
+    #[error("server refused ({status}): {message}")]
+    Server { status: u16, code: String, message: String },
+    #[error("server sent a malformed response: {0}")]
+    Wire(#[from] wire::WireError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl SyncError {
+    /// Worth retrying later (network, overload), as opposed to needing a person (revoked token).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SyncError::Network(_) => true,
+            SyncError::Server { status, .. } => *status == 429 || *status >= 500,
+            _ => false,
+        }
+    }
+}
+
+/// What the sync indicator shows.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SyncStatus {
+    pub pending_changes: u64,
+    pub pending_blob_bytes: u64,
+    pub last_success: Option<Timestamp>,
+    pub last_error: Option<String>,
+    pub running: bool,
+}
+
+impl SyncStatus {
+    pub fn is_synced(&self) -> bool {
+        self.pending_changes == 0 && self.pending_blob_bytes == 0 && self.last_success.is_some()
+    }
+}
+
+/// What one sync did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SyncReport {
+    pub rounds: usize,
+    pub bytes_sent: usize,
+    pub bytes_received: usize,
+    pub new_jobs: usize,
+    pub dropped_jobs: usize,
+    pub refused: Vec<shared::wire::DocRefusal>,
+    pub blobs_uploaded: usize,
+    /// Work remains (round limit reached or the server held some back).
+    pub more: bool,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    code: String,
+    message: String,
+}
+
+/// Sends a request, waiting out `429 Too Many Requests` (as the server's `Retry-After` says) a
+/// few times before giving up.
+async fn send(req: reqwest::RequestBuilder) -> Result<reqwest::Response, SyncError> {
+    const TRIES_MAX: u32 = 6;
+    let mut tries = 0;
+    loop {
+        let attempt = req.try_clone().expect("request bodies here are in memory");
+        let resp = attempt.send().await?;
+        tries += 1;
+        if resp.status() != reqwest::StatusCode::TOO_MANY_REQUESTS || tries >= TRIES_MAX {
+            return Ok(resp);
+        }
+        let wait = header_u64(&resp, "retry-after").unwrap_or(1).clamp(1, 30);
+        tokio::time::sleep(Duration::from_secs(wait)).await;
+    }
+}
+
+async fn check(resp: reqwest::Response) -> Result<reqwest::Response, SyncError> {
+    if resp.status().is_success() {
+        return Ok(resp);
+    }
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    let (code, message) = match serde_json::from_str::<ErrorBody>(&text) {
+        Ok(b) => (b.error.code, b.error.message),
+        Err(_) => ("http".into(), text),
+    };
+    Err(SyncError::Server { status, code, message })
+}
+
+/// Pairs this device with `server` using a dispatcher's one-time code; stores the server, the
+/// token and the identity the server assigned.
+pub async fn pair(store: &Arc<Mutex<Store>>, server: &str, code: &str, device_name: &str) -> Result<FieldActor, SyncError> {
+    let server = server.trim_end_matches('/').to_owned();
+    let resp = reqwest::Client::new()
+        .post(format!("{server}/v1/pair"))
+        .json(&PairRequest { code: code.to_owned(), device_name: device_name.to_owned() })
+        .timeout(Duration::from_secs(20))
+        .send()
+        .await?;
+    let p: PairResponse = check(resp).await?.json().await?;
+    let who = FieldActor { technician: p.technician_id, device: p.device_id, name: p.technician_name };
+    let mut s = store.lock().unwrap_or_else(|e| e.into_inner());
+    s.set_meta("server", &server)?;
+    s.set_meta("token", &p.token)?;
+    s.set_identity(&who)?;
+    Ok(who)
+}
+
+/// Syncs one device's store with its server.
+pub struct SyncClient {
+    http: reqwest::Client,
+    store: Arc<Mutex<Store>>,
+    status: Arc<Mutex<SyncStatus>>,
+}
+
+impl SyncClient {
+    pub fn new(store: Arc<Mutex<Store>>) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .expect("a default HTTP client builds");
+        Self { http, store, status: Arc::default() }
+    }
+
+    pub fn status(&self) -> SyncStatus {
+        self.status.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn endpoint(&self) -> Result<(String, String), SyncError> {
+        let s = self.store();
+        match (s.meta("server")?, s.meta("token")?) {
+            (Some(server), Some(token)) => Ok((server, token)),
+            _ => Err(SyncError::NotPaired),
+        }
+    }
+
+    /// Recomputes the pending counts from the store (cheap; called after every change too).
+    pub fn refresh_pending(&self) -> Result<SyncStatus, SyncError> {
+        let (changes, bytes) = {
+            let s = self.store();
+            (s.pending_count()?, s.pending_blob_bytes()?)
+        };
+        let mut st = self.status.lock().unwrap_or_else(|e| e.into_inner());
+        st.pending_changes = changes;
+        st.pending_blob_bytes = bytes;
+        Ok(st.clone())
+    }
+
+    /// One full sync: documents first, then blobs. Updates the status either way.
+    pub async fn sync_now(&self) -> Result<SyncReport, SyncError> {
+        self.status.lock().unwrap_or_else(|e| e.into_inner()).running = true;
+        let result = async {
+            let mut report = self.sync_documents().await?;
+            report.blobs_uploaded = self.upload_blobs().await?;
+            Ok::<_, SyncError>(report)
+        }
+        .await;
+        let _ = self.refresh_pending();
+        let mut st = self.status.lock().unwrap_or_else(|e| e.into_inner());
+        st.running = false;
+        match &result {
+            Ok(r) if r.refused.is_empty() => {
+                st.last_success = Some(Timestamp::now());
+                st.last_error = None;
+            }
+            Ok(r) => {
+                st.last_success = Some(Timestamp::now());
+                st.last_error = Some(format!("{}: {}", r.refused[0].code, r.refused[0].message));
+            }
+            Err(e) => st.last_error = Some(e.to_string()),
+        }
+        result
+    }
+
+    /// Syncs in a loop: right away, then every `every`, backing off on transient failures.
+    pub async fn run(self: Arc<Self>, every: Duration) {
+        let mut backoff = every;
+        loop {
+            match self.sync_now().await {
+                Ok(r) if r.more => backoff = Duration::from_millis(200),
+                Ok(_) => backoff = every,
+                Err(e) if e.is_transient() => backoff = (backoff * 2).min(BACKOFF_MAX),
+                Err(e) => {
+                    tracing::warn!(error = %e, "sync stopped: needs attention");
+                    backoff = BACKOFF_MAX;
+                }
+            }
+            tokio::time::sleep(backoff).await;
+        }
+    }
+
+    async fn post_sync(&self, req: &SyncRequest) -> Result<(SyncResponse, usize, usize), SyncError> {
+        let (server, token) = self.endpoint()?;
+        let body = wire::encode(req);
+        let sent = body.len();
+        let resp = send(
+            self.http
+                .post(format!("{server}/v1/sync"))
+                .bearer_auth(token)
+                .header("content-type", "application/x-onsite-sync")
+                .body(body),
+        )
+        .await?;
+        let bytes = check(resp).await?.bytes().await?;
+        Ok((wire::decode(&bytes)?, sent, bytes.len()))
+    }
+
+    /// Reconciles every local document with the server.
+    pub async fn sync_documents(&self) -> Result<SyncReport, SyncError> {
+        let mut report = SyncReport::default();
+        let mut states: HashMap<(JobId, DocKind), SyncState> = HashMap::new();
+        // Documents to talk about this round: field documents with unsent work, then whatever
+        // the server last wrote to us about.
+        let mut active: HashSet<(JobId, DocKind)> =
+            self.store().pending_jobs()?.into_iter().map(|j| (j, DocKind::Field)).collect();
+        let mut dropped = HashSet::new();
+        for round in 0..ROUNDS_MAX {
+            let req = self.build_request(&active, &mut states)?;
+            let (resp, sent, received) = self.post_sync(&req).await?;
+            report.rounds = round + 1;
+            report.bytes_sent += sent;
+            report.bytes_received += received;
+            active = self.apply_response(&req, &resp, &mut states, &mut report, &mut dropped)?;
+            let quiet = req.messages.is_empty() && resp.messages.is_empty() && resp.new_jobs.is_empty() && !resp.more;
+            if quiet || (active.is_empty() && !resp.more) {
+                report.more = false;
+                break;
+            }
+            report.more = true;
+        }
+        self.store().put_sync_states(&states)?;
+        Ok(report)
+    }
+
+    fn build_request(
+        &self,
+        active: &HashSet<(JobId, DocKind)>,
+        states: &mut HashMap<(JobId, DocKind), SyncState>,
+    ) -> Result<SyncRequest, SyncError> {
+        let store = self.store();
+        let jobs = store.sync_summaries()?;
+        let mut messages = Vec::new();
+        let mut keys: Vec<_> = active.iter().copied().collect();
+        keys.sort();
+        for (job, kind) in keys.into_iter().take(wire::SYNC_MESSAGES_MAX) {
+            let mut doc = match store.doc_for_sync(job, kind) {
+                Ok(d) => d,
+                Err(StoreError::NoSuchJob(_)) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            if !states.contains_key(&(job, kind)) {
+                states.insert((job, kind), store.sync_state(job, kind)?);
+            }
+            let st = states.get_mut(&(job, kind)).expect("inserted above");
+            if let Some(msg) = doc.sync().generate_sync_message(st) {
+                messages.push(DocMessage { job, kind, message: msg.encode() });
+            }
+        }
+        Ok(SyncRequest { jobs, messages })
+    }
+
+    fn apply_response(
+        &self,
+        req: &SyncRequest,
+        resp: &SyncResponse,
+        states: &mut HashMap<(JobId, DocKind), SyncState>,
+        report: &mut SyncReport,
+        dropped: &mut HashSet<JobId>,
+    ) -> Result<HashSet<(JobId, DocKind)>, SyncError> {
+        let mut store = self.store();
+        for nj in &resp.new_jobs {
+            store.receive_new_job(nj.job, &nj.dispatch, &nj.field)?;
+            report.new_jobs += 1;
+        }
+        let mut next = HashSet::new();
+        let mut by_job: HashMap<JobId, Vec<(DocKind, Vec<u8>)>> = HashMap::new();
+        for m in &resp.messages {
+            by_job.entry(m.job).or_default().push((m.kind, m.message.clone()));
+        }
+        for (job, msgs) in by_job {
+            for (kind, _) in &msgs {
+                next.insert((job, *kind));
+            }
+            store.receive_messages(job, msgs, states)?;
+        }
+        // Our own messages get an answer next round even if the server had nothing to say.
+        for m in &req.messages {
+            next.insert((m.job, m.kind));
+        }
+        let mut mentioned = HashSet::new();
+        for h in &resp.heads {
+            mentioned.insert(h.job);
+            if h.kind == DocKind::Field {
+                let heads: Vec<ChangeHash> = h.heads.iter().map(|b| ChangeHash(*b)).collect();
+                if store.confirm_field_heads(h.job, &heads)? {
+                    next.remove(&(h.job, DocKind::Field));
+                }
+            }
+        }
+        let revoked: HashSet<JobId> = resp.revoked.iter().copied().collect();
+        for j in &req.jobs {
+            if !mentioned.contains(&j.job) && !revoked.contains(&j.job) && !resp.more {
+                store.confirm_digest(j.job, j.digest)?;
+            }
+        }
+        for &job in &revoked {
+            if !dropped.contains(&job) && store.drop_job_if_synced(job)? {
+                dropped.insert(job);
+                report.dropped_jobs += 1;
+                next.retain(|(j, _)| *j != job);
+            } else if !dropped.contains(&job) {
+                // Unsent work on a job that left us: keep pushing it.
+                next.insert((job, DocKind::Field));
+            }
+        }
+        report.refused.extend(resp.refused.iter().cloned());
+        for r in &resp.refused {
+            next.remove(&(r.job, r.kind));
+        }
+        Ok(next)
+    }
+
+    /// Uploads every pending blob, resuming each from the offset the server holds.
+    pub async fn upload_blobs(&self) -> Result<usize, SyncError> {
+        let (server, token) = self.endpoint()?;
+        let pending = self.store().pending_blobs()?;
+        let mut done = 0;
+        for b in pending {
+            let url = format!("{server}/v1/blobs/{}", b.hash);
+            // A blob we began before may be further along (or done) on the server: ask. A fresh
+            // one starts at 0; a 409 would tell us otherwise.
+            let mut offset = 0;
+            if b.uploaded > 0 {
+                let head = send(self.http.head(&url).bearer_auth(&token).header("onsite-job", b.job_id.to_string())).await?;
+                let head = check(head).await?;
+                offset = header_u64(&head, "upload-offset").unwrap_or(0);
+                if header_u64(&head, "upload-complete") == Some(1) {
+                    self.store().set_blob_uploaded(&b.hash, b.size)?;
+                    done += 1;
+                    continue;
+                }
+            }
+            let Some(bytes) = self.store().blob(&b.hash)? else { continue };
+            while offset < b.size {
+                let end = (offset as usize + BLOB_CHUNK_BYTES).min(bytes.len());
+                let resp = send(
+                    self.http
+                        .patch(&url)
+                        .bearer_auth(&token)
+                        .header("onsite-job", b.job_id.to_string())
+                        .header("upload-offset", offset.to_string())
+                        .header("upload-length", b.size.to_string())
+                        .body(bytes[offset as usize..end].to_vec()),
+                )
+                .await?;
+                if resp.status() == reqwest::StatusCode::CONFLICT {
+                    // An earlier, interrupted attempt got further: resume from there. A conflict
+                    // that does not move the offset is a real disagreement: report it.
+                    match header_u64(&resp, "upload-offset") {
+                        Some(o) if o != offset => {
+                            offset = o;
+                            continue;
+                        }
+                        _ => return Err(check(resp).await.err().expect("409 is an error")),
+                    }
+                }
+                let resp = check(resp).await?;
+                offset = header_u64(&resp, "upload-offset").unwrap_or(end as u64);
+                self.store().set_blob_uploaded(&b.hash, offset)?;
+            }
+            done += 1;
+        }
+        Ok(done)
+    }
+}
+
+fn header_u64(resp: &reqwest::Response, name: &str) -> Option<u64> {
+    resp.headers().get(name)?.to_str().ok()?.parse().ok()
+}

@@ -1,0 +1,1 @@
+//! Randomised fault run (seeded; the seed is printed on failure).

@@ -1,0 +1,41 @@
+//! End-to-end: a real server on loopback, real SQLite stores, several devices, real documents.
+
+mod faults;
+mod offline_day;
+mod security;
+
+use onsite_tests::harness::{Device, Dispatcher, Server};
+use shared::{JobId, TechnicianId};
+
+/// A server, a dispatcher, and one paired technician device.
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub server: Server,
+    pub dispatcher: Dispatcher,
+}
+
+impl World {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start(dir.path().join("server"), &Default::default()).await;
+        let dispatcher = server.dispatcher("调度 Ann").await;
+        World { dir, server, dispatcher }
+    }
+
+    pub async fn technician(&self, name: &str) -> (TechnicianId, Device) {
+        let tech = self.dispatcher.technician(name, &["washer"]).await;
+        let code = self.dispatcher.pairing_code(tech).await;
+        let device = Device::pair(self.dir.path(), name, &self.server.url(), &code).await;
+        (tech, device)
+    }
+
+    pub async fn assigned_jobs(&self, tech: TechnicianId, n: usize) -> Vec<JobId> {
+        let mut jobs = Vec::new();
+        for i in 0..n {
+            let job = self.dispatcher.create_job(i).await;
+            self.dispatcher.assign(job, tech).await;
+            jobs.push(job);
+        }
+        jobs
+    }
+}

@@ -1,0 +1,120 @@
+//! A technician works a whole day offline while the dispatcher changes the same jobs; on
+//! reconnect both sides hold identical documents and nothing either side saved is missing.
+
+use onsite_app::store::ReadyPhoto;
+use serde_json::json;
+use shared::approval::content_hash;
+use shared::edit::FieldEdit;
+use shared::model::{FieldAction, GeoPoint, LineItem, LineKind, PartScan, PhotoKind, Report, SignaturePurpose, Window};
+use shared::signature::Strokes;
+use shared::status::Status;
+use shared::{ItemId, Timestamp};
+
+use crate::World;
+use onsite_tests::harness::jpeg;
+
+fn status(action: FieldAction) -> FieldEdit {
+    FieldEdit::Status { action, location: Some(GeoPoint { lat: 31.19, lon: 121.43 }), reason: String::new() }
+}
+
+#[tokio::test]
+async fn offline_day_converges_and_loses_nothing() {
+    let w = World::new().await;
+    let (li, dev) = w.technician("李明").await;
+    let jobs = w.assigned_jobs(li, 20).await;
+    let first = dev.client.sync_now().await.unwrap();
+    assert_eq!(first.new_jobs, 20);
+
+    // Offline: the whole day's work on the phone.
+    for (i, &job) in jobs.iter().enumerate() {
+        dev.with(|s| {
+            for a in [FieldAction::Accept, FieldAction::EnRoute, FieldAction::CheckIn, FieldAction::Start] {
+                s.apply_edit(job, status(a)).unwrap();
+            }
+            s.apply_edit(job, FieldEdit::AddNote { text: format!("排水泵卡死 pump jammed #{i}") }).unwrap();
+            let photo = ReadyPhoto { jpeg: jpeg(320, 240, i as u8), thumbnail: jpeg(64, 48, i as u8), width: 320, height: 240 };
+            s.add_photo(job, PhotoKind::DataPlate, "铭牌", photo).unwrap();
+            s.apply_edit(job, FieldEdit::AddPartScan {
+                scan: PartScan {
+                    id: ItemId::new(),
+                    at: Timestamp::now(),
+                    code: "6901234567892".into(),
+                    symbology: "ean_13".into(),
+                    part_no: Some("WM-PUMP-01".into()),
+                    quantity: 1,
+                    compatible: true,
+                    in_van_stock: true,
+                },
+            })
+            .unwrap();
+            for (kind, code, price) in [(LineKind::CallOut, "CALLOUT", 50_00), (LineKind::Part, "WM-PUMP-01", 180_00), (LineKind::Labor, "LAB-WM", 120_00)] {
+                let line = LineItem { id: ItemId::new(), kind, code: code.into(), description: code.into(), quantity: 1, unit_price_minor: price };
+                s.apply_edit(job, FieldEdit::UpsertLine { line }).unwrap();
+            }
+            let view = s.open_job(job).unwrap();
+            let shown = content_hash(SignaturePurpose::QuoteApproval, &view.dispatch, &view.field).unwrap();
+            let strokes = Strokes(vec![vec![(0, 0), (30, 20), (60, 5)], vec![(10, 30), (50, 30)]]);
+            s.apply_edit(job, FieldEdit::Sign { purpose: SignaturePurpose::QuoteApproval, signer: "客户".into(), strokes: strokes.clone(), shown_hash: shown }).unwrap();
+            s.apply_edit(job, FieldEdit::SetReport { report: Report { cause: "排水泵叶轮卡死".into(), method: "更换排水泵".into(), warranty_days: 90 } }).unwrap();
+            s.apply_edit(job, status(FieldAction::Complete)).unwrap();
+            let view = s.open_job(job).unwrap();
+            let shown = content_hash(SignaturePurpose::Completion, &view.dispatch, &view.field).unwrap();
+            s.apply_edit(job, FieldEdit::Sign { purpose: SignaturePurpose::Completion, signer: "客户".into(), strokes, shown_hash: shown }).unwrap();
+            s.apply_edit(job, FieldEdit::Rate { score: 5, comment: "很专业".into() }).unwrap();
+        });
+    }
+    assert_eq!(dev.client.refresh_pending().unwrap().pending_changes, 20, "honest: 20 jobs unsent");
+    assert!(!dev.client.status().is_synced());
+
+    // Meanwhile the dispatcher reschedules some jobs and leaves notes on others.
+    let later = Timestamp::now().0 + 86_400_000;
+    for &job in &jobs[..5] {
+        let (s, b) = w.dispatcher.act(job, "reschedule", json!({ "window": Window { start: Timestamp(later), end: Timestamp(later + 3_600_000) } })).await;
+        // Rescheduling is allowed while open; the technician's completion is offline, unseen.
+        assert_eq!(s, 200, "{b}");
+    }
+    for &job in &jobs[5..15] {
+        let (s, b) = w.dispatcher.act(job, "add_note", json!({ "text": "客户来电：请先打电话 / call first" })).await;
+        assert_eq!(s, 200, "{b}");
+    }
+
+    // Back online.
+    let mut rounds = 0;
+    loop {
+        let r = dev.client.sync_now().await.unwrap();
+        rounds += 1;
+        assert!(r.refused.is_empty(), "{:?}", r.refused);
+        if !r.more || rounds > 5 {
+            break;
+        }
+    }
+    let st = dev.client.status();
+    assert_eq!((st.pending_changes, st.pending_blob_bytes), (0, 0), "{st:?}");
+    assert!(st.is_synced());
+
+    for (i, &job) in jobs.iter().enumerate() {
+        let server = w.dispatcher.job(job).await;
+        let local = dev.with(|s| s.open_job(job).unwrap());
+        assert_eq!(server["dispatch"], serde_json::to_value(&local.dispatch).unwrap(), "job {i}: dispatch documents differ");
+        assert_eq!(server["field"], serde_json::to_value(&local.field).unwrap(), "job {i}: field documents differ");
+        assert_eq!(local.derived.status, Status::Completed);
+        assert_eq!(local.field.events.len(), 5);
+        assert_eq!(local.field.notes.len(), 1);
+        assert_eq!(local.field.signatures.len(), 2);
+        assert_eq!(server["quote_approval"]["state"], "valid");
+        assert_eq!(server["completion_approval"]["state"], "valid");
+        if i < 5 {
+            assert_eq!(local.dispatch.appointment.unwrap().start, Timestamp(later), "the reschedule reached the phone");
+        }
+        if (5..15).contains(&i) {
+            assert_eq!(local.dispatch.notes.len(), 1, "the dispatcher's note reached the phone");
+        }
+        for p in &local.field.photos {
+            for h in [&p.blob, &p.thumbnail] {
+                let r = w.dispatcher.http.get(format!("{}/admin/v1/blobs/{h}", w.dispatcher.base)).bearer_auth(&w.dispatcher.token).send().await.unwrap();
+                assert_eq!(r.status(), 200, "photo {h} reached the server");
+                assert!(h.matches(&r.bytes().await.unwrap()));
+            }
+        }
+    }
+}

@@ -1,0 +1,196 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use onsite_app::store::Store;
+use onsite_app::sync_client::{SyncClient, pair};
+use onsite_server::auth::hash_secret;
+use onsite_server::{AppState, Limits};
+use serde_json::{Value, json};
+use shared::edit::FieldActor;
+use shared::{JobId, TechnicianId};
+
+/// A sync server on `127.0.0.1`, on its embedded SQLite store in a temporary folder.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub data: PathBuf,
+    pub state: AppState,
+    task: tokio::task::JoinHandle<()>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Server {
+    pub async fn start(data: PathBuf, limits: &Limits) -> Self {
+        Self::start_on(data, "127.0.0.1:0".parse().unwrap(), limits).await
+    }
+
+    pub async fn start_on(data: PathBuf, addr: SocketAddr, limits: &Limits) -> Self {
+        let state = AppState::embedded(&data, limits).unwrap();
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let s = state.clone();
+        let task = tokio::spawn(async move {
+            onsite_server::serve(listener, s, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        Server { addr, data, state, task, stop: Some(stop) }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Kills the server where it stands: in-flight requests are cut off mid-way.
+    pub async fn kill(mut self) -> (PathBuf, SocketAddr) {
+        self.task.abort();
+        let _ = (&mut self.task).await;
+        self.stop.take();
+        (self.data.clone(), self.addr)
+    }
+
+    /// Stops gracefully (in-flight requests finish).
+    pub async fn stop(mut self) -> (PathBuf, SocketAddr) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        let _ = (&mut self.task).await;
+        (self.data.clone(), self.addr)
+    }
+
+    /// A dispatcher with a fresh token.
+    pub async fn dispatcher(&self, name: &str) -> Dispatcher {
+        let token = onsite_server::auth::new_token("osa_");
+        self.state.store.create_dispatcher(name, &hash_secret(&token)).await.unwrap();
+        Dispatcher { base: self.url(), token, http: reqwest::Client::new() }
+    }
+}
+
+/// A dispatcher speaking the admin API over HTTP.
+#[derive(Clone)]
+pub struct Dispatcher {
+    pub base: String,
+    pub token: String,
+    pub http: reqwest::Client,
+}
+
+impl Dispatcher {
+    /// POSTs JSON; returns (status, body).
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(&body).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn technician(&self, name: &str, skills: &[&str]) -> TechnicianId {
+        let (s, b) = self
+            .post("/admin/v1/technicians", json!({ "name": name, "skills": skills, "home": { "lat": 31.23, "lon": 121.47 } }))
+            .await;
+        assert_eq!(s, 200, "{b}");
+        b["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    pub async fn pairing_code(&self, tech: TechnicianId) -> String {
+        let (s, b) = self.post(&format!("/admin/v1/technicians/{tech}/pairing-codes"), Value::Null).await;
+        assert_eq!(s, 200, "{b}");
+        b["code"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn create_job(&self, n: usize) -> JobId {
+        let (s, b) = self.post("/admin/v1/jobs", new_job_json(n)).await;
+        assert_eq!(s, 200, "{b}");
+        b["job_id"].as_str().unwrap().parse().unwrap()
+    }
+
+    pub async fn act(&self, job: JobId, action: &str, body: Value) -> (u16, Value) {
+        self.post(&format!("/admin/v1/jobs/{job}/{action}"), body).await
+    }
+
+    pub async fn assign(&self, job: JobId, tech: TechnicianId) {
+        let (s, b) = self.act(job, "assign", json!({ "technician": tech })).await;
+        assert_eq!(s, 200, "{b}");
+    }
+
+    pub async fn job(&self, job: JobId) -> Value {
+        let (s, b) = self.get(&format!("/admin/v1/jobs/{job}")).await;
+        assert_eq!(s, 200, "{b}");
+        b
+    }
+}
+
+/// A realistic new job, varied by `n`.
+pub fn new_job_json(n: usize) -> Value {
+    let now = shared::Timestamp::now().0;
+    let channel = ["phone", "web", "app", "wechat_mini_program"][n % 4];
+    json!({
+        "channel": channel,
+        "priority": "normal",
+        "customer": {
+            "name": format!("客户 Customer {n}"),
+            "phone": format!("+86 138 0000 {:04}", n % 10_000),
+            "address": format!("上海市徐汇区漕溪北路 {n} 号"),
+            "location": { "lat": 31.19 + (n % 50) as f64 * 0.001, "lon": 121.43 }
+        },
+        "appliance": {
+            "category": "washer", "brand": "Haier", "model": "EG100", "serial": format!("HA{n:08}"),
+            "purchase_date": "2025-03-01", "warranty_months": 24
+        },
+        "problem": "不排水 / does not drain",
+        "sla": {},
+        "appointment": { "start": now + 3_600_000, "end": now + 7_200_000 },
+        "currency": "CNY"
+    })
+}
+
+/// A technician's phone: a real SQLite store and the real sync client.
+pub struct Device {
+    pub path: PathBuf,
+    pub store: Arc<Mutex<Store>>,
+    pub client: SyncClient,
+    pub who: FieldActor,
+}
+
+impl Device {
+    pub async fn pair(dir: &std::path::Path, name: &str, server: &str, code: &str) -> Device {
+        let path = dir.join(format!("{name}.sqlite"));
+        let store = Arc::new(Mutex::new(Store::open(&path).unwrap()));
+        let who = pair(&store, server, code, name).await.unwrap();
+        let client = SyncClient::new(store.clone());
+        Device { path, store, client, who }
+    }
+
+    /// The app restarted: the store reopened from its file, a new sync client.
+    pub fn restart(&mut self) {
+        let store = Arc::new(Mutex::new(Store::open(&self.path).unwrap()));
+        self.client = SyncClient::new(store.clone());
+        self.store = store;
+    }
+
+    pub fn with<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
+        f(&mut self.store.lock().unwrap())
+    }
+
+    /// Points the device at another address (e.g. a fault-injecting proxy).
+    pub fn set_server(&self, url: &str) {
+        self.with(|s| s.set_meta("server", url).unwrap());
+    }
+}
+
+/// A real JPEG (gradient with a label-like block), `w` x `h`.
+pub fn jpeg(w: u32, h: u32, seed: u8) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x % 256) as u8 ^ seed, (y % 256) as u8, ((x + y) % 256) as u8])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img).write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    out.into_inner()
+}
