@@ -381,8 +381,20 @@ impl SyncClient {
                 }
             }
             let Some(bytes) = self.store().blob(&b.hash)? else { continue };
-            while offset < b.size {
-                let end = (offset as usize + BLOB_CHUNK_BYTES).min(bytes.len());
+            // Until the server says complete (it verified the hash), the blob stays pending.
+            let mut complete = false;
+            let mut attempts = 0;
+            while !complete {
+                attempts += 1;
+                if attempts > bytes.len() / BLOB_CHUNK_BYTES + 8 {
+                    return Err(SyncError::Server {
+                        status: 409,
+                        code: "upload_stuck".into(),
+                        message: format!("blob {} made no progress", b.hash),
+                    });
+                }
+                let start = (offset as usize).min(bytes.len());
+                let end = (start + BLOB_CHUNK_BYTES).min(bytes.len());
                 let resp = send(
                     self.http
                         .patch(&url)
@@ -390,7 +402,7 @@ impl SyncClient {
                         .header("onsite-job", b.job_id.to_string())
                         .header("upload-offset", offset.to_string())
                         .header("upload-length", b.size.to_string())
-                        .body(bytes[offset as usize..end].to_vec()),
+                        .body(bytes[start..end].to_vec()),
                 )
                 .await?;
                 if resp.status() == reqwest::StatusCode::CONFLICT {
@@ -405,8 +417,10 @@ impl SyncClient {
                     }
                 }
                 let resp = check(resp).await?;
+                complete = header_u64(&resp, "upload-complete") == Some(1);
                 offset = header_u64(&resp, "upload-offset").unwrap_or(end as u64);
-                self.store().set_blob_uploaded(&b.hash, offset)?;
+                let progress = if complete { b.size } else { offset.min(b.size.saturating_sub(1)) };
+                self.store().set_blob_uploaded(&b.hash, progress)?;
             }
             done += 1;
         }

@@ -26,7 +26,6 @@ use tower_http::trace::TraceLayer;
 use crate::blobs::{BLOB_CHUNK_BYTES_MAX, BlobStore, FsBlobStore};
 use crate::jobs::JobLocks;
 use crate::store::{SqliteStore, Store};
-use crate::sync::SyncStates;
 
 /// Limits a deployment may tune.
 #[derive(Clone, Debug)]
@@ -49,7 +48,6 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub blobs: Arc<dyn BlobStore>,
     pub job_locks: Arc<JobLocks>,
-    pub sync_states: Arc<SyncStates>,
     pub device_limiter: Arc<DefaultKeyedRateLimiter<DeviceId>>,
     pub pair_limiter: Arc<DefaultDirectRateLimiter>,
     /// Job changes, for live progress streams.
@@ -63,7 +61,6 @@ impl AppState {
             store,
             blobs,
             job_locks: Arc::default(),
-            sync_states: Arc::default(),
             device_limiter: Arc::new(RateLimiter::keyed(
                 Quota::per_second(per_s(limits.device_requests_per_s)).allow_burst(per_s(limits.device_requests_per_s * 2)),
             )),

@@ -16,36 +16,13 @@ use crate::AppState;
 
 /// Bytes of documents and messages one response carries before it says `more`.
 pub const RESPONSE_BYTES_BUDGET: usize = 4 * 1024 * 1024;
-/// Sync states kept in memory (the rest are reloaded from the store).
-pub const SYNC_STATES_CACHED_MAX: usize = 100_000;
-
-type StateKey = (DeviceId, JobId, DocKind);
-
-/// In-memory sync states (full, with in-flight bookkeeping); the store keeps their shared heads
-/// for restarts.
-pub struct SyncStates(std::sync::Mutex<lru::LruCache<StateKey, SyncState>>);
-
-impl Default for SyncStates {
-    fn default() -> Self {
-        Self(std::sync::Mutex::new(lru::LruCache::new(
-            std::num::NonZeroUsize::new(SYNC_STATES_CACHED_MAX).expect("non-zero"),
-        )))
-    }
-}
-
-impl SyncStates {
-    fn take(&self, key: &StateKey) -> Option<SyncState> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).pop(key)
-    }
-    fn put(&self, key: StateKey, s: SyncState) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).put(key, s);
-    }
-}
-
-async fn load_state(state: &AppState, key: StateKey) -> AppResult<SyncState> {
-    if let Some(s) = state.sync_states.take(&key) {
-        return Ok(s);
-    }
+/// The sync state for one device and document, as persisted: shared heads only.
+///
+/// Automerge's sync protocol assumes a reliable, ordered channel; an HTTP response can be lost
+/// after the server acted. So every request starts from the persisted state (what both sides
+/// are known to share), never from in-memory "already sent" bookkeeping: a lost response then
+/// costs a resend, never a stall.
+async fn load_state(state: &AppState, key: (DeviceId, JobId, DocKind)) -> AppResult<SyncState> {
     let stored = state.store.sync_state(key.0, key.1, key.2).await?;
     Ok(stored.and_then(|b| SyncState::decode(&b).ok()).unwrap_or_default())
 }
@@ -170,7 +147,6 @@ pub async fn round(state: &AppState, who: &DeviceAuth, req: SyncRequest) -> AppR
             }
             resp.heads.push(heads_of(job, kind, doc));
             states.push((job, kind, st.encode()));
-            state.sync_states.put((who.device, job, kind), st.clone());
         }
     }
 

@@ -3,3 +3,4 @@
 //! generator.
 
 pub mod harness;
+pub mod proxy;
