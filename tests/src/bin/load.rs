@@ -1,1 +1,217 @@
-fn main() {}
+//! `onsite-load`: load generator for the sync server on loopback.
+//!
+//! Sets up `--devices` technicians with `--jobs` jobs each on an in-process server (embedded
+//! SQLite in a temporary folder), then measures: a full initial sync of one real device (real
+//! store, real client), no-change and one-edit rounds of that device, and saturation — all
+//! simulated devices sending no-change rounds concurrently for `--seconds`. Bounded in count and
+//! time; traffic stays on 127.0.0.1.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use onsite_server::auth::{hash_secret, new_token};
+use onsite_server::{AppState, Limits};
+use onsite_tests::harness::{Device, Server, new_job_json};
+use shared::edit::{DispatchEdit, FieldEdit};
+use shared::wire::{self, JobDigest, SyncRequest, SyncResponse};
+use shared::{DeviceId, Timestamp};
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long, default_value_t = 1000)]
+    devices: usize,
+    #[arg(long, default_value_t = 20)]
+    jobs: usize,
+    /// Length of the saturation phase.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Requests in flight during saturation.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+struct SimDevice {
+    token: String,
+    jobs: Vec<JobDigest>,
+}
+
+async fn post(http: &reqwest::Client, url: &str, token: &str, req: &SyncRequest) -> (SyncResponse, usize, usize) {
+    let body = wire::encode(req);
+    let sent = body.len();
+    let r = http.post(url).bearer_auth(token).body(body).send().await.expect("server reachable");
+    assert!(r.status().is_success(), "sync failed: {}", r.status());
+    let bytes = r.bytes().await.unwrap();
+    (wire::decode(&bytes).unwrap(), sent, bytes.len())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let dir = tempfile::tempdir()?;
+    let rss_start = rss_mib();
+    // Generous per-device limits: the point is the server's capacity, not its throttle.
+    let limits = Limits { device_requests_per_s: 1_000_000, pairings_per_s: 1_000_000 };
+    let server = Server::start(dir.path().join("server"), &limits).await;
+    let state: AppState = server.state.clone();
+    let url = format!("{}/v1/sync", server.url());
+    let http = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency * 2).build()?;
+
+    let t = Instant::now();
+    let mut sims = Vec::with_capacity(args.devices);
+    let mut real_code = String::new();
+    for d in 0..args.devices {
+        let tech = shared::TechnicianId::new();
+        state
+            .store
+            .put_technician(&onsite_server::store::Technician {
+                id: tech,
+                name: format!("tech {d}"),
+                phone: String::new(),
+                active: true,
+                skills: vec!["washer".into()],
+                brands: vec![],
+                level: 2,
+                home: None,
+            })
+            .await?;
+        for j in 0..args.jobs {
+            let job: shared::docs::NewJob = serde_json::from_value(new_job_json(d * args.jobs + j))?;
+            let id = onsite_server::jobs::create(&state, job, "load").await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            onsite_server::jobs::dispatch_edit(&state, id, "load", DispatchEdit::Assign { technician: tech })
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        if d == 0 {
+            // Device 0 is a real phone (real store and client), paired over HTTP.
+            real_code = onsite_server::admin::pairing_code(&state, tech).await.map_err(|e| anyhow::anyhow!("{e}"))?.code;
+            continue;
+        }
+        let token = new_token("osd_");
+        let code = onsite_server::admin::pairing_code(&state, tech).await.map_err(|e| anyhow::anyhow!("{e}"))?.code;
+        state
+            .store
+            .redeem_pairing_code(&hash_secret(&code), Timestamp::now(), DeviceId::new(), "sim", &hash_secret(&token))
+            .await?
+            .expect("fresh code");
+        sims.push(SimDevice { token, jobs: Vec::new() });
+    }
+    println!("setup: {} devices x {} jobs in {:.1} s", args.devices, args.jobs, t.elapsed().as_secs_f64());
+
+    // A real device: initial sync, then no-change and one-edit rounds.
+    let phone = Device::pair(dir.path(), "phone", &server.url(), &real_code).await;
+    let t = Instant::now();
+    let first = phone.client.sync_now().await?;
+    println!(
+        "initial sync (real device, {} jobs): {:.1} ms, {} rounds, {} B sent, {} B received",
+        first.new_jobs,
+        t.elapsed().as_secs_f64() * 1e3,
+        first.rounds,
+        first.bytes_sent,
+        first.bytes_received
+    );
+    let mut lat = Vec::new();
+    let mut bytes = (0, 0);
+    for _ in 0..200 {
+        let t = Instant::now();
+        let r = phone.client.sync_documents().await?;
+        lat.push(t.elapsed());
+        bytes = (r.bytes_sent, r.bytes_received);
+    }
+    lat.sort();
+    println!(
+        "no-change sync: p50 {:.2} ms, p99 {:.2} ms; {} B sent + {} B received = {:.1} B per job",
+        percentile(&lat, 0.5).as_secs_f64() * 1e3,
+        percentile(&lat, 0.99).as_secs_f64() * 1e3,
+        bytes.0,
+        bytes.1,
+        (bytes.0 + bytes.1) as f64 / args.jobs as f64
+    );
+    let jobs: Vec<_> = phone.with(|s| s.list_all().unwrap()).into_iter().map(|j| j.job_id).collect();
+    let mut lat = Vec::new();
+    let mut rounds = 0;
+    for i in 0..100 {
+        phone.with(|s| s.apply_edit(jobs[i % jobs.len()], FieldEdit::AddNote { text: format!("load note {i}") }).unwrap());
+        let t = Instant::now();
+        let r = phone.client.sync_documents().await?;
+        lat.push(t.elapsed());
+        rounds += r.rounds;
+        assert_eq!(phone.client.refresh_pending()?.pending_changes, 0);
+    }
+    lat.sort();
+    println!(
+        "one-edit sync (edit reaches the server, confirmed): p50 {:.2} ms, p99 {:.2} ms, {:.1} HTTP round trips each",
+        percentile(&lat, 0.5).as_secs_f64() * 1e3,
+        percentile(&lat, 0.99).as_secs_f64() * 1e3,
+        rounds as f64 / 100.0
+    );
+
+    // Simulated devices take their jobs (one round each), then saturate with no-change rounds.
+    let t = Instant::now();
+    for sim in &mut sims {
+        let (resp, _, _) = post(&http, &url, &sim.token, &SyncRequest::default()).await;
+        sim.jobs = resp
+            .new_jobs
+            .iter()
+            .map(|nj| {
+                let mut d = shared::docs::load(&nj.dispatch).unwrap();
+                let mut f = shared::docs::load(&nj.field).unwrap();
+                JobDigest { job: nj.job, digest: wire::digest(&d.get_heads(), &f.get_heads()) }
+            })
+            .collect();
+    }
+    println!("initial sync of {} simulated devices: {:.1} s", sims.len(), t.elapsed().as_secs_f64());
+
+    let sims = Arc::new(sims);
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let mut tasks = Vec::new();
+    for w in 0..args.concurrency {
+        let (sims, http, url) = (sims.clone(), http.clone(), url.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut i = w;
+            while Instant::now() < deadline {
+                let sim = &sims[i % sims.len()];
+                let req = SyncRequest { jobs: sim.jobs.clone(), messages: vec![] };
+                let t = Instant::now();
+                let (resp, _, _) = post(&http, &url, &sim.token, &req).await;
+                lat.push(t.elapsed());
+                assert!(resp.messages.is_empty() && resp.new_jobs.is_empty(), "no-change round changed something");
+                i += 64;
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await?);
+    }
+    all.sort();
+    println!(
+        "saturation ({} in flight, {} s): {:.0} sync rounds/s, p50 {:.2} ms, p99 {:.2} ms",
+        args.concurrency,
+        args.seconds,
+        all.len() as f64 / args.seconds as f64,
+        percentile(&all, 0.5).as_secs_f64() * 1e3,
+        percentile(&all, 0.99).as_secs_f64() * 1e3
+    );
+    println!("process RSS: {:.0} MiB at start, {:.0} MiB now (server + generator, in one process)", rss_start, rss_mib());
+    server.stop().await;
+    Ok(())
+}
