@@ -1,9 +1,23 @@
 #!/usr/bin/env bash
-# Runs the OnSite demo: a technician's phone store filled with demo data, today's list shown.
+# Runs the OnSite demo: the sync server on its embedded SQLite with demo data, and the technician
+# app (李明 Li Ming's phone) paired to it, synced, showing today's jobs. Ctrl-C stops the server.
 cd "$(dirname "$0")/.."
 source scripts/prereqs.sh
-ensure_apt "${BASE_PACKAGES[@]}"
+ensure_apt "${BASE_PACKAGES[@]}" "${DEMO_PACKAGES[@]}"
 ensure_rust
+data="${ONSITE_DATA:-demo-data}"
 store="${ONSITE_STORE:-demo-device.sqlite}"
-[ -f "$store" ] || cargo run --quiet --locked -p app -- --store "$store" seed --technician li
-cargo run --quiet --locked -p app -- --store "$store" today
+listen="${ONSITE_LISTEN:-127.0.0.1:8787}"
+cargo build --quiet --locked -p sync-server -p app
+./target/debug/onsite-server --listen "$listen" --data "$data" --demo &
+server_pid=$!
+trap 'kill $server_pid 2>/dev/null; wait $server_pid 2>/dev/null' EXIT INT TERM
+for _ in $(seq 1 50); do curl -sf "http://$listen/health" >/dev/null 2>&1 && break; sleep 0.2; done
+if [ ! -f "$store" ]; then
+  code=$(python3 -c "import json,sys; print(json.load(open('$data/demo-credentials.json'))['technicians']['li'][1])")
+  ./target/debug/onsite --store "$store" pair --server "http://$listen" --code "$code" --name "demo phone"
+fi
+./target/debug/onsite --store "$store" sync
+./target/debug/onsite --store "$store" today
+echo "server running at http://$listen (dispatcher token in $data/demo-credentials.json); Ctrl-C to stop"
+wait $server_pid

@@ -31,3 +31,4 @@ ensure_rust() {
 }
 
 BASE_PACKAGES=(build-essential pkg-config git)
+DEMO_PACKAGES=(curl python3)

@@ -1,5 +1,5 @@
-//! `onsite`: the technician app. Until the UI lands this binary drives the local store from the
-//! command line (seed demo data, list today's jobs).
+//! `onsite`: the technician app. Until the UI lands this binary drives the local store and the
+//! sync client from the command line (pair, sync, list today's jobs, offline demo seed).
 
 use std::path::PathBuf;
 
@@ -7,6 +7,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use onsite_app::demo::{DEMO_UTC_OFFSET_MIN, seed};
 use onsite_app::store::{Store, TodayQuery};
+use onsite_app::sync_client::{SyncClient, pair};
+use std::sync::{Arc, Mutex};
 use shared::Timestamp;
 
 #[derive(Parser)]
@@ -28,6 +30,17 @@ enum Command {
     },
     /// Print today's jobs.
     Today,
+    /// Pair this device with a sync server using a dispatcher's one-time code.
+    Pair {
+        #[arg(long, default_value = "http://127.0.0.1:8787")]
+        server: String,
+        #[arg(long)]
+        code: String,
+        #[arg(long, default_value = "onsite-desktop")]
+        name: String,
+    },
+    /// Sync with the paired server once and report what happened.
+    Sync,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -35,6 +48,26 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut store = Store::open(&cli.store).with_context(|| format!("opening {}", cli.store.display()))?;
     match cli.command {
+        Command::Pair { server, code, name } => {
+            let store = Arc::new(Mutex::new(store));
+            let rt = tokio::runtime::Runtime::new()?;
+            let who = rt.block_on(pair(&store, &server, &code, &name)).context("pairing")?;
+            println!("paired as {} (device {}) with {server}", who.name, who.device);
+        }
+        Command::Sync => {
+            let store = Arc::new(Mutex::new(store));
+            let client = SyncClient::new(store);
+            let rt = tokio::runtime::Runtime::new()?;
+            let report = rt.block_on(client.sync_now()).context("syncing")?;
+            let st = client.status();
+            println!(
+                "synced: {} new jobs, {} dropped, {} blobs uploaded, {} round trips; pending: {} jobs with unsent work, {} photo bytes",
+                report.new_jobs, report.dropped_jobs, report.blobs_uploaded, report.rounds, st.pending_changes, st.pending_blob_bytes
+            );
+            for r in report.refused {
+                println!("refused by the server: job {} ({}): {}", r.job, r.code, r.message);
+            }
+        }
         Command::Seed { technician } => {
             let n = seed(&mut store, &technician, Timestamp::now()).context("seeding demo data")?;
             println!("seeded {n} demo jobs for {technician} into {}", cli.store.display());
