@@ -9,7 +9,7 @@ use shared::{TechnicianId, Timestamp};
 
 use crate::AppState;
 use crate::auth::hash_secret;
-use crate::store::{JobWrite, Technician};
+use crate::store::Technician;
 
 pub const TECHNICIANS: &str = include_str!("../../assets/technicians.json");
 pub const JOBS: &str = include_str!("../../assets/demo_jobs.json");
@@ -48,17 +48,8 @@ pub async fn seed(state: &AppState, dispatcher_token: &str) -> anyhow::Result<De
     }
     let today = Timestamp::now().start_of_local_day(DEMO_UTC_OFFSET_MIN);
     for demo in &jobs {
-        let mut docs = build(demo, today, &ids, automerge::ActorId::random())?;
-        let index = crate::jobs::index_of(&mut docs.dispatch, &mut docs.field).map_err(|e| anyhow::anyhow!("{e}"))?;
-        state
-            .store
-            .write_job(JobWrite {
-                index,
-                full: Some((docs.dispatch.save(), docs.field.save())),
-                dispatch_chunk: Vec::new(),
-                field_chunk: Vec::new(),
-            })
-            .await?;
+        let docs = build(demo, today, &ids, automerge::ActorId::random())?;
+        crate::jobs::store_new(state, docs).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     Ok(creds)
 }

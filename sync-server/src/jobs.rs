@@ -2,7 +2,7 @@
 //! job under its lock, writing changes with a fresh index row.
 
 use automerge::{ActorId, AutoCommit, ChangeHash};
-use shared::docs::{NewJob, create_job, read_dispatch, read_field};
+use shared::docs::{NewJob, NewJobDocs, create_job, read_dispatch, read_field};
 use shared::edit::{DispatchEdit, apply_dispatch_edit};
 use shared::status::derive;
 use shared::wire::digest;
@@ -72,7 +72,11 @@ pub async fn save_changes(
 }
 
 pub async fn create(state: &AppState, job: NewJob, by: &str) -> AppResult<JobId> {
-    let mut docs = create_job(job, by, Timestamp::now(), ActorId::random())?;
+    store_new(state, create_job(job, by, Timestamp::now(), ActorId::random())?).await
+}
+
+/// Stores a job born on this server (both documents whole) with its index row.
+pub async fn store_new(state: &AppState, mut docs: NewJobDocs) -> AppResult<JobId> {
     let index = index_of(&mut docs.dispatch, &mut docs.field)?;
     let id = docs.job_id;
     state
