@@ -54,8 +54,15 @@ pub enum EditError {
     BadLocation,
     #[error("appointment window must end after it starts")]
     BadWindow,
+    /// Boxed: a document error is rare and large; it should not size every `Result`.
     #[error(transparent)]
-    Doc(#[from] DocError),
+    Doc(#[from] Box<DocError>),
+}
+
+impl From<DocError> for EditError {
+    fn from(e: DocError) -> Self {
+        EditError::Doc(Box::new(e))
+    }
 }
 
 /// Who is editing from the field.
@@ -159,7 +166,7 @@ pub fn apply_field_edit(
     }
     if let Err(e) = reconcile(field_doc, &field) {
         field_doc.rollback();
-        return Err(DocError::from(e).into());
+        return Err(Box::new(DocError::from(e)).into());
     }
     commit(field_doc, name, now);
     Ok(field)
@@ -373,7 +380,7 @@ pub fn apply_dispatch_edit(
     }
     if let Err(e) = reconcile(dispatch_doc, &dispatch) {
         dispatch_doc.rollback();
-        return Err(DocError::from(e).into());
+        return Err(Box::new(DocError::from(e)).into());
     }
     commit(dispatch_doc, name, now);
     Ok(dispatch)

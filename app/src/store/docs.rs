@@ -17,7 +17,7 @@ pub(super) fn load_doc(tx: &rusqlite::Connection, job_id: &str, kind: DocKind) -
         })
         .optional()?;
     let Some(snapshot) = snapshot else { return Ok(None) };
-    let bad = |source| StoreError::BadDocument { job: job_id.to_owned(), kind: kind.as_str(), source };
+    let bad = |source: shared::docs::DocError| StoreError::BadDocument { job: job_id.to_owned(), kind: kind.as_str(), source: Box::new(source) };
     let mut doc = load(&snapshot).map_err(bad)?;
     let mut stmt =
         tx.prepare_cached("SELECT bytes FROM doc_chunks WHERE job_id = ?1 AND kind = ?2 ORDER BY seq")?;

@@ -174,7 +174,7 @@ pub(super) fn field_edit_in(
 }
 
 fn bad(job: &str, kind: DocKind, source: shared::docs::DocError) -> StoreError {
-    StoreError::BadDocument { job: job.to_owned(), kind: kind.as_str(), source }
+    StoreError::BadDocument { job: job.to_owned(), kind: kind.as_str(), source: Box::new(source) }
 }
 
 pub(super) fn view_of(d: &mut AutoCommit, f: &mut AutoCommit, job: &str) -> Result<JobView> {

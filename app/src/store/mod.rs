@@ -37,7 +37,7 @@ pub enum StoreError {
     #[error("no job {0} on this device")]
     NoSuchJob(String),
     #[error("job {job}: its {kind} document cannot be read: {source}")]
-    BadDocument { job: String, kind: &'static str, source: DocError },
+    BadDocument { job: String, kind: &'static str, source: Box<DocError> },
     #[error("job {job}: the server's sync message was refused: {detail}")]
     BadSyncMessage { job: String, detail: String },
     #[error("this device is not paired to a technician yet")]
@@ -45,7 +45,7 @@ pub enum StoreError {
     #[error(transparent)]
     Edit(#[from] EditError),
     #[error("document error: {0}")]
-    Doc(#[from] DocError),
+    Doc(#[from] Box<DocError>),
     #[error("not enough {part_no} in the van (have {have}, need {need})")]
     OutOfStock { part_no: String, have: u32, need: u32 },
     #[error("unknown part {0}")]
@@ -58,6 +58,12 @@ pub enum StoreError {
     Migration(#[from] rusqlite_migration::Error),
     #[error("stored data is malformed: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+impl From<DocError> for StoreError {
+    fn from(e: DocError) -> Self {
+        StoreError::Doc(Box::new(e))
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

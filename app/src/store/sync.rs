@@ -82,7 +82,7 @@ impl Store {
 
     /// Stores a job the server sent whole, after checking it is what it claims to be.
     pub fn receive_new_job(&mut self, job: JobId, dispatch: &[u8], field: &[u8]) -> Result<JobView> {
-        let bad = |kind: &'static str, source| StoreError::BadDocument { job: job.to_string(), kind, source };
+        let bad = |kind: &'static str, source: shared::docs::DocError| StoreError::BadDocument { job: job.to_string(), kind, source: Box::new(source) };
         let mut d = load(dispatch).map_err(|e| bad("dispatch", e))?;
         let mut f = load(field).map_err(|e| bad("field", e))?;
         let dj = read_dispatch(&d).map_err(|e| bad("dispatch", e))?.job_id;
@@ -136,8 +136,8 @@ impl Store {
             }
             // What arrived must still read as a job: a server bug or a bad peer does not get to
             // leave an unreadable document on the phone.
-            read_dispatch(d).map_err(|e| StoreError::BadDocument { job: job.to_string(), kind: "dispatch", source: e })?;
-            read_field(f).map_err(|e| StoreError::BadDocument { job: job.to_string(), kind: "field", source: e })?;
+            read_dispatch(d).map_err(|e| StoreError::BadDocument { job: job.to_string(), kind: "dispatch", source: Box::new(e) })?;
+            read_field(f).map_err(|e| StoreError::BadDocument { job: job.to_string(), kind: "field", source: Box::new(e) })?;
             Ok(())
         })?;
         tx.commit()?;
