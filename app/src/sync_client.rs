@@ -296,7 +296,7 @@ impl SyncClient {
                 messages.push(DocMessage { job, kind, message: msg.encode() });
             }
         }
-        Ok(SyncRequest { jobs, messages })
+        Ok(SyncRequest { jobs, messages, reference: store.reference_versions()? })
     }
 
     fn apply_response(
@@ -308,6 +308,7 @@ impl SyncClient {
         dropped: &mut HashSet<JobId>,
     ) -> Result<HashSet<(JobId, DocKind)>, SyncError> {
         let mut store = self.store();
+        store.apply_reference_update(&resp.reference)?;
         for nj in &resp.new_jobs {
             store.receive_new_job(nj.job, &nj.dispatch, &nj.field)?;
             report.new_jobs += 1;

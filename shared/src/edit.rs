@@ -247,7 +247,9 @@ fn edit_content(
                 return Err(EditError::ContentChanged);
             }
             room("signatures", field.signatures.len())?;
+            let total_minor = Some(totals(&field.quote)?.total_minor);
             field.signatures.push(Signature {
+                total_minor,
                 id: ItemId::new(),
                 purpose,
                 signer,

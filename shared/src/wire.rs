@@ -65,6 +65,33 @@ pub struct SyncRequest {
     /// Every job the device holds.
     pub jobs: Vec<JobDigest>,
     pub messages: Vec<DocMessage>,
+    /// Versions of the reference data the device has (0 = none).
+    pub reference: ReferenceVersions,
+}
+
+/// Versions of each kind of reference data.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferenceVersions {
+    pub catalog: u32,
+    pub price_list: u32,
+    pub knowledge_base: u32,
+    pub van_stock: u32,
+}
+
+/// Newer reference data for the device (each part only when newer than what it has).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferenceUpdate {
+    pub catalog: Option<crate::reference::Catalog>,
+    pub price_list: Option<crate::reference::PriceList>,
+    pub knowledge_base: Option<crate::reference::KnowledgeBase>,
+    pub van_stock: Option<VanStock>,
+}
+
+/// The van stock a dispatcher set for the device's technician.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VanStock {
+    pub version: u32,
+    pub lines: Vec<crate::reference::StockLine>,
 }
 
 /// A job the device does not have yet, sent whole (one round trip instead of three).
@@ -97,6 +124,7 @@ pub struct SyncResponse {
     pub refused: Vec<DocRefusal>,
     /// The server held back work to stay within limits: sync again.
     pub more: bool,
+    pub reference: ReferenceUpdate,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -40,6 +40,7 @@ pub async fn seed(state: &AppState, dispatcher_token: &str) -> anyhow::Result<De
             brands: t.brands.clone(),
             level: t.level,
             home: Some(GeoPoint { lat: t.home[0], lon: t.home[1] }),
+            working_hours: Some(crate::store::WorkingHours { start_min: 8 * 60, end_min: 18 * 60, utc_offset_min: 8 * 60 }),
         };
         state.store.put_technician(&tech).await?;
         let code = crate::admin::pairing_code(state, tech.id).await.map_err(|e| anyhow::anyhow!("{e}"))?;

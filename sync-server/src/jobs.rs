@@ -9,7 +9,11 @@ use shared::wire::digest;
 use shared::{JobId, Timestamp};
 
 use crate::error::{AppError, AppResult};
-use crate::store::{JobIndex, JobWrite};
+use crate::store::{JobFacts, JobIndex, JobWrite};
+use shared::approval::latest_signature;
+use shared::model::{DispatchAction, FieldAction, FieldDoc, SignaturePurpose};
+use shared::pricing::totals;
+use shared::status::{Action, Derived, Status};
 use crate::AppState;
 
 /// Striped per-job locks: one writer per job at a time, so a device's upload and a dispatcher's
@@ -34,23 +38,72 @@ pub fn index_of(dispatch: &mut AutoCommit, field: &mut AutoCommit) -> AppResult<
     let d = read_dispatch(dispatch).map_err(|e| AppError::Internal(e.into()))?;
     let f = read_field(field).map_err(|e| AppError::Internal(e.into()))?;
     let derived = derive(&d, &f);
+    let facts = facts_of(&f, &derived);
     Ok(JobIndex {
         job: d.job_id,
         status: derived.status.as_str().to_owned(),
         assignee: derived.dispatch_assignee(),
         digest: digest(&dispatch.get_heads(), &field.get_heads()),
         created_at: d.created_at,
+        channel: serde_json::to_value(d.channel).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
         appt_start: d.appointment.map(|w| w.start),
+        appt_end: d.appointment.map(|w| w.end),
         priority: d.priority as i64,
         category: d.appliance.category.as_str().to_owned(),
         brand: d.appliance.brand,
         model: d.appliance.model,
+        serial: d.appliance.serial,
         customer_name: d.customer.name,
         location: d.customer.location,
+        arrive_by: d.sla.arrive_by,
         resolve_by: d.sla.resolve_by,
         conflicts: derived.conflicts.len() as i64,
+        facts,
     })
 }
+
+/// KPI facts, from the replayed timeline (conflicting events do not count).
+pub fn facts_of(f: &FieldDoc, derived: &Derived) -> JobFacts {
+    let applied = || derived.timeline.iter().filter(|e| e.conflict.is_none());
+    let field_actions = || {
+        applied().filter_map(|e| match &e.action {
+            Action::Field { action, .. } => Some(*action),
+            _ => None,
+        })
+    };
+    let first_assigned_at = applied()
+        .find(|e| matches!(e.action, Action::Dispatch(DispatchAction::Assigned { .. })))
+        .map(|e| e.at);
+    let check_ins = field_actions().filter(|a| *a == FieldAction::CheckIn).count() as i64;
+    let completed_at = derived.first_reached(Status::Completed);
+    let revisit = field_actions().any(|a| matches!(a, FieldAction::Hold | FieldAction::CannotComplete));
+    let finished = matches!(derived.status, Status::Completed | Status::Closed);
+    let last_check_in = f
+        .events
+        .iter()
+        .filter(|e| e.action == FieldAction::CheckIn)
+        .filter_map(|e| e.location.filter(|l| l.is_valid()).map(|l| (e.by, l, e.at)))
+        .max_by_key(|(_, _, at)| *at);
+    let self_service = applied().any(|e| {
+        matches!(&e.action, Action::Dispatch(DispatchAction::Cancelled { reason }) if reason.starts_with(SELF_SERVICE_PREFIX))
+    });
+    JobFacts {
+        first_assigned_at,
+        first_on_site_at: derived.first_reached(Status::OnSite),
+        completed_at,
+        check_ins,
+        first_time_fix: completed_at.map(|_| check_ins <= 1 && !revisit),
+        quote_total: latest_signature(f, SignaturePurpose::QuoteApproval).and_then(|s| s.total_minor),
+        final_total: if finished { totals(&f.quote).ok().map(|t| t.total_minor) } else { None },
+        rating: f.rating.score.map(i64::from),
+        cause: f.report.cause.clone(),
+        self_service,
+        last_check_in,
+    }
+}
+
+/// Prefix of a cancellation reason that answered the customer with a knowledge-base article.
+pub const SELF_SERVICE_PREFIX: &str = "self_service:";
 
 /// Writes the changes made to a loaded job since `before` (dispatch heads, field heads).
 pub async fn save_changes(

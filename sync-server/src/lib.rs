@@ -8,6 +8,8 @@ pub mod blobs;
 pub mod demo;
 pub mod error;
 pub mod jobs;
+pub mod kpi;
+pub mod ranking;
 pub mod routes;
 pub mod store;
 pub mod sync;
@@ -18,7 +20,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use shared::{DeviceId, JobId};
 use tower_http::trace::TraceLayer;
@@ -98,11 +100,27 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(BLOB_CHUNK_BYTES_MAX)),
         )
         .route("/admin/v1/technicians", get(admin::list_technicians).post(admin::create_technician))
+        .route("/admin/v1/technicians/{id}", get(admin::get_technician))
         .route("/admin/v1/technicians/{id}/pairing-codes", post(admin::create_pairing_code))
+        .route("/admin/v1/technicians/{id}/deactivate", post(admin::deactivate_technician))
+        .route("/admin/v1/technicians/{id}/working-hours", put(admin::set_working_hours))
+        .route("/admin/v1/technicians/{id}/van-stock", put(admin::reference::set_van_stock))
         .route("/admin/v1/devices/{id}/revoke", post(admin::revoke_device))
-        .route("/admin/v1/jobs", post(admin::create_job))
+        .route("/admin/v1/jobs", post(admin::create_job).get(admin::views::list_jobs))
         .route("/admin/v1/jobs/{id}", get(admin::get_job))
+        .route("/admin/v1/jobs/{id}/suggestions", get(admin::views::suggestions))
+        .route("/admin/v1/jobs/{id}/auto-assign", post(admin::views::auto_assign))
+        .route(
+            "/admin/v1/jobs/{id}/self-service",
+            get(admin::views::self_service_candidates).post(admin::views::answer_self_service),
+        )
+        .route("/admin/v1/jobs/{id}/report.html", get(admin::views::report))
         .route("/admin/v1/jobs/{id}/{action}", post(admin::job_action))
+        .route("/admin/v1/kpis", get(admin::views::kpis))
+        .route("/admin/v1/events", get(admin::views::events))
+        .route("/admin/v1/reference/{kind}", put(admin::reference::publish))
+        .route("/admin/v1/reference/{kind}/versions", get(admin::reference::versions))
+        .route("/admin/v1/reference/{kind}/{version}", get(admin::reference::version))
         .route("/admin/v1/blobs/{hash}", get(routes::admin_blob_get))
         .layer(DefaultBodyLimit::max(256 * 1024))
         .layer(TraceLayer::new_for_http())

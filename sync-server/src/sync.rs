@@ -161,6 +161,7 @@ pub async fn round(state: &AppState, who: &DeviceAuth, req: SyncRequest) -> AppR
         resp.new_jobs.push(NewJob { job, dispatch, field });
     }
     resp.revoked = held.keys().filter(|j| !assigned.contains_key(j)).copied().collect();
+    resp.reference = crate::admin::reference::update_for(state, who.technician, req.reference).await?;
     state.store.put_sync_states(who.device, states).await?;
     Ok(resp)
 }

@@ -109,8 +109,8 @@ async fn malformed_and_oversized_bodies_are_refused_without_harm() {
 
     // A well-formed request carrying a garbage sync message: refused per document.
     let req = SyncRequest {
-        jobs: vec![],
         messages: vec![DocMessage { job: jobs[0], kind: DocKind::Field, message: b"garbage, not automerge".to_vec() }],
+        ..SyncRequest::default()
     };
     let (s, b) = raw_sync(&w.server.url(), Some(&t), wire::encode(&req)).await;
     assert_eq!(s, 200);
@@ -165,7 +165,7 @@ async fn technicians_cannot_touch_other_jobs_or_dispatch_documents() {
     };
     let before_mine = w.dispatcher.job(mine).await;
     let before_theirs = w.dispatcher.job(theirs).await;
-    let req = SyncRequest { jobs: vec![], messages: vec![forged(mine), forged(theirs)] };
+    let req = SyncRequest { messages: vec![forged(mine), forged(theirs)], ..SyncRequest::default() };
     let (s, b) = raw_sync(&w.server.url(), Some(&t), wire::encode(&req)).await;
     assert_eq!(s, 200);
     let resp: SyncResponse = wire::decode(&b).unwrap();

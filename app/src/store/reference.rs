@@ -37,6 +37,59 @@ impl StockView {
     }
 }
 
+fn set_meta(tx: &rusqlite::Transaction<'_>, key: &str, value: &str) -> Result<()> {
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+fn import_catalog(tx: &rusqlite::Transaction<'_>, catalog: &Catalog) -> Result<()> {
+    tx.execute("DELETE FROM parts", [])?;
+    for p in &catalog.parts {
+        tx.execute(
+            &format!("INSERT INTO parts ({PART_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+            params![
+                p.part_no,
+                p.name_en,
+                p.name_zh,
+                p.category.as_str(),
+                serde_json::to_string(&p.brands)?,
+                serde_json::to_string(&p.models)?,
+                p.barcode,
+                p.price_minor
+            ],
+        )?;
+    }
+    set_meta(tx, "catalog_version", &catalog.version.to_string())?;
+    set_meta(tx, "currency", &catalog.currency)
+}
+
+fn import_prices(tx: &rusqlite::Transaction<'_>, prices: &PriceList) -> Result<()> {
+    tx.execute("DELETE FROM prices", [])?;
+    for i in &prices.items {
+        tx.execute(
+            "INSERT INTO prices (code, kind, name_en, name_zh, category, unit_price_minor) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![i.code, serde_json::to_string(&i.kind)?, i.name_en, i.name_zh, i.category.map(|c| c.as_str()), i.unit_price_minor],
+        )?;
+    }
+    set_meta(tx, "price_list_version", &prices.version.to_string())
+}
+
+fn import_kb(tx: &rusqlite::Transaction<'_>, kb: &KnowledgeBase) -> Result<()> {
+    tx.execute("DELETE FROM kb_articles", [])?;
+    tx.execute("DELETE FROM kb_fts", [])?;
+    for a in &kb.articles {
+        tx.execute(
+            "INSERT INTO kb_articles (id, category, json) VALUES (?1, ?2, ?3)",
+            params![a.id, a.category.as_str(), serde_json::to_string(a)?],
+        )?;
+        tx.execute("INSERT INTO kb_fts (article_id, text) VALUES (?1, ?2)", params![a.id, article_text(a)])?;
+    }
+    set_meta(tx, "kb_version", &kb.version.to_string())
+}
+
 fn part_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Part> {
     let cat: String = r.get(3)?;
     let brands: String = r.get(4)?;
@@ -60,54 +113,42 @@ impl Store {
     /// Replaces the cached catalog, price list and knowledge base with these versions, at once.
     pub fn import_reference(&mut self, catalog: &Catalog, prices: &PriceList, kb: &KnowledgeBase) -> Result<()> {
         let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM parts", [])?;
-        for p in &catalog.parts {
-            tx.execute(
-                &format!("INSERT INTO parts ({PART_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
-                params![
-                    p.part_no,
-                    p.name_en,
-                    p.name_zh,
-                    p.category.as_str(),
-                    serde_json::to_string(&p.brands)?,
-                    serde_json::to_string(&p.models)?,
-                    p.barcode,
-                    p.price_minor
-                ],
-            )?;
-        }
-        tx.execute("DELETE FROM prices", [])?;
-        for i in &prices.items {
-            tx.execute(
-                "INSERT INTO prices (code, kind, name_en, name_zh, category, unit_price_minor) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![i.code, serde_json::to_string(&i.kind)?, i.name_en, i.name_zh, i.category.map(|c| c.as_str()), i.unit_price_minor],
-            )?;
-        }
-        tx.execute("DELETE FROM kb_articles", [])?;
-        tx.execute("DELETE FROM kb_fts", [])?;
-        for a in &kb.articles {
-            tx.execute(
-                "INSERT INTO kb_articles (id, category, json) VALUES (?1, ?2, ?3)",
-                params![a.id, a.category.as_str(), serde_json::to_string(a)?],
-            )?;
-            tx.execute("INSERT INTO kb_fts (article_id, text) VALUES (?1, ?2)", params![a.id, article_text(a)])?;
-        }
-        for (k, v) in [
-            ("catalog_version", catalog.version),
-            ("price_list_version", prices.version),
-            ("kb_version", kb.version),
-        ] {
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![k, v.to_string()],
-            )?;
-        }
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('currency', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [&catalog.currency],
-        )?;
+        import_catalog(&tx, catalog)?;
+        import_prices(&tx, prices)?;
+        import_kb(&tx, kb)?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Takes whatever newer reference data the server sent, in one transaction.
+    pub fn apply_reference_update(&mut self, up: &shared::wire::ReferenceUpdate) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        if let Some(c) = &up.catalog {
+            import_catalog(&tx, c)?;
+        }
+        if let Some(p) = &up.price_list {
+            import_prices(&tx, p)?;
+        }
+        if let Some(k) = &up.knowledge_base {
+            import_kb(&tx, k)?;
+        }
+        tx.commit()?;
+        if let Some(v) = &up.van_stock {
+            self.set_van_stock(&v.lines)?;
+            self.set_meta("van_stock_version", &v.version.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// The reference versions this device holds (0 = none), for the sync request.
+    pub fn reference_versions(&self) -> Result<shared::wire::ReferenceVersions> {
+        let v = |k: &str| -> Result<u32> { Ok(self.meta(k)?.and_then(|s| s.parse().ok()).unwrap_or(0)) };
+        Ok(shared::wire::ReferenceVersions {
+            catalog: v("catalog_version")?,
+            price_list: v("price_list_version")?,
+            knowledge_base: v("kb_version")?,
+            van_stock: v("van_stock_version")?,
+        })
     }
 
     /// Sets the van's stock (from the server or the depot), keeping today's usage counts.

@@ -182,6 +182,11 @@ pub struct Signature {
     pub content_hash: String,
     pub at: Timestamp,
     pub device: DeviceId,
+    /// The quote total the customer saw when signing, in minor units (for "quote vs final" KPIs
+    /// without replaying history). Absent in documents written before it existed.
+    #[autosurgeon(missing = "Option::default")]
+    #[serde(default)]
+    pub total_minor: Option<i64>,
 }
 
 /// What was wrong and what was done; the body of the service report.

@@ -53,29 +53,104 @@ pub struct Technician {
     #[serde(default = "one")]
     pub level: u8,
     pub home: Option<GeoPoint>,
+    #[serde(default)]
+    pub working_hours: Option<WorkingHours>,
 }
 
 fn one() -> u8 {
     1
 }
 
-/// The server's index row for a job, rewritten with every change to its documents.
-#[derive(Clone, Debug, PartialEq)]
+/// Daily working hours in the technician's local time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkingHours {
+    /// Minutes after local midnight.
+    pub start_min: u16,
+    pub end_min: u16,
+    pub utc_offset_min: i32,
+}
+
+/// The server's index row for a job, rewritten with every change to its documents: what job
+/// lists, assignment and KPIs read without opening documents.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct JobIndex {
     pub job: JobId,
     pub status: String,
     pub assignee: Option<TechnicianId>,
+    #[serde(skip)]
     pub digest: Digest,
     pub created_at: Timestamp,
+    pub channel: String,
     pub appt_start: Option<Timestamp>,
+    pub appt_end: Option<Timestamp>,
     pub priority: i64,
     pub category: String,
     pub brand: String,
     pub model: String,
+    pub serial: String,
     pub customer_name: String,
     pub location: Option<GeoPoint>,
+    pub arrive_by: Option<Timestamp>,
     pub resolve_by: Option<Timestamp>,
     pub conflicts: i64,
+    pub facts: JobFacts,
+}
+
+/// Facts derived from a job's events, kept for KPIs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct JobFacts {
+    pub first_assigned_at: Option<Timestamp>,
+    pub first_on_site_at: Option<Timestamp>,
+    pub completed_at: Option<Timestamp>,
+    pub check_ins: i64,
+    /// Completed on the first visit (one check-in, never on hold or cannot-complete).
+    pub first_time_fix: Option<bool>,
+    /// Total the customer approved on the quote.
+    pub quote_total: Option<i64>,
+    /// Total of the completed job.
+    pub final_total: Option<i64>,
+    pub rating: Option<i64>,
+    pub cause: String,
+    pub self_service: bool,
+    /// The latest check-in with a position: where that technician was last seen.
+    #[serde(skip)]
+    pub last_check_in: Option<(TechnicianId, GeoPoint, Timestamp)>,
+}
+
+/// Filters for the dispatcher's job list.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct JobQuery {
+    /// Comma-separated statuses.
+    pub status: Option<String>,
+    pub technician: Option<TechnicianId>,
+    /// Appointment start at or after (ms).
+    pub from: Option<i64>,
+    /// Appointment start before (ms).
+    pub to: Option<i64>,
+    /// Area: centre and radius.
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub radius_km: Option<f64>,
+    /// Open jobs past their resolve-by deadline.
+    #[serde(default)]
+    pub overdue: bool,
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+}
+
+/// A published version of reference data.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReferenceVersion {
+    pub kind: String,
+    pub version: u32,
+    pub published_at: Timestamp,
+}
+
+/// A job row with whether the same appliance was serviced in the 30 days before it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KpiRow {
+    pub index: JobIndex,
+    pub repeat: bool,
 }
 
 /// New bytes for a job's documents plus its new index row, written in one transaction.
@@ -122,6 +197,22 @@ pub trait Store: Send + Sync + 'static {
     async fn sync_state(&self, device: DeviceId, job: JobId, kind: DocKind) -> Result<Option<Vec<u8>>>;
     async fn put_sync_states(&self, device: DeviceId, states: Vec<(JobId, DocKind, Vec<u8>)>) -> Result<()>;
     async fn job_ids(&self) -> Result<Vec<JobId>>;
+
+    // --- dispatcher views ---
+    async fn job_row(&self, job: JobId) -> Result<Option<JobIndex>>;
+    /// Jobs matching `q` (area filtering to a bounding box; callers refine by distance).
+    async fn list_jobs(&self, q: &JobQuery, now: Timestamp) -> Result<Vec<JobIndex>>;
+    /// Jobs created in `[from, to)` with their repeat-visit flag.
+    async fn kpi_rows(&self, from: Timestamp, to: Timestamp) -> Result<Vec<KpiRow>>;
+    async fn set_location(&self, tech: TechnicianId, at: GeoPoint, when: Timestamp) -> Result<()>;
+    async fn location(&self, tech: TechnicianId) -> Result<Option<(GeoPoint, Timestamp)>>;
+    /// Stores a new version of a reference kind; returns its number.
+    async fn publish_reference(&self, kind: &str, json: String) -> Result<u32>;
+    /// A version's JSON (`None` = newest).
+    async fn reference(&self, kind: &str, version: Option<u32>) -> Result<Option<(u32, String)>>;
+    async fn reference_versions(&self, kind: &str) -> Result<Vec<ReferenceVersion>>;
+    /// The newest version of each of `kinds` that has one (one cheap query per sync round).
+    async fn latest_reference_versions(&self, kinds: Vec<String>) -> Result<std::collections::HashMap<String, u32>>;
 
     // --- blobs ---
     async fn add_blob_ref(&self, hash: &str, job: JobId) -> Result<()>;

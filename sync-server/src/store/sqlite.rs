@@ -11,7 +11,7 @@ use shared::docs::DocKind;
 use shared::wire::Digest;
 use shared::{DeviceId, DispatcherId, JobId, TechnicianId, Timestamp};
 
-use super::{JobWrite, Result, Store, StoreError, Technician};
+use super::{JobFacts, JobIndex, JobQuery, JobWrite, KpiRow, ReferenceVersion, Result, Store, StoreError, Technician};
 use crate::auth::{DeviceAuth, DispatcherAuth};
 
 /// Chunks kept per document before they are folded into a new snapshot.
@@ -57,7 +57,83 @@ fn migrations() -> Migrations<'static> {
         ) WITHOUT ROWID;
         CREATE TABLE blob_refs (hash TEXT NOT NULL, job_id TEXT NOT NULL, PRIMARY KEY (hash, job_id)) WITHOUT ROWID;
         "#,
+    ),
+    // Dispatcher views: list filters, KPI facts, technicians' last positions, reference data.
+    M::up(
+        r#"
+        ALTER TABLE jobs ADD COLUMN channel TEXT NOT NULL DEFAULT '';
+        ALTER TABLE jobs ADD COLUMN appt_end INTEGER;
+        ALTER TABLE jobs ADD COLUMN serial TEXT NOT NULL DEFAULT '';
+        ALTER TABLE jobs ADD COLUMN arrive_by INTEGER;
+        ALTER TABLE jobs ADD COLUMN first_assigned_at INTEGER;
+        ALTER TABLE jobs ADD COLUMN first_on_site_at INTEGER;
+        ALTER TABLE jobs ADD COLUMN completed_at INTEGER;
+        ALTER TABLE jobs ADD COLUMN check_ins INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE jobs ADD COLUMN first_time_fix INTEGER;
+        ALTER TABLE jobs ADD COLUMN quote_total INTEGER;
+        ALTER TABLE jobs ADD COLUMN final_total INTEGER;
+        ALTER TABLE jobs ADD COLUMN rating INTEGER;
+        ALTER TABLE jobs ADD COLUMN cause TEXT NOT NULL DEFAULT '';
+        ALTER TABLE jobs ADD COLUMN self_service INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX jobs_by_appointment ON jobs (appt_start, job_id);
+        CREATE INDEX jobs_by_status ON jobs (status, appt_start);
+        CREATE INDEX jobs_by_created ON jobs (created_at);
+        CREATE INDEX jobs_by_serial ON jobs (serial, created_at);
+        CREATE TABLE technician_locations (
+            technician_id TEXT PRIMARY KEY, lat REAL NOT NULL, lon REAL NOT NULL, at INTEGER NOT NULL
+        );
+        CREATE TABLE reference_data (
+            kind TEXT NOT NULL, version INTEGER NOT NULL, json TEXT NOT NULL, published_at INTEGER NOT NULL,
+            PRIMARY KEY (kind, version)
+        );
+        "#,
     )])
+}
+
+const JOB_COLUMNS: &str = "job_id, status, assignee, digest, created_at, channel, appt_start, appt_end, priority, category,
+    brand, model, serial, customer_name, lat, lon, arrive_by, resolve_by, conflicts, first_assigned_at, first_on_site_at,
+    completed_at, check_ins, first_time_fix, quote_total, final_total, rating, cause, self_service";
+
+fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobIndex> {
+    let bad = |i: usize| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, "bad id".into());
+    let ts = |i: usize| -> rusqlite::Result<Option<Timestamp>> { Ok(r.get::<_, Option<i64>>(i)?.map(Timestamp)) };
+    let id: String = r.get(0)?;
+    let assignee: Option<String> = r.get(2)?;
+    let digest: Vec<u8> = r.get(3)?;
+    let (lat, lon): (Option<f64>, Option<f64>) = (r.get(14)?, r.get(15)?);
+    Ok(JobIndex {
+        job: id.parse().map_err(|_| bad(0))?,
+        status: r.get(1)?,
+        assignee: assignee.map(|a| a.parse().map_err(|_| bad(2))).transpose()?,
+        digest: <[u8; 8]>::try_from(digest.as_slice()).unwrap_or_default(),
+        created_at: Timestamp(r.get(4)?),
+        channel: r.get(5)?,
+        appt_start: ts(6)?,
+        appt_end: ts(7)?,
+        priority: r.get(8)?,
+        category: r.get(9)?,
+        brand: r.get(10)?,
+        model: r.get(11)?,
+        serial: r.get(12)?,
+        customer_name: r.get(13)?,
+        location: lat.zip(lon).map(|(lat, lon)| shared::model::GeoPoint { lat, lon }),
+        arrive_by: ts(16)?,
+        resolve_by: ts(17)?,
+        conflicts: r.get(18)?,
+        facts: JobFacts {
+            first_assigned_at: ts(19)?,
+            first_on_site_at: ts(20)?,
+            completed_at: ts(21)?,
+            check_ins: r.get(22)?,
+            first_time_fix: r.get::<_, Option<bool>>(23)?,
+            quote_total: r.get(24)?,
+            final_total: r.get(25)?,
+            rating: r.get(26)?,
+            cause: r.get(27)?,
+            self_service: r.get(28)?,
+            last_check_in: None,
+        },
+    })
 }
 
 #[derive(Clone)]
@@ -317,29 +393,52 @@ impl Store for SqliteStore {
                     append_chunk(&tx, i.job, DocKind::Field, &w.field_chunk)?;
                 }
             }
+            let f = &i.facts;
             tx.execute(
-                "INSERT OR REPLACE INTO jobs (job_id, status, assignee, digest, created_at, appt_start, priority, category,
-                     brand, model, customer_name, lat, lon, resolve_by, conflicts, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-                params![
-                    i.job.to_string(),
-                    i.status,
-                    i.assignee.map(|t| t.to_string()),
-                    i.digest.as_slice(),
-                    i.created_at.0,
-                    i.appt_start.map(|t| t.0),
-                    i.priority,
-                    i.category,
-                    i.brand,
-                    i.model,
-                    i.customer_name,
-                    i.location.map(|l| l.lat),
-                    i.location.map(|l| l.lon),
-                    i.resolve_by.map(|t| t.0),
-                    i.conflicts,
-                    Timestamp::now().0,
-                ],
+                &format!("INSERT OR REPLACE INTO jobs ({JOB_COLUMNS}, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+                         ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)"),
+                rusqlite::params_from_iter([
+                    &i.job.to_string() as &dyn rusqlite::ToSql,
+                    &i.status,
+                    &i.assignee.map(|t| t.to_string()),
+                    &i.digest.as_slice(),
+                    &i.created_at.0,
+                    &i.channel,
+                    &i.appt_start.map(|t| t.0),
+                    &i.appt_end.map(|t| t.0),
+                    &i.priority,
+                    &i.category,
+                    &i.brand,
+                    &i.model,
+                    &i.serial,
+                    &i.customer_name,
+                    &i.location.map(|l| l.lat),
+                    &i.location.map(|l| l.lon),
+                    &i.arrive_by.map(|t| t.0),
+                    &i.resolve_by.map(|t| t.0),
+                    &i.conflicts,
+                    &f.first_assigned_at.map(|t| t.0),
+                    &f.first_on_site_at.map(|t| t.0),
+                    &f.completed_at.map(|t| t.0),
+                    &f.check_ins,
+                    &f.first_time_fix,
+                    &f.quote_total,
+                    &f.final_total,
+                    &f.rating,
+                    &f.cause,
+                    &f.self_service,
+                    &Timestamp::now().0,
+                ]),
             )?;
+            if let Some((tech, at, when)) = f.last_check_in {
+                tx.execute(
+                    "INSERT INTO technician_locations (technician_id, lat, lon, at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (technician_id) DO UPDATE SET lat = excluded.lat, lon = excluded.lon, at = excluded.at
+                     WHERE excluded.at > technician_locations.at",
+                    params![tech.to_string(), at.lat, at.lon, when.0],
+                )?;
+            }
             if let Some(t) = i.assignee {
                 tx.execute(
                     "INSERT OR IGNORE INTO job_assignees (job_id, technician_id) VALUES (?1, ?2)",
@@ -418,6 +517,169 @@ impl Store for SqliteStore {
             let mut stmt = c.prepare_cached("SELECT job_id FROM jobs ORDER BY job_id")?;
             let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
             Ok(rows.filter_map(|r| r.ok()?.parse().ok()).collect())
+        })
+        .await
+    }
+
+    async fn job_row(&self, job: JobId) -> Result<Option<JobIndex>> {
+        self.call(move |c| {
+            Ok(c
+                .query_row(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = ?1"), [job.to_string()], job_from_row)
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn list_jobs(&self, q: &JobQuery, now: Timestamp) -> Result<Vec<JobIndex>> {
+        let q = q.clone();
+        self.call(move |c| {
+            let mut sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE 1 = 1");
+            let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+            let mut arg = |sql: &mut String, clause: &str, v: Box<dyn rusqlite::ToSql>| {
+                args.push(v);
+                sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+            };
+            if let Some(statuses) = &q.status {
+                let list: Vec<String> = statuses.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+                arg(&mut sql, " AND status IN (SELECT value FROM json_each(?))", Box::new(serde_json::to_string(&list)?));
+            }
+            if let Some(t) = q.technician {
+                arg(&mut sql, " AND assignee = ?", Box::new(t.to_string()));
+            }
+            if let Some(from) = q.from {
+                arg(&mut sql, " AND appt_start >= ?", Box::new(from));
+            }
+            if let Some(to) = q.to {
+                arg(&mut sql, " AND appt_start < ?", Box::new(to));
+            }
+            if let (Some(lat), Some(lon), Some(r)) = (q.lat, q.lon, q.radius_km) {
+                // Bounding box in degrees; the caller refines by great-circle distance.
+                let dlat = r / 111.0;
+                let dlon = r / (111.0 * lat.to_radians().cos().abs().max(0.01));
+                arg(&mut sql, " AND lat BETWEEN ?", Box::new(lat - dlat));
+                arg(&mut sql, " AND ?", Box::new(lat + dlat));
+                arg(&mut sql, " AND lon BETWEEN ?", Box::new(lon - dlon));
+                arg(&mut sql, " AND ?", Box::new(lon + dlon));
+            }
+            if q.overdue {
+                arg(&mut sql, " AND resolve_by < ? AND status NOT IN ('completed', 'closed', 'cancelled')", Box::new(now.0));
+            }
+            let limit = q.limit.unwrap_or(50).min(crate::admin::PAGE_MAX) as i64;
+            arg(&mut sql, " ORDER BY appt_start IS NULL, appt_start, job_id LIMIT ?", Box::new(limit));
+            arg(&mut sql, " OFFSET ?", Box::new(q.offset.unwrap_or(0) as i64));
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(args.iter().map(|b| b.as_ref())), job_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn kpi_rows(&self, from: Timestamp, to: Timestamp) -> Result<Vec<KpiRow>> {
+        self.call(move |c| {
+            let cols = JOB_COLUMNS.replace('\n', " ");
+            let cols: Vec<String> = cols.split(',').map(|x| format!("j.{}", x.trim())).collect();
+            let sql = format!(
+                "SELECT {}, EXISTS (SELECT 1 FROM jobs p WHERE p.serial = j.serial AND j.serial != ''
+                        AND p.created_at < j.created_at AND p.created_at >= j.created_at - ?3 AND p.job_id != j.job_id)
+                 FROM jobs j WHERE j.created_at >= ?1 AND j.created_at < ?2",
+                cols.join(", ")
+            );
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params![from.0, to.0, 30 * Timestamp::DAY], |r| {
+                Ok(KpiRow { index: job_from_row(r)?, repeat: r.get(29)? })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn set_location(&self, tech: TechnicianId, at: shared::model::GeoPoint, when: Timestamp) -> Result<()> {
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO technician_locations (technician_id, lat, lon, at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (technician_id) DO UPDATE SET lat = excluded.lat, lon = excluded.lon, at = excluded.at
+                 WHERE excluded.at > technician_locations.at",
+                params![tech.to_string(), at.lat, at.lon, when.0],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn location(&self, tech: TechnicianId) -> Result<Option<(shared::model::GeoPoint, Timestamp)>> {
+        self.call(move |c| {
+            Ok(c
+                .query_row(
+                    "SELECT lat, lon, at FROM technician_locations WHERE technician_id = ?1",
+                    [tech.to_string()],
+                    |r| Ok((shared::model::GeoPoint { lat: r.get(0)?, lon: r.get(1)? }, Timestamp(r.get(2)?))),
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn publish_reference(&self, kind: &str, json: String) -> Result<u32> {
+        let kind = kind.to_owned();
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            let next: u32 = tx.query_row(
+                "SELECT coalesce(max(version), 0) + 1 FROM reference_data WHERE kind = ?1",
+                [&kind],
+                |r| r.get(0),
+            )?;
+            tx.execute(
+                "INSERT INTO reference_data (kind, version, json, published_at) VALUES (?1, ?2, ?3, ?4)",
+                params![kind, next, json, Timestamp::now().0],
+            )?;
+            tx.commit()?;
+            Ok(next)
+        })
+        .await
+    }
+
+    async fn reference(&self, kind: &str, version: Option<u32>) -> Result<Option<(u32, String)>> {
+        let kind = kind.to_owned();
+        self.call(move |c| {
+            let row = match version {
+                Some(v) => c
+                    .query_row("SELECT version, json FROM reference_data WHERE kind = ?1 AND version = ?2", params![kind, v], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .optional()?,
+                None => c
+                    .query_row(
+                        "SELECT version, json FROM reference_data WHERE kind = ?1 ORDER BY version DESC LIMIT 1",
+                        [kind],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?,
+            };
+            Ok(row)
+        })
+        .await
+    }
+
+    async fn reference_versions(&self, kind: &str) -> Result<Vec<ReferenceVersion>> {
+        let kind = kind.to_owned();
+        self.call(move |c| {
+            let mut stmt =
+                c.prepare_cached("SELECT version, published_at FROM reference_data WHERE kind = ?1 ORDER BY version")?;
+            let rows = stmt.query_map([&kind], |r| {
+                Ok(ReferenceVersion { kind: kind.clone(), version: r.get(0)?, published_at: Timestamp(r.get(1)?) })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn latest_reference_versions(&self, kinds: Vec<String>) -> Result<std::collections::HashMap<String, u32>> {
+        self.call(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT kind, max(version) FROM reference_data WHERE kind IN (SELECT value FROM json_each(?1)) GROUP BY kind",
+            )?;
+            let rows = stmt.query_map([serde_json::to_string(&kinds)?], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
         .await
     }

@@ -89,6 +89,7 @@ async fn main() -> anyhow::Result<()> {
                 brands: vec![],
                 level: 2,
                 home: None,
+                working_hours: None,
             })
             .await?;
         for j in 0..args.jobs {
@@ -188,7 +189,7 @@ async fn main() -> anyhow::Result<()> {
             let mut i = w;
             while Instant::now() < deadline {
                 let sim = &sims[i % sims.len()];
-                let req = SyncRequest { jobs: sim.jobs.clone(), messages: vec![] };
+                let req = SyncRequest { jobs: sim.jobs.clone(), ..SyncRequest::default() };
                 let t = Instant::now();
                 let (resp, _, _) = post(&http, &url, &sim.token, &req).await;
                 lat.push(t.elapsed());

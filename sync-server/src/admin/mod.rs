@@ -55,6 +55,7 @@ pub async fn create_technician(
         brands: t.brands,
         level: t.level.unwrap_or(1).clamp(1, 5),
         home: t.home,
+        working_hours: None,
     };
     state.store.put_technician(&tech).await?;
     Ok(AppJson(tech))
@@ -167,4 +168,64 @@ pub async fn job_action(
         .map_err(|e| AppError::BadRequest(format!("{action}: {e}")))?;
     let index = crate::jobs::dispatch_edit(&state, job, &who.name, edit).await?;
     Ok(AppJson(json!({ "job_id": job, "status": index.status, "assignee": index.assignee })))
+}
+
+/// Largest page of a job list.
+pub const PAGE_MAX: usize = 500;
+
+pub mod reference;
+pub mod views;
+
+/// `POST /admin/v1/technicians/{id}/deactivate`: the technician's devices stop syncing at once.
+pub async fn deactivate_technician(
+    State(state): State<AppState>,
+    _who: DispatcherAuth,
+    Path(id): Path<String>,
+) -> AppResult<AppJson<Technician>> {
+    let mut t = technician_by_path(&state, &id).await?;
+    t.active = false;
+    state.store.put_technician(&t).await?;
+    Ok(AppJson(t))
+}
+
+/// `PUT /admin/v1/technicians/{id}/working-hours`.
+pub async fn set_working_hours(
+    State(state): State<AppState>,
+    _who: DispatcherAuth,
+    Path(id): Path<String>,
+    AppJson(hours): AppJson<crate::store::WorkingHours>,
+) -> AppResult<AppJson<Technician>> {
+    if hours.start_min >= hours.end_min || hours.end_min > 24 * 60 || hours.utc_offset_min.abs() > 14 * 60 {
+        return Err(AppError::BadRequest("working hours: start_min < end_min <= 1440, |utc_offset_min| <= 840".into()));
+    }
+    let mut t = technician_by_path(&state, &id).await?;
+    t.working_hours = Some(hours);
+    state.store.put_technician(&t).await?;
+    Ok(AppJson(t))
+}
+
+/// A technician as the dispatcher console shows them.
+#[derive(Debug, Serialize)]
+pub struct TechnicianView {
+    #[serde(flatten)]
+    pub technician: Technician,
+    pub last_check_in: Option<(GeoPoint, Timestamp)>,
+    pub open_jobs: usize,
+    pub van_stock_version: Option<u32>,
+}
+
+pub async fn get_technician(State(state): State<AppState>, _who: DispatcherAuth, Path(id): Path<String>) -> AppResult<AppJson<TechnicianView>> {
+    let t = technician_by_path(&state, &id).await?;
+    let open = views::open_jobs_of(&state, t.id).await?.len();
+    Ok(AppJson(TechnicianView {
+        last_check_in: state.store.location(t.id).await?,
+        open_jobs: open,
+        van_stock_version: state.store.reference(&reference::van_stock_kind(t.id), None).await?.map(|(v, _)| v),
+        technician: t,
+    }))
+}
+
+pub(crate) async fn technician_by_path(state: &AppState, id: &str) -> AppResult<Technician> {
+    let id: TechnicianId = id.parse().map_err(|_| AppError::BadRequest(format!("not a technician id: {id}")))?;
+    state.store.technician(id).await?.ok_or_else(|| AppError::NotFound(format!("no technician {id}")))
 }

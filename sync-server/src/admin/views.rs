@@ -1,0 +1,326 @@
+//! Dispatcher views and decisions: job lists, assignment suggestions, self-service answers, KPIs,
+//! the service report and the live progress stream.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use futures_util::stream::Stream;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use shared::approval::{ApprovalCheck, check};
+use shared::docs::{read_dispatch, read_field};
+use shared::edit::DispatchEdit;
+use shared::model::SignaturePurpose;
+use shared::pricing::{line_amount, totals};
+use shared::reference::{KbArticle, KnowledgeBase};
+use shared::signature::Strokes;
+use shared::{JobId, TechnicianId, Timestamp};
+
+use crate::AppState;
+use crate::auth::DispatcherAuth;
+use crate::error::{AppError, AppResult};
+use crate::jobs::SELF_SERVICE_PREFIX;
+use crate::kpi::{self, Kpis};
+use crate::ranking::{Candidate, JobNeeds, Suggestion, rank};
+use crate::routes::AppJson;
+use crate::store::{JobIndex, JobQuery};
+
+fn parse_job(id: &str) -> AppResult<JobId> {
+    id.parse().map_err(|_| AppError::BadRequest(format!("not a job id: {id}")))
+}
+
+#[derive(Debug, Serialize)]
+pub struct JobPage {
+    pub jobs: Vec<JobIndex>,
+    /// Offset of the next page, when there may be one.
+    pub next_offset: Option<usize>,
+}
+
+/// `GET /admin/v1/jobs?status=..&technician=..&from=..&to=..&lat=..&lon=..&radius_km=..&overdue=true&limit=..&offset=..`
+pub async fn list_jobs(
+    State(state): State<AppState>,
+    _who: DispatcherAuth,
+    q: Result<Query<JobQuery>, axum::extract::rejection::QueryRejection>,
+) -> AppResult<AppJson<JobPage>> {
+    let Query(q) = q.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    if q.limit.is_some_and(|l| l == 0 || l > super::PAGE_MAX) {
+        return Err(AppError::BadRequest(format!("limit must be 1..={}", super::PAGE_MAX)));
+    }
+    if let Some(s) = &q.status {
+        if let Some(bad) = s.split(',').map(str::trim).find(|x| shared::status::Status::parse(x).is_none()) {
+            return Err(AppError::BadRequest(format!("unknown status {bad:?}")));
+        }
+    }
+    let limit = q.limit.unwrap_or(50);
+    let mut jobs = state.store.list_jobs(&q, Timestamp::now()).await?;
+    let full = jobs.len() == limit;
+    if let (Some(lat), Some(lon), Some(r)) = (q.lat, q.lon, q.radius_km) {
+        let centre = shared::model::GeoPoint { lat, lon };
+        jobs.retain(|j| j.location.is_some_and(|l| l.distance_m(&centre) <= r * 1000.0));
+    }
+    Ok(AppJson(JobPage { jobs, next_offset: full.then(|| q.offset.unwrap_or(0) + limit) }))
+}
+
+pub(crate) async fn open_jobs_of(state: &AppState, tech: TechnicianId) -> AppResult<Vec<JobIndex>> {
+    let q = JobQuery {
+        technician: Some(tech),
+        status: Some("assigned,accepted,en_route,on_site,in_progress,on_hold".into()),
+        limit: Some(super::PAGE_MAX),
+        ..JobQuery::default()
+    };
+    Ok(state.store.list_jobs(&q, Timestamp::now()).await?)
+}
+
+async fn suggestions_for(state: &AppState, job: JobId) -> AppResult<Vec<Suggestion>> {
+    let (d, _) = state.store.load_job(job).await?.ok_or_else(|| AppError::NotFound(format!("no job {job}")))?;
+    let d = read_dispatch(&d)?;
+    let needs = JobNeeds {
+        category: d.appliance.category,
+        brand: d.appliance.brand.clone(),
+        location: d.customer.location,
+        window: d.appointment,
+        arrive_by: d.sla.arrive_by,
+    };
+    let mut candidates = Vec::new();
+    for t in state.store.technicians().await? {
+        let open_jobs = open_jobs_of(state, t.id).await?.into_iter().filter(|j| j.job != job).collect();
+        candidates.push(Candidate { last_check_in: state.store.location(t.id).await?, open_jobs, technician: t });
+    }
+    Ok(rank(&needs, &candidates, Timestamp::now()))
+}
+
+/// `GET /admin/v1/jobs/{id}/suggestions`: technicians ranked for the job, with reasons.
+pub async fn suggestions(State(state): State<AppState>, _who: DispatcherAuth, Path(id): Path<String>) -> AppResult<AppJson<Vec<Suggestion>>> {
+    Ok(AppJson(suggestions_for(&state, parse_job(&id)?).await?))
+}
+
+/// `POST /admin/v1/jobs/{id}/auto-assign`: assigns the best qualified, free technician.
+pub async fn auto_assign(State(state): State<AppState>, who: DispatcherAuth, Path(id): Path<String>) -> AppResult<AppJson<Value>> {
+    let job = parse_job(&id)?;
+    let best = suggestions_for(&state, job)
+        .await?
+        .into_iter()
+        .find(|s| s.qualified && !s.overloaded)
+        .ok_or_else(|| AppError::Conflict("no qualified technician is free for this job".into()))?;
+    let index = crate::jobs::dispatch_edit(&state, job, &who.name, DispatchEdit::Assign { technician: best.technician }).await?;
+    Ok(AppJson(json!({ "job_id": job, "status": index.status, "assignee": best.technician, "suggestion": best })))
+}
+
+async fn knowledge_base(state: &AppState) -> AppResult<Option<KnowledgeBase>> {
+    match state.store.reference("knowledge_base", None).await? {
+        Some((_, j)) => Ok(Some(serde_json::from_str(&j).map_err(|e| AppError::Internal(e.into()))?)),
+        None => Ok(None),
+    }
+}
+
+/// `GET /admin/v1/jobs/{id}/self-service`: published articles that let the customer fix it alone.
+pub async fn self_service_candidates(
+    State(state): State<AppState>,
+    _who: DispatcherAuth,
+    Path(id): Path<String>,
+) -> AppResult<AppJson<Vec<KbArticle>>> {
+    let job = parse_job(&id)?;
+    let (d, _) = state.store.load_job(job).await?.ok_or_else(|| AppError::NotFound(format!("no job {job}")))?;
+    let d = read_dispatch(&d)?;
+    let kb = knowledge_base(&state).await?.unwrap_or(KnowledgeBase { version: 0, articles: vec![] });
+    let problem = d.problem.to_lowercase();
+    let mut hits: Vec<(usize, KbArticle)> = kb
+        .articles
+        .into_iter()
+        .filter(|a| a.self_service && a.category == d.appliance.category)
+        .map(|a| {
+            // Rank by how many of the article's symptom words the customer used.
+            let words = format!("{} {} {} {}", a.symptom_en, a.symptom_zh, a.title_en, a.title_zh).to_lowercase();
+            let score = words.split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().count() >= 2 && problem.contains(*w)).count();
+            (score, a)
+        })
+        .collect();
+    hits.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
+    Ok(AppJson(hits.into_iter().map(|(_, a)| a).collect()))
+}
+
+#[derive(Deserialize)]
+pub struct SelfService {
+    pub article_id: String,
+}
+
+/// `POST /admin/v1/jobs/{id}/self-service`: answer with an article instead of a visit (the job
+/// is cancelled with a `self_service:` reason and the article noted).
+pub async fn answer_self_service(
+    State(state): State<AppState>,
+    who: DispatcherAuth,
+    Path(id): Path<String>,
+    AppJson(body): AppJson<SelfService>,
+) -> AppResult<AppJson<Value>> {
+    let job = parse_job(&id)?;
+    let kb = knowledge_base(&state).await?.ok_or_else(|| AppError::Conflict("no knowledge base is published".into()))?;
+    let a = kb
+        .articles
+        .into_iter()
+        .find(|a| a.id == body.article_id && a.self_service)
+        .ok_or_else(|| AppError::NotFound(format!("no self-service article {:?}", body.article_id)))?;
+    let note = format!("自助解决 Self-service: {} / {} — {} / {}", a.title_zh, a.title_en, a.fix_zh, a.fix_en);
+    crate::jobs::dispatch_edit(&state, job, &who.name, DispatchEdit::AddNote { text: note }).await?;
+    let index = crate::jobs::dispatch_edit(
+        &state,
+        job,
+        &who.name,
+        DispatchEdit::Cancel { reason: format!("{SELF_SERVICE_PREFIX}{}", a.id) },
+    )
+    .await?;
+    Ok(AppJson(json!({ "job_id": job, "status": index.status, "article": a.id })))
+}
+
+#[derive(Deserialize)]
+pub struct KpiQuery {
+    /// Range start, ms since the epoch (UTC), inclusive.
+    pub from: i64,
+    /// Range end, exclusive.
+    pub to: i64,
+    /// `technician`, `category` or `brand_model`.
+    pub group_by: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct KpiReport {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub overall: Kpis,
+    pub groups: std::collections::BTreeMap<String, Kpis>,
+}
+
+/// `GET /admin/v1/kpis?from=..&to=..&group_by=..`: over jobs created in the range.
+pub async fn kpis(
+    State(state): State<AppState>,
+    _who: DispatcherAuth,
+    q: Result<Query<KpiQuery>, axum::extract::rejection::QueryRejection>,
+) -> AppResult<AppJson<KpiReport>> {
+    let Query(q) = q.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    if q.from >= q.to {
+        return Err(AppError::BadRequest("from must be before to".into()));
+    }
+    let rows = state.store.kpi_rows(Timestamp(q.from), Timestamp(q.to)).await?;
+    let groups = match q.group_by.as_deref() {
+        None => Default::default(),
+        Some("technician") => kpi::grouped(&rows, |r| r.index.assignee.map_or("(unassigned)".into(), |t| t.to_string())),
+        Some("category") => kpi::grouped(&rows, |r| r.index.category.clone()),
+        Some("brand_model") => kpi::grouped(&rows, |r| format!("{} {}", r.index.brand, r.index.model)),
+        Some(other) => return Err(AppError::BadRequest(format!("group_by {other:?}: use technician, category or brand_model"))),
+    };
+    Ok(AppJson(KpiReport { from: Timestamp(q.from), to: Timestamp(q.to), overall: kpi::compute(&rows), groups }))
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn money(minor: i64, currency: &str) -> String {
+    shared::money::Money { minor, currency: currency.to_owned() }.to_string()
+}
+
+/// `GET /admin/v1/jobs/{id}/report.html`: the signed service report with the signature checks.
+pub async fn report(State(state): State<AppState>, _who: DispatcherAuth, Path(id): Path<String>) -> AppResult<Response> {
+    let job = parse_job(&id)?;
+    let (d, f) = state.store.load_job(job).await?.ok_or_else(|| AppError::NotFound(format!("no job {job}")))?;
+    let (d, f) = (read_dispatch(&d)?, read_field(&f)?);
+    let derived = shared::status::derive(&d, &f);
+    let cur = &f.quote.currency;
+    let mut lines = String::new();
+    for l in &f.quote.lines {
+        let amount = line_amount(l).map(|a| money(a, cur)).unwrap_or_else(|e| e.to_string());
+        lines.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{amount}</td></tr>",
+            esc(&l.code),
+            esc(&l.description),
+            l.quantity,
+            money(l.unit_price_minor, cur)
+        ));
+    }
+    let totals_html = match totals(&f.quote) {
+        Ok(t) => format!(
+            "<p>小计 Subtotal {} · 折扣 Discount {} · 税 Tax {} · <b>合计 Total {}</b></p>",
+            money(t.subtotal_minor, cur),
+            money(t.discount_minor, cur),
+            money(t.tax_minor, cur),
+            money(t.total_minor, cur)
+        ),
+        Err(e) => format!("<p class=bad>quote cannot be priced: {}</p>", esc(&e.to_string())),
+    };
+    let mut sigs = String::new();
+    for purpose in [SignaturePurpose::QuoteApproval, SignaturePurpose::Completion] {
+        let label = match purpose {
+            SignaturePurpose::QuoteApproval => "报价确认 Quote approval",
+            SignaturePurpose::Completion => "完工确认 Completion",
+        };
+        let (verdict, class) = match check(purpose, &d, &f) {
+            ApprovalCheck::Valid { signer } => (format!("✔ valid — signed by {}", esc(&signer)), "ok"),
+            ApprovalCheck::Voided { signer, .. } => {
+                (format!("✘ VOID — the content changed after {} signed", esc(&signer)), "bad")
+            }
+            ApprovalCheck::Unsigned => ("— not signed".to_owned(), "none"),
+        };
+        let svg = shared::approval::latest_signature(&f, purpose)
+            .and_then(|s| Strokes::decode(&s.strokes).ok())
+            .map(|s| s.to_svg(300, 100))
+            .unwrap_or_default();
+        sigs.push_str(&format!("<div class=sig><h3>{label}</h3><p class={class}>{verdict}</p>{svg}</div>"));
+    }
+    let a = &d.appliance;
+    let html = format!(
+        r#"<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>Service report {job}</title>
+<style>body{{font-family:sans-serif;max-width:50rem;margin:2rem auto}}table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #ccc;padding:.3rem}}.n{{text-align:right}}.ok{{color:#060}}.bad{{color:#b00;font-weight:bold}}</style></head>
+<body><h1>维修服务报告 Service report</h1>
+<p>Job {job} · 状态 Status: {status}</p>
+<h2>客户 Customer</h2><p>{cname} · {phone}<br>{addr}</p>
+<h2>设备 Appliance</h2><p>{cat} · {brand} {model} · SN {serial}</p>
+<h2>故障 Problem</h2><p>{problem}</p>
+<h2>维修 Repair</h2><p>原因 Cause: {cause}<br>方法 Method: {method}<br>保修 Warranty: {days} days</p>
+<h2>费用 Charges</h2><table><tr><th>Code</th><th>Item</th><th>Qty</th><th>Unit</th><th>Amount</th></tr>{lines}</table>{totals_html}
+<h2>签名 Signatures</h2>{sigs}
+<p>评分 Rating: {rating}</p></body></html>"#,
+        status = derived.status.as_str(),
+        cname = esc(&d.customer.name),
+        phone = esc(&d.customer.phone),
+        addr = esc(&d.customer.address),
+        cat = a.category.as_str(),
+        brand = esc(&a.brand),
+        model = esc(&a.model),
+        serial = esc(&a.serial),
+        problem = esc(&d.problem),
+        cause = esc(&f.report.cause),
+        method = esc(&f.report.method),
+        days = f.report.warranty_days,
+        rating = f.rating.score.map_or("—".to_owned(), |s| format!("{s}/5 {}", esc(&f.rating.comment))),
+    );
+    Ok(Html(html).into_response())
+}
+
+/// `GET /admin/v1/events`: a server-sent event per job change (`{"job_id", "status", "assignee"}`).
+pub async fn events(State(state): State<AppState>, _who: DispatcherAuth) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let rx = state.events.subscribe();
+    let stream = futures_util::stream::unfold((rx, state), |(mut rx, state)| async move {
+        loop {
+            match rx.recv().await {
+                Ok(job) => {
+                    let row = state.store.job_row(job).await.ok().flatten();
+                    let data = json!({
+                        "job_id": job,
+                        "status": row.as_ref().map(|r| r.status.clone()),
+                        "assignee": row.as_ref().and_then(|r| r.assignee),
+                    });
+                    return Some((Ok(Event::default().event("job").data(data.to_string())), (rx, state)));
+                }
+                // A slow console missed some: tell it to reload rather than pretend.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    let ev = Event::default().event("lagged").data(json!({ "missed": n }).to_string());
+                    return Some((Ok(ev), (rx, state)));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
