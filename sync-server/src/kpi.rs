@@ -78,3 +78,120 @@ pub fn grouped(rows: &[KpiRow], key: impl Fn(&KpiRow) -> String) -> BTreeMap<Str
     }
     groups.into_iter().map(|(k, v)| (k, compute(v.iter().copied()))).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use automerge::ActorId;
+    use shared::docs::{NewJob, create_job, read_dispatch, read_field};
+    use shared::edit::{DispatchEdit, FieldActor, FieldEdit, apply_dispatch_edit, apply_field_edit};
+    use shared::model::*;
+    use shared::signature::Strokes;
+    use shared::status::derive;
+    use shared::{DeviceId, ItemId, TechnicianId, Timestamp};
+
+    use super::*;
+    use crate::jobs::index_of;
+
+    const T0: Timestamp = Timestamp(1_795_000_000_000);
+    const MIN: i64 = Timestamp::MINUTE;
+
+    fn new_job(serial: &str, brand: &str) -> NewJob {
+        NewJob {
+            channel: Channel::Phone,
+            priority: Priority::Normal,
+            customer: Customer { name: "c".into(), phone: String::new(), address: String::new(), location: None },
+            appliance: Appliance {
+                category: Category::Washer,
+                brand: brand.into(),
+                model: "M1".into(),
+                serial: serial.into(),
+                purchase_date: String::new(),
+                warranty_months: 12,
+            },
+            problem: "p".into(),
+            sla: Sla { respond_by: None, arrive_by: Some(Timestamp(T0.0 + 120 * MIN)), resolve_by: None },
+            appointment: None,
+            currency: "CNY".into(),
+        }
+    }
+
+    /// One job through a scripted life; times in minutes after T0.
+    struct Script<'a> {
+        serial: &'a str,
+        brand: &'a str,
+        created: i64,
+        assigned: Option<i64>,
+        /// (minute, action)
+        field: &'a [(i64, FieldAction)],
+        quote: Option<i64>,
+        rating: Option<u8>,
+        cause: &'a str,
+    }
+
+    fn run(s: &Script) -> KpiRow {
+        let tech = FieldActor { technician: TechnicianId::new(), device: DeviceId::new(), name: "t".into() };
+        let at = |m: i64| Timestamp(T0.0 + m * MIN);
+        let mut docs = create_job(new_job(s.serial, s.brand), "d", at(s.created), ActorId::random()).unwrap();
+        if let Some(m) = s.assigned {
+            let f = read_field(&docs.field).unwrap();
+            apply_dispatch_edit(&mut docs.dispatch, &f, "d", at(m), DispatchEdit::Assign { technician: tech.technician }).unwrap();
+        }
+        let d = read_dispatch(&docs.dispatch).unwrap();
+        let edit = |docs: &mut shared::docs::NewJobDocs, m: i64, e: FieldEdit| {
+            apply_field_edit(&mut docs.field, &d, &tech, at(m), e).unwrap();
+        };
+        for &(m, action) in s.field {
+            if action == FieldAction::Complete {
+                if let Some(price) = s.quote {
+                    let line = LineItem { id: ItemId::new(), kind: LineKind::Labor, code: "L".into(), description: "l".into(), quantity: 1, unit_price_minor: price };
+                    edit(&mut docs, m, FieldEdit::UpsertLine { line });
+                    let f = read_field(&docs.field).unwrap();
+                    let shown = shared::approval::content_hash(SignaturePurpose::QuoteApproval, &d, &f).unwrap();
+                    let strokes = Strokes(vec![vec![(0, 0), (5, 5)]]);
+                    edit(&mut docs, m, FieldEdit::Sign { purpose: SignaturePurpose::QuoteApproval, signer: "c".into(), strokes, shown_hash: shown });
+                }
+                edit(&mut docs, m, FieldEdit::SetReport { report: Report { cause: s.cause.into(), method: "m".into(), warranty_days: 30 } });
+            }
+            edit(&mut docs, m, FieldEdit::Status { action, location: None, reason: String::new() });
+        }
+        if let Some(score) = s.rating {
+            edit(&mut docs, 500, FieldEdit::Rate { score, comment: String::new() });
+        }
+        let index = index_of(&mut docs.dispatch, &mut docs.field).unwrap();
+        let _ = derive(&d, &read_field(&docs.field).unwrap());
+        KpiRow { index, repeat: false }
+    }
+
+    use FieldAction::*;
+
+    #[test]
+    fn kpis_match_hand_computed_values() {
+        let rows = vec![
+            // A: assigned after 10 min, on site at 100 (20 early), fixed first visit, 300.00, rated 5.
+            run(&Script { serial: "A", brand: "Haier", created: 0, assigned: Some(10), field: &[(20, Accept), (100, CheckIn), (110, Start), (150, Complete)], quote: Some(300_00), rating: Some(5), cause: "pump" }),
+            // B: assigned after 30 min, on site at 150 (30 late), on hold, back, completed: not a first-time fix; 500.00, rated 2.
+            run(&Script { serial: "B", brand: "Midea", created: 0, assigned: Some(30), field: &[(40, Accept), (150, CheckIn), (160, Start), (170, Hold), (200, EnRoute), (230, CheckIn), (240, Start), (260, Complete)], quote: Some(500_00), rating: Some(2), cause: "door lock" }),
+            // C: never assigned.
+            run(&Script { serial: "C", brand: "Haier", created: 5, assigned: None, field: &[], quote: None, rating: None, cause: "" }),
+        ];
+        let k = compute(&rows);
+        assert_eq!((k.jobs, k.completed, k.cancelled), (3, 2, 0));
+        // (10 + 30) / 2 minutes to assign (C has none).
+        assert_eq!(k.avg_minutes_to_assign, Some(20.0));
+        // Arrival vs arrive-by (120): A -20, B +30 -> mean 5; one of two on time.
+        assert_eq!(k.avg_minutes_arrival_vs_sla, Some(5.0));
+        assert_eq!(k.on_time_rate, Some(0.5));
+        assert_eq!(k.first_time_fix_rate, Some(0.5));
+        assert_eq!(k.avg_quote_minor, Some(400_00.0));
+        assert_eq!(k.avg_final_minor, Some(400_00.0));
+        assert_eq!(k.avg_rating, Some(3.5));
+        assert_eq!(k.low_ratings, 1);
+        assert_eq!(k.low_ratings_by_cause.get("door lock"), Some(&1));
+        assert_eq!(k.complaints_by_brand_model.get("Midea M1"), Some(&1));
+
+        let by_brand = grouped(&rows, |r| r.index.brand.clone());
+        assert_eq!(by_brand["Haier"].jobs, 2);
+        assert_eq!(by_brand["Haier"].first_time_fix_rate, Some(1.0));
+        assert_eq!(by_brand["Midea"].avg_rating, Some(2.0));
+    }
+}

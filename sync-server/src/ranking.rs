@@ -157,3 +157,144 @@ fn suggest(job: &JobNeeds, c: &Candidate, now: Timestamp) -> Suggestion {
         reasons,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{JobFacts, Technician};
+    use shared::JobId;
+
+    const NOW: Timestamp = Timestamp(1_795_000_000_000);
+
+    fn tech(name: &str, skills: &[&str], level: u8, home: (f64, f64)) -> Technician {
+        Technician {
+            id: TechnicianId::new(),
+            name: name.into(),
+            phone: String::new(),
+            active: true,
+            skills: skills.iter().map(|s| s.to_string()).collect(),
+            brands: vec![],
+            level,
+            home: Some(GeoPoint { lat: home.0, lon: home.1 }),
+            working_hours: None,
+        }
+    }
+
+    fn booked(start: Timestamp, hours: i64) -> JobIndex {
+        JobIndex {
+            job: JobId::new(),
+            status: "assigned".into(),
+            assignee: None,
+            digest: [0; 8],
+            created_at: NOW,
+            channel: "phone".into(),
+            appt_start: Some(start),
+            appt_end: Some(Timestamp(start.0 + hours * Timestamp::HOUR)),
+            priority: 1,
+            category: "washer".into(),
+            brand: String::new(),
+            model: String::new(),
+            serial: String::new(),
+            customer_name: String::new(),
+            location: None,
+            arrive_by: None,
+            resolve_by: None,
+            conflicts: 0,
+            facts: JobFacts::default(),
+        }
+    }
+
+    fn cand(t: Technician, open: Vec<JobIndex>) -> Candidate {
+        Candidate { technician: t, last_check_in: None, open_jobs: open }
+    }
+
+    /// Customer at People's Square, Shanghai; appointment in two hours.
+    fn washer_job() -> JobNeeds {
+        let start = NOW.plus_minutes(120);
+        JobNeeds {
+            category: Category::Washer,
+            brand: "Haier".into(),
+            location: Some(GeoPoint { lat: 31.2304, lon: 121.4737 }),
+            window: Some(Window { start, end: start.plus_minutes(120) }),
+            arrive_by: Some(start.plus_minutes(120)),
+        }
+    }
+
+    #[test]
+    fn nearest_qualified_technician_wins() {
+        // ~1.1 km, ~11 km and ~25 km away, all trained for washers, no other work.
+        let near = tech("near", &["washer"], 1, (31.2404, 121.4737));
+        let mid = tech("mid", &["washer"], 1, (31.3304, 121.4737));
+        let far = tech("far", &["washer"], 1, (31.4550, 121.4737));
+        let ranked = rank(&washer_job(), &[cand(far, vec![]), cand(mid, vec![]), cand(near, vec![])], NOW);
+        let names: Vec<_> = ranked.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["near", "mid", "far"]);
+        assert_eq!(ranked[0].distance_km, Some(1.1));
+        assert_eq!(ranked[0].distance_from, "home_base");
+        assert!(ranked.iter().all(|s| s.qualified && !s.overloaded));
+    }
+
+    #[test]
+    fn an_unqualified_technician_never_ranks_above_a_qualified_one() {
+        // The unqualified one is at the door; the qualified one is 40 km away and busy-ish.
+        let door = tech("door", &["furniture"], 5, (31.2304, 121.4737));
+        let junior = tech("junior", &["air_conditioner"], 1, (31.2304, 121.4737));
+        let far = tech("far", &["washer"], 1, (31.59, 121.4737));
+        let start = washer_job().window.unwrap().start;
+        let busy = vec![booked(Timestamp(start.0 - 5 * Timestamp::HOUR), 1), booked(Timestamp(start.0 + 4 * Timestamp::HOUR), 1)];
+        let ranked = rank(&washer_job(), &[cand(door, vec![]), cand(far, busy), cand(junior, vec![])], NOW);
+        assert_eq!(ranked[0].name, "far");
+        assert!(ranked[0].qualified);
+        assert!(ranked[1..].iter().all(|s| !s.qualified));
+
+        // Level: an air conditioner needs level 2; a level-1 AC technician is not qualified.
+        let mut ac = washer_job();
+        ac.category = Category::AirConditioner;
+        let l1 = tech("l1", &["air_conditioner"], 1, (31.2304, 121.4737));
+        let l2 = tech("l2", &["air_conditioner"], 2, (31.35, 121.4737));
+        let ranked = rank(&ac, &[cand(l1, vec![]), cand(l2, vec![])], NOW);
+        assert_eq!(ranked.iter().map(|s| (s.name.as_str(), s.qualified)).collect::<Vec<_>>(), [("l2", true), ("l1", false)]);
+    }
+
+    #[test]
+    fn an_overloaded_technician_drops() {
+        let job = washer_job();
+        let start = job.window.unwrap().start;
+        // Nearest, but already booked inside the appointment window.
+        let booked_tech = tech("booked", &["washer"], 1, (31.2310, 121.4737));
+        // Near too, but six open jobs that day.
+        let full = tech("full", &["washer"], 1, (31.2320, 121.4737));
+        let six: Vec<_> = (0..6).map(|i| booked(Timestamp(start.0 - 10 * Timestamp::HOUR + i * 1_000), 1)).collect();
+        // Farther but free.
+        let free = tech("free", &["washer"], 1, (31.30, 121.4737));
+        let ranked = rank(
+            &job,
+            &[cand(booked_tech, vec![booked(start.plus_minutes(30), 1)]), cand(full, six), cand(free, vec![])],
+            NOW,
+        );
+        assert_eq!(ranked[0].name, "free");
+        assert!(ranked[1].overloaded && ranked[2].overloaded);
+        let booked_row = ranked.iter().find(|s| s.name == "booked").unwrap();
+        assert_eq!(booked_row.booked_in_window, 1);
+        let full_row = ranked.iter().find(|s| s.name == "full").unwrap();
+        assert_eq!(full_row.open_jobs_that_day, 6);
+    }
+
+    #[test]
+    fn sla_slack_and_fresh_check_in_are_used() {
+        let job = washer_job();
+        let mut t = tech("t", &["washer"], 1, (31.60, 121.4737)); // home far away
+        t.brands = vec!["haier".into()];
+        let mut c = cand(t, vec![]);
+        c.last_check_in = Some((GeoPoint { lat: 31.2304, lon: 121.4737 }, NOW.plus_minutes(-30)));
+        let s = &rank(&job, &[c.clone()], NOW)[0];
+        assert_eq!(s.distance_from, "last_check_in");
+        assert_eq!(s.distance_km, Some(0.0));
+        // Arrives at the window start (travel 0); arrive-by is two hours later.
+        assert_eq!(s.sla_slack_min, Some(120));
+        assert!(s.reasons.iter().any(|r| r == "knows Haier"));
+        // A stale check-in (yesterday) falls back to home base.
+        c.last_check_in = Some((GeoPoint { lat: 31.2304, lon: 121.4737 }, NOW.plus_minutes(-24 * 60)));
+        assert_eq!(rank(&job, &[c], NOW)[0].distance_from, "home_base");
+    }
+}
