@@ -79,6 +79,8 @@ pub struct SyncReport {
     pub blobs_uploaded: usize,
     /// Work remains (round limit reached or the server held some back).
     pub more: bool,
+    /// Jobs the server took away that stay until their work (documents, photos) is confirmed.
+    pub kept_revoked: Vec<JobId>,
 }
 
 #[derive(Deserialize)]
@@ -192,6 +194,14 @@ impl SyncClient {
         let result = async {
             let mut report = self.sync_documents().await?;
             report.blobs_uploaded = self.upload_blobs().await?;
+            // Photos were the last thing keeping a reassigned job on this phone.
+            for job in std::mem::take(&mut report.kept_revoked) {
+                if self.store().drop_job_if_synced(job)? {
+                    report.dropped_jobs += 1;
+                } else {
+                    report.kept_revoked.push(job);
+                }
+            }
             Ok::<_, SyncError>(report)
         }
         .await;
@@ -352,6 +362,9 @@ impl SyncClient {
             } else if !dropped.contains(&job) {
                 // Unsent work on a job that left us: keep pushing it.
                 next.insert((job, DocKind::Field));
+                if !report.kept_revoked.contains(&job) {
+                    report.kept_revoked.push(job);
+                }
             }
         }
         report.refused.extend(resp.refused.iter().cloned());

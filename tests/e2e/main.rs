@@ -1,6 +1,8 @@
 //! End-to-end: a real server on loopback, real SQLite stores, several devices, real documents.
 
+mod dispatch;
 mod faults;
+mod openapi;
 mod offline_day;
 mod security;
 

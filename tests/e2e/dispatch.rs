@@ -1,0 +1,226 @@
+//! The dispatcher endpoint against a real server with devices syncing at the same time.
+
+use std::time::Duration;
+
+use onsite_app::store::ReadyPhoto;
+use serde_json::{Value, json};
+use shared::edit::FieldEdit;
+use shared::model::{FieldAction, GeoPoint, PhotoKind};
+use shared::{JobId, Timestamp};
+
+use crate::World;
+use onsite_tests::harness::jpeg;
+
+fn status(action: FieldAction) -> FieldEdit {
+    FieldEdit::Status { action, location: Some(GeoPoint { lat: 31.2, lon: 121.44 }), reason: String::new() }
+}
+
+#[tokio::test]
+async fn reassigning_while_the_first_technician_is_offline_keeps_their_work() {
+    let w = World::new().await;
+    let (li, li_dev) = w.technician("李明").await;
+    let (zhang, zhang_dev) = w.technician("张伟").await;
+    let job = w.assigned_jobs(li, 1).await[0];
+    li_dev.client.sync_now().await.unwrap();
+
+    // Li accepts, then loses signal.
+    li_dev.with(|s| s.apply_edit(job, status(FieldAction::Accept)).unwrap());
+    li_dev.client.sync_now().await.unwrap();
+    // The dispatcher gives the job to Zhang, whose phone takes it.
+    w.dispatcher.assign(job, zhang).await;
+    zhang_dev.client.sync_now().await.unwrap();
+    assert!(zhang_dev.with(|s| s.open_job(job)).is_ok(), "the job reached the second technician");
+
+    // Li, offline, does not know and keeps working.
+    li_dev.with(|s| {
+        s.apply_edit(job, FieldEdit::AddNote { text: "门禁密码 1234 / gate code 1234".into() }).unwrap();
+        s.apply_edit(job, status(FieldAction::EnRoute)).unwrap();
+        s.add_photo(job, PhotoKind::Fault, "漏水 leak", ReadyPhoto { jpeg: jpeg(200, 150, 7), thumbnail: jpeg(40, 30, 7), width: 200, height: 150 }).unwrap();
+    });
+    assert_eq!(li_dev.client.refresh_pending().unwrap().pending_changes, 1);
+
+    // Li's phone reconnects: its work is uploaded first, and only then does the job leave it.
+    let report = li_dev.client.sync_now().await.unwrap();
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+    assert_eq!(report.dropped_jobs, 1);
+    assert!(li_dev.with(|s| s.open_job(job)).is_err(), "the job left Li's phone");
+    let st = li_dev.client.status();
+    assert_eq!((st.pending_changes, st.pending_blob_bytes), (0, 0));
+
+    let detail = w.dispatcher.job(job).await;
+    let notes: Vec<&str> = detail["field"]["notes"].as_array().unwrap().iter().map(|n| n["text"].as_str().unwrap()).collect();
+    assert_eq!(notes, ["门禁密码 1234 / gate code 1234"], "Li's offline note is kept and visible");
+    assert_eq!(detail["field"]["photos"].as_array().unwrap().len(), 1);
+    assert_eq!(detail["derived"]["status"], "assigned");
+    // Li's en-route after the reassignment is kept, flagged for the dispatcher.
+    let conflicts = detail["derived"]["conflicts"].as_array().unwrap();
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert_eq!(conflicts[0]["rejection"]["kind"], "not_assignee");
+
+    // And Zhang sees Li's note once he syncs.
+    zhang_dev.client.sync_now().await.unwrap();
+    let z = zhang_dev.with(|s| s.open_job(job).unwrap());
+    assert_eq!(z.field.notes.len(), 1);
+    assert_eq!(z.field.photos.len(), 1);
+}
+
+#[tokio::test]
+async fn lists_filter_and_page() {
+    let w = World::new().await;
+    let (li, _dev) = w.technician("李明").await;
+    let jobs = w.assigned_jobs(li, 5).await;
+    for i in 0..3 {
+        w.dispatcher.create_job(100 + i).await;
+    }
+    let (s, b) = w.dispatcher.get("/admin/v1/jobs?limit=100").await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["jobs"].as_array().unwrap().len(), 8);
+    let (_, b) = w.dispatcher.get(&format!("/admin/v1/jobs?technician={li}&status=assigned")).await;
+    assert_eq!(b["jobs"].as_array().unwrap().len(), 5);
+    let (_, b) = w.dispatcher.get("/admin/v1/jobs?status=new").await;
+    assert_eq!(b["jobs"].as_array().unwrap().len(), 3);
+    // Paging: 3 + 3 + 2, no overlap.
+    let mut seen = Vec::new();
+    let mut offset = Some(0);
+    while let Some(o) = offset {
+        let (_, b) = w.dispatcher.get(&format!("/admin/v1/jobs?limit=3&offset={o}")).await;
+        seen.extend(b["jobs"].as_array().unwrap().iter().map(|j| j["job"].as_str().unwrap().to_owned()));
+        offset = b["next_offset"].as_u64().map(|x| x as usize);
+    }
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 8);
+    // Area: the demo jobs sit along 31.19.. lat, 121.43 lon; a 1 km circle far away holds none.
+    let (_, b) = w.dispatcher.get("/admin/v1/jobs?lat=31.19&lon=121.43&radius_km=1").await;
+    assert!(!b["jobs"].as_array().unwrap().is_empty());
+    let (_, b) = w.dispatcher.get("/admin/v1/jobs?lat=39.9&lon=116.4&radius_km=5").await;
+    assert!(b["jobs"].as_array().unwrap().is_empty());
+    // Overdue: none have a resolve-by yet; give one a past deadline.
+    let (s, b) = w.dispatcher.act(jobs[0], "update", json!({ "fields": { "sla": { "resolve_by": 1000 } } })).await;
+    assert_eq!(s, 200, "{b}");
+    let (_, b) = w.dispatcher.get("/admin/v1/jobs?overdue=true").await;
+    let overdue: Vec<_> = b["jobs"].as_array().unwrap().iter().map(|j| j["job"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(overdue, [jobs[0].to_string()]);
+
+    for bad in ["/admin/v1/jobs?status=lost", "/admin/v1/jobs?limit=0", "/admin/v1/jobs?limit=9999", "/admin/v1/jobs?technician=xyz"] {
+        let (s, b) = w.dispatcher.get(bad).await;
+        assert_eq!((s, b["error"]["code"].as_str()), (400, Some("bad_request")), "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn suggestions_auto_assign_and_self_service() {
+    let w = World::new().await;
+    let d = &w.dispatcher;
+    let near = d.technician("近 Near", &["washer"]).await; // home 31.23, 121.47
+    let (s, b) = d.post("/admin/v1/technicians", json!({ "name": "远 Far", "skills": ["washer"], "home": { "lat": 31.6, "lon": 121.47 } })).await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = d.post("/admin/v1/technicians", json!({ "name": "家具 Furniture", "skills": ["furniture"], "home": { "lat": 31.19, "lon": 121.43 } })).await;
+    assert_eq!(s, 200, "{b}");
+    let job = d.create_job(1).await;
+    let (s, b) = d.get(&format!("/admin/v1/jobs/{job}/suggestions")).await;
+    assert_eq!(s, 200, "{b}");
+    let names: Vec<&str> = b.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["近 Near", "远 Far", "家具 Furniture"]);
+    assert!(b[0]["reasons"].as_array().unwrap().iter().any(|r| r.as_str().unwrap().contains("km from home base")));
+
+    let (s, b) = d.post(&format!("/admin/v1/jobs/{job}/auto-assign"), Value::Null).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["assignee"], near.to_string());
+
+    // Self-service: publish the knowledge base, answer a kettle job with an article.
+    let kb: Value = serde_json::from_str(include_str!("../../assets/knowledge_base.json")).unwrap();
+    let (s, b) = d.put("/admin/v1/reference/knowledge_base", kb).await;
+    assert_eq!((s, b["version"].as_u64()), (200, Some(1)), "{b}");
+    let mut kettle = onsite_tests::harness::new_job_json(9);
+    kettle["appliance"]["category"] = json!("kettle");
+    kettle["problem"] = json!("水壶烧开后不断电 / keeps boiling, does not switch off");
+    let (_, b) = d.post("/admin/v1/jobs", kettle).await;
+    let kjob: JobId = b["job_id"].as_str().unwrap().parse().unwrap();
+    let (_, cands) = d.get(&format!("/admin/v1/jobs/{kjob}/self-service")).await;
+    assert_eq!(cands[0]["id"], "kb-kettle-no-off");
+    let (s, b) = d.post(&format!("/admin/v1/jobs/{kjob}/self-service"), json!({ "article_id": "kb-kettle-no-off" })).await;
+    assert_eq!((s, b["status"].as_str()), (200, Some("cancelled")), "{b}");
+    let (s, _) = d.post(&format!("/admin/v1/jobs/{job}/self-service"), json!({ "article_id": "no-such" })).await;
+    assert_eq!(s, 404);
+}
+
+#[tokio::test]
+async fn reference_data_reaches_devices_and_old_versions_stay_readable() {
+    let w = World::new().await;
+    let (li, dev) = w.technician("李明").await;
+    let d = &w.dispatcher;
+    let mut catalog: Value = serde_json::from_str(include_str!("../../assets/catalog.json")).unwrap();
+    assert_eq!(d.put("/admin/v1/reference/catalog", catalog.clone()).await.0, 200);
+    catalog["parts"][0]["price_minor"] = json!(99_00);
+    let (s, b) = d.put("/admin/v1/reference/catalog", catalog).await;
+    assert_eq!((s, b["version"].as_u64()), (200, Some(2)));
+    let stock = json!([{ "part_no": "WM-PUMP-01", "quantity": 3, "min_quantity": 1 }]);
+    assert_eq!(d.put(&format!("/admin/v1/technicians/{li}/van-stock"), stock).await.0, 200);
+
+    dev.client.sync_now().await.unwrap();
+    let (part, van, versions) = dev.with(|s| (s.part("KT-THERM-01").unwrap().unwrap(), s.van_stock().unwrap(), s.reference_versions().unwrap()));
+    assert_eq!(part.price_minor, 99_00);
+    assert_eq!(versions.catalog, 2);
+    assert_eq!(van.len(), 1);
+    assert_eq!(van[0].quantity, 3);
+
+    let (_, v1) = d.get("/admin/v1/reference/catalog/1").await;
+    assert_eq!(v1["parts"][0]["price_minor"], 25_00, "version 1 is kept as it was");
+    let (_, list) = d.get("/admin/v1/reference/catalog/versions").await;
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    let (s, _) = d.put("/admin/v1/reference/catalog", json!({ "version": 1, "currency": "yuan", "parts": [] })).await;
+    assert_eq!(s, 400);
+    let (s, _) = d.put("/admin/v1/reference/recipes", json!({})).await;
+    assert_eq!(s, 404);
+}
+
+#[tokio::test]
+async fn kpis_report_and_live_events() {
+    let w = World::new().await;
+    let (li, dev) = w.technician("李明").await;
+    let d = &w.dispatcher;
+    let start = Timestamp::now().0 - 60_000;
+
+    // Subscribe to live progress before anything happens.
+    let mut events = d.http.get(format!("{}/admin/v1/events", d.base)).bearer_auth(&d.token).send().await.unwrap();
+    assert_eq!(events.status(), 200);
+
+    let jobs = w.assigned_jobs(li, 2).await;
+    dev.client.sync_now().await.unwrap();
+    dev.with(|s| {
+        for a in [FieldAction::Accept, FieldAction::CheckIn, FieldAction::Start] {
+            s.apply_edit(jobs[0], status(a)).unwrap();
+        }
+        s.apply_edit(jobs[0], FieldEdit::SetReport { report: shared::model::Report { cause: "排水泵堵塞".into(), method: "清理".into(), warranty_days: 90 } }).unwrap();
+        s.apply_edit(jobs[0], status(FieldAction::Complete)).unwrap();
+        s.apply_edit(jobs[0], FieldEdit::Rate { score: 2, comment: "来晚了".into() }).unwrap();
+    });
+    dev.client.sync_now().await.unwrap();
+
+    let (s, k) = d.get(&format!("/admin/v1/kpis?from={start}&to={}&group_by=brand_model", Timestamp::now().0 + 1000)).await;
+    assert_eq!(s, 200, "{k}");
+    assert_eq!(k["overall"]["jobs"], 2);
+    assert_eq!(k["overall"]["completed"], 1);
+    assert_eq!(k["overall"]["first_time_fix_rate"], 1.0);
+    assert_eq!(k["overall"]["avg_rating"], 2.0);
+    assert_eq!(k["overall"]["low_ratings_by_cause"]["排水泵堵塞"], 1);
+    assert_eq!(k["groups"]["Haier EG100"]["jobs"], 2);
+    for bad in ["/admin/v1/kpis?from=10&to=5", "/admin/v1/kpis?from=1&to=5&group_by=moon", "/admin/v1/kpis"] {
+        assert_eq!(d.get(bad).await.0, 400, "{bad}");
+    }
+
+    let r = d.http.get(format!("{}/admin/v1/jobs/{}/report.html", d.base, jobs[0])).bearer_auth(&d.token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("排水泵堵塞") && html.contains("Completion") && html.contains("not signed"));
+
+    // The stream carried the jobs' changes.
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !seen.contains(&jobs[0].to_string()) || !seen.contains("completed") {
+        let chunk = tokio::time::timeout_at(deadline, events.chunk()).await.expect("events arrive").unwrap().unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(seen.contains("event: job"));
+}
