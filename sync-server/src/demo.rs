@@ -13,6 +13,10 @@ use crate::store::Technician;
 
 pub const TECHNICIANS: &str = include_str!("../../assets/technicians.json");
 pub const JOBS: &str = include_str!("../../assets/demo_jobs.json");
+pub const CATALOG: &str = include_str!("../../assets/catalog.json");
+pub const PRICE_LIST: &str = include_str!("../../assets/price_list.json");
+pub const KNOWLEDGE_BASE: &str = include_str!("../../assets/knowledge_base.json");
+pub const VAN_STOCK: &str = include_str!("../../assets/van_stock.json");
 /// The demo's time zone (Shanghai).
 pub const DEMO_UTC_OFFSET_MIN: i32 = 8 * 60;
 
@@ -46,6 +50,15 @@ pub async fn seed(state: &AppState, dispatcher_token: &str) -> anyhow::Result<De
         let code = crate::admin::pairing_code(state, tech.id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         ids.insert(t.key.clone(), tech.id);
         creds.technicians.insert(t.key.clone(), (tech.id, code.code));
+    }
+    // Reference data as published version 1, and every van stocked alike.
+    for (kind, json) in [("catalog", CATALOG), ("price_list", PRICE_LIST), ("knowledge_base", KNOWLEDGE_BASE)] {
+        let value: serde_json::Value = serde_json::from_str(json)?;
+        state.store.publish_reference(kind, value.to_string()).await?;
+    }
+    for id in ids.values() {
+        let stock: serde_json::Value = serde_json::from_str(VAN_STOCK)?;
+        state.store.publish_reference(&crate::admin::reference::van_stock_kind(*id), stock.to_string()).await?;
     }
     let today = Timestamp::now().start_of_local_day(DEMO_UTC_OFFSET_MIN);
     for demo in &jobs {

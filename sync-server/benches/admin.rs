@@ -1,0 +1,101 @@
+//! Dispatcher views at scale: 100,000 jobs (a year of a mid-size company) in the embedded store.
+//! Reports a filtered job list page and a KPI report over the whole range.
+
+use std::collections::HashMap;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use onsite_server::store::{JobQuery, Technician};
+use onsite_server::{AppState, Limits};
+use shared::demo::{DemoJob, build};
+use shared::model::FieldAction;
+use shared::{TechnicianId, Timestamp};
+
+const JOBS: usize = 100_000;
+const TECHS: usize = 50;
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = AppState::embedded(dir.path(), &Limits::default()).unwrap();
+    let demo: Vec<DemoJob> = serde_json::from_str(onsite_server::demo::JOBS).unwrap();
+    let now = Timestamp::now();
+    let today = now.start_of_local_day(8 * 60);
+    let techs: Vec<TechnicianId> = (0..TECHS).map(|_| TechnicianId::new()).collect();
+    let t0 = std::time::Instant::now();
+    rt.block_on(async {
+        for (i, t) in techs.iter().enumerate() {
+            state
+                .store
+                .put_technician(&Technician {
+                    id: *t,
+                    name: format!("tech {i}"),
+                    phone: String::new(),
+                    active: true,
+                    skills: vec!["washer".into()],
+                    brands: vec![],
+                    level: 2,
+                    home: None,
+                    working_hours: None,
+                })
+                .await
+                .unwrap();
+        }
+        let keys: HashMap<String, TechnicianId> = techs.iter().enumerate().map(|(i, t)| (format!("t{i}"), *t)).collect();
+        for i in 0..JOBS {
+            let mut d = demo[i % demo.len()].clone();
+            // ~275 jobs a day over a year, most of the past finished.
+            d.day = -((i % 365) as i64);
+            d.assign = (i % 10 != 0).then(|| format!("t{}", i % TECHS));
+            d.progress = match (d.day < 0, i % 4) {
+                (true, 0 | 1 | 2) => vec![FieldAction::Accept, FieldAction::EnRoute, FieldAction::CheckIn, FieldAction::Start, FieldAction::Complete],
+                (true, _) => vec![FieldAction::Accept],
+                _ => vec![],
+            };
+            if d.assign.is_none() {
+                d.progress.clear();
+            }
+            let docs = build(&d, today, &keys, automerge::ActorId::random()).unwrap();
+            onsite_server::jobs::store_new(&state, docs).await.unwrap();
+        }
+    });
+    println!("setup: {JOBS} jobs in {:.0} s", t0.elapsed().as_secs_f64());
+
+    let week = JobQuery {
+        status: Some("assigned,accepted,en_route,on_site,in_progress,on_hold,completed".into()),
+        technician: Some(techs[3]),
+        from: Some(today.0 - 7 * Timestamp::DAY),
+        to: Some(today.0 + Timestamp::DAY),
+        limit: Some(50),
+        ..JobQuery::default()
+    };
+    let page = rt.block_on(state.store.list_jobs(&week, now)).unwrap();
+    println!("filtered page: {} jobs", page.len());
+    c.bench_function("list_jobs_filtered_100k", |b| b.iter(|| rt.block_on(state.store.list_jobs(&week, now)).unwrap()));
+    let overdue = JobQuery { overdue: true, limit: Some(50), ..JobQuery::default() };
+    c.bench_function("list_jobs_overdue_100k", |b| b.iter(|| rt.block_on(state.store.list_jobs(&overdue, now)).unwrap()));
+    let area = JobQuery { lat: Some(31.23), lon: Some(121.47), radius_km: Some(3.0), limit: Some(50), ..JobQuery::default() };
+    c.bench_function("list_jobs_area_100k", |b| b.iter(|| rt.block_on(state.store.list_jobs(&area, now)).unwrap()));
+
+    let (from, to) = (Timestamp(today.0 - 400 * Timestamp::DAY), Timestamp(now.0 + Timestamp::DAY));
+    let rows = rt.block_on(state.store.kpi_rows(from, to)).unwrap();
+    let k = onsite_server::kpi::compute(&rows);
+    println!("kpi over {} jobs: completed {}, first-time-fix {:?}, repeat {}", k.jobs, k.completed, k.first_time_fix_rate, k.repeat_visits);
+    let mut g = c.benchmark_group("kpi");
+    g.sample_size(10);
+    g.bench_function("kpi_report_100k", |b| {
+        b.iter(|| {
+            let rows = rt.block_on(state.store.kpi_rows(from, to)).unwrap();
+            let overall = onsite_server::kpi::compute(&rows);
+            let by_tech = onsite_server::kpi::grouped(&rows, |r| r.index.assignee.map(|t| t.to_string()).unwrap_or_default());
+            (overall, by_tech)
+        })
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(4));
+    targets = bench
+}
+criterion_main!(benches);
