@@ -224,3 +224,36 @@ async fn kpis_report_and_live_events() {
     }
     assert!(seen.contains("event: job"));
 }
+
+#[tokio::test]
+async fn bad_dispatcher_input_is_refused_and_changes_nothing() {
+    let w = World::new().await;
+    let (li, dev) = w.technician("李明").await;
+    let d = &w.dispatcher;
+    let job = w.assigned_jobs(li, 1).await[0];
+    let before = d.job(job).await;
+    let unknown = shared::TechnicianId::new();
+    for (status, code, (s, b)) in [
+        (404, "not_found", d.post(&format!("/admin/v1/technicians/{unknown}/pairing-codes"), Value::Null).await),
+        (400, "bad_request", d.post("/admin/v1/technicians/nope/pairing-codes", Value::Null).await),
+        (400, "bad_request", d.put(&format!("/admin/v1/technicians/{li}/working-hours"), json!({ "start_min": 600, "end_min": 500, "utc_offset_min": 480 })).await),
+        (400, "bad_request", d.post("/admin/v1/technicians", json!({ "name": "" })).await),
+        (400, "bad_request", d.act(job, "assign", json!({ "technician": "not-an-id" })).await),
+        (400, "bad_request", d.act(job, "reschedule", json!({ "window": "tomorrow" })).await),
+        (422, "unprocessable", d.act(job, "reschedule", json!({ "window": { "start": 10, "end": 5 } })).await),
+        (422, "unprocessable", d.act(job, "close", json!({})).await),
+        (404, "not_found", d.get(&format!("/admin/v1/jobs/{}/suggestions", JobId::new())).await),
+        (400, "bad_request", d.post("/admin/v1/jobs", json!({ "channel": "fax" })).await),
+    ] {
+        assert_eq!((s, b["error"]["code"].as_str()), (status, Some(code)), "{b}");
+    }
+    assert_eq!(d.job(job).await, before, "nothing changed");
+
+    // Deactivating a technician locks their devices out.
+    dev.client.sync_now().await.unwrap();
+    assert_eq!(d.post(&format!("/admin/v1/technicians/{li}/deactivate"), Value::Null).await.0, 200);
+    let err = dev.client.sync_now().await.unwrap_err();
+    assert!(matches!(err, onsite_app::sync_client::SyncError::Server { status: 401, .. }), "{err}");
+    let (_, sugg) = d.get(&format!("/admin/v1/jobs/{job}/suggestions")).await;
+    assert_eq!(sugg[0]["qualified"], false, "a deactivated technician is not suggested as qualified");
+}
