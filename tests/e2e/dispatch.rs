@@ -115,6 +115,7 @@ async fn suggestions_auto_assign_and_self_service() {
     let near = d.technician("近 Near", &["washer"]).await; // home 31.23, 121.47
     let (s, b) = d.post("/admin/v1/technicians", json!({ "name": "远 Far", "skills": ["washer"], "home": { "lat": 31.6, "lon": 121.47 } })).await;
     assert_eq!(s, 200, "{b}");
+    let far = b["id"].as_str().unwrap().to_owned();
     let (s, b) = d.post("/admin/v1/technicians", json!({ "name": "家具 Furniture", "skills": ["furniture"], "home": { "lat": 31.19, "lon": 121.43 } })).await;
     assert_eq!(s, 200, "{b}");
     let job = d.create_job(1).await;
@@ -127,6 +128,14 @@ async fn suggestions_auto_assign_and_self_service() {
     let (s, b) = d.post(&format!("/admin/v1/jobs/{job}/auto-assign"), Value::Null).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["assignee"], near.to_string());
+    // Auto-assign mode on creation: Near is now booked in that window, so Far gets it; a job
+    // nobody is trained for stays new.
+    let (s, b) = d.post("/admin/v1/jobs?auto_assign=true", onsite_tests::harness::new_job_json(2)).await;
+    assert_eq!((s, b["assignee"].as_str()), (200, Some(far.as_str())), "{b}");
+    let mut odd = onsite_tests::harness::new_job_json(3);
+    odd["appliance"]["category"] = json!("other");
+    let (s, b) = d.post("/admin/v1/jobs?auto_assign=true", odd).await;
+    assert_eq!((s, &b["assignee"]), (200, &Value::Null), "{b}");
 
     // Self-service: publish the knowledge base, answer a kettle job with an article.
     let kb: Value = serde_json::from_str(include_str!("../../assets/knowledge_base.json")).unwrap();

@@ -100,7 +100,20 @@ pub async fn revoke_device(State(state): State<AppState>, _who: DispatcherAuth, 
     Ok(AppJson(json!({ "revoked": id })))
 }
 
-pub async fn create_job(State(state): State<AppState>, who: DispatcherAuth, AppJson(job): AppJson<NewJob>) -> AppResult<AppJson<Value>> {
+#[derive(Debug, Default, Deserialize)]
+pub struct CreateOptions {
+    /// Assign the best qualified, free technician right away (the job stays new when none is).
+    #[serde(default)]
+    pub auto_assign: bool,
+}
+
+pub async fn create_job(
+    State(state): State<AppState>,
+    who: DispatcherAuth,
+    opts: Result<axum::extract::Query<CreateOptions>, axum::extract::rejection::QueryRejection>,
+    AppJson(job): AppJson<NewJob>,
+) -> AppResult<AppJson<Value>> {
+    let axum::extract::Query(opts) = opts.map_err(|e| AppError::BadRequest(e.body_text()))?;
     shared::money::check_currency(&job.currency).map_err(|e| AppError::BadRequest(e.to_string()))?;
     if job.customer.name.trim().is_empty() {
         return Err(AppError::BadRequest("customer.name is required".into()));
@@ -112,6 +125,10 @@ pub async fn create_job(State(state): State<AppState>, who: DispatcherAuth, AppJ
         return Err(AppError::BadRequest("appointment must end after it starts".into()));
     }
     let id = crate::jobs::create(&state, job, &who.name).await?;
+    if opts.auto_assign {
+        let assigned = views::assign_best(&state, id, &who.name).await?;
+        return Ok(AppJson(json!({ "job_id": id, "assignee": assigned.as_ref().map(|s| s.technician), "suggestion": assigned })));
+    }
     Ok(AppJson(json!({ "job_id": id })))
 }
 

@@ -97,16 +97,22 @@ pub async fn suggestions(State(state): State<AppState>, _who: DispatcherAuth, Pa
     Ok(AppJson(suggestions_for(&state, parse_job(&id)?).await?))
 }
 
+/// Assigns the best qualified, free technician, if there is one.
+pub(crate) async fn assign_best(state: &AppState, job: JobId, by: &str) -> AppResult<Option<Suggestion>> {
+    let Some(best) = suggestions_for(state, job).await?.into_iter().find(|s| s.qualified && !s.overloaded) else {
+        return Ok(None);
+    };
+    crate::jobs::dispatch_edit(state, job, by, DispatchEdit::Assign { technician: best.technician }).await?;
+    Ok(Some(best))
+}
+
 /// `POST /admin/v1/jobs/{id}/auto-assign`: assigns the best qualified, free technician.
 pub async fn auto_assign(State(state): State<AppState>, who: DispatcherAuth, Path(id): Path<String>) -> AppResult<AppJson<Value>> {
     let job = parse_job(&id)?;
-    let best = suggestions_for(&state, job)
+    let best = assign_best(&state, job, &who.name)
         .await?
-        .into_iter()
-        .find(|s| s.qualified && !s.overloaded)
         .ok_or_else(|| AppError::Conflict("no qualified technician is free for this job".into()))?;
-    let index = crate::jobs::dispatch_edit(&state, job, &who.name, DispatchEdit::Assign { technician: best.technician }).await?;
-    Ok(AppJson(json!({ "job_id": job, "status": index.status, "assignee": best.technician, "suggestion": best })))
+    Ok(AppJson(json!({ "job_id": job, "assignee": best.technician, "suggestion": best })))
 }
 
 async fn knowledge_base(state: &AppState) -> AppResult<Option<KnowledgeBase>> {
