@@ -74,6 +74,39 @@ fn bench(c: &mut Criterion) {
         })
     });
     println!("after edits: {} bytes per job", store.size_bytes().unwrap() / JOBS as u64);
+    drop(store);
+
+    // Cold start: open the file, read today's list, render the Today screen to HTML.
+    c.bench_function("cold_start_today_5000", |b| {
+        b.iter(|| {
+            let store = Store::open(&path).unwrap();
+            let jobs = store.list_today(q).unwrap();
+            let mut dom = dioxus::prelude::VirtualDom::new_with_props(today_screen, TodayProps { jobs });
+            dom.rebuild_in_place();
+            dioxus_ssr::render(&dom)
+        })
+    });
+}
+
+#[derive(Clone, PartialEq, dioxus::prelude::Props)]
+struct TodayProps {
+    jobs: Vec<onsite_app::store::JobSummary>,
+}
+
+fn today_screen(p: TodayProps) -> dioxus::prelude::Element {
+    use dioxus::prelude::*;
+    rsx! {
+        onsite_app::ui::today::TodayScreen {
+            jobs: p.jobs,
+            now: Timestamp::now(),
+            here: None,
+            sync: onsite_app::sync_client::SyncStatus::default(),
+            online: true,
+            lang: onsite_app::ui::Lang::Zh,
+            utc_offset_min: DEMO_UTC_OFFSET_MIN,
+            on_open: |_| {},
+        }
+    }
 }
 
 criterion_group! {

@@ -3,7 +3,11 @@
 #![forbid(unsafe_code)]
 
 pub mod demo;
+pub mod photo;
+pub mod platform;
+pub mod scan;
 pub mod store;
 pub mod sync_client;
+pub mod ui;
 
 pub use store::{Store, StoreError};

@@ -17,8 +17,12 @@ struct Cli {
     /// The local store (SQLite file).
     #[arg(long, env = "ONSITE_STORE", default_value = "onsite-device.sqlite")]
     store: PathBuf,
+    /// Time zone for display, minutes east of UTC (Shanghai: 480).
+    #[arg(long, env = "ONSITE_UTC_OFFSET_MIN", default_value_t = DEMO_UTC_OFFSET_MIN)]
+    utc_offset_min: i32,
+    /// Without a command: open the app window.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
@@ -47,7 +51,10 @@ fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
     let cli = Cli::parse();
     let mut store = Store::open(&cli.store).with_context(|| format!("opening {}", cli.store.display()))?;
-    match cli.command {
+    let Some(command) = cli.command else {
+        return open_window(store, cli.utc_offset_min);
+    };
+    match command {
         Command::Pair { server, code, name } => {
             let store = Arc::new(Mutex::new(store));
             let rt = tokio::runtime::Runtime::new()?;
@@ -82,4 +89,21 @@ fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(feature = "desktop")]
+fn open_window(store: Store, utc_offset_min: i32) -> anyhow::Result<()> {
+    use dioxus::desktop::{Config, LogicalSize, WindowBuilder};
+    let services = onsite_app::ui::app::Services::new(store, utc_offset_min);
+    let window = WindowBuilder::new().with_title("OnSite").with_inner_size(LogicalSize::new(400.0, 780.0));
+    dioxus::LaunchBuilder::desktop()
+        .with_cfg(Config::new().with_window(window).with_menu(None))
+        .with_context(services)
+        .launch(onsite_app::ui::app::App);
+    Ok(())
+}
+
+#[cfg(not(feature = "desktop"))]
+fn open_window(_store: Store, _utc_offset_min: i32) -> anyhow::Result<()> {
+    anyhow::bail!("this build has no window (built without the `desktop` feature); use a subcommand")
 }

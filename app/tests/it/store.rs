@@ -244,7 +244,7 @@ fn crash_mid_write_loses_no_acknowledged_edit_and_leaves_no_torn_state() {
         let kill_after = 1 + (rng >> 40) as usize % 8;
         let delay = std::time::Duration::from_micros((rng >> 20) % 4_000);
         let mut child = Command::new(&exe)
-            .args(["--exact", "crash_writer_child_process", "--nocapture", "--test-threads=1"])
+            .args(["--exact", "store::crash_writer_child_process", "--nocapture", "--test-threads=1"])
             .env(CHILD_ENV, &path)
             .env("ONSITE_CRASH_CHILD_JOB", job.to_string())
             .env("ONSITE_CRASH_CHILD_ROUND", round.to_string())
@@ -308,7 +308,7 @@ fn crash_at_each_point_of_a_photo_write_is_all_or_nothing() {
     let exe = std::env::current_exe().unwrap();
     for point in ["store::photo_blobs_written", "store::docs_written", "store::before_commit"] {
         let out = Command::new(&exe)
-            .args(["--exact", "crash_writer_child_process", "--nocapture", "--test-threads=1"])
+            .args(["--exact", "store::crash_writer_child_process", "--nocapture", "--test-threads=1"])
             .env(CHILD_ENV, &path)
             .env("ONSITE_CRASH_CHILD_JOB", job.to_string())
             .env("ONSITE_CRASH_CHILD_ROUND", "9")

@@ -1,0 +1,235 @@
+//! The root component: reads the store, runs actions, navigates, syncs in the background.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dioxus::prelude::*;
+use shared::edit::FieldEdit;
+use shared::model::{LineItem, PartScan};
+use shared::{ItemId, JobId, Timestamp};
+
+use super::job::{JobScreen, JobScreenData, UiAction};
+use super::panels::{KbScreen, SettingsAction, SettingsData, SettingsScreen, StockScreen};
+use super::today::TodayScreen;
+use super::{Lang, STYLE};
+use crate::platform::{FixedLocator, Locator};
+use crate::store::{ScanMatch, Store, StoreError, TodayQuery};
+use crate::sync_client::{SyncClient, pair};
+
+/// What the app runs on: the store and the sync client, provided as root context.
+#[derive(Clone)]
+pub struct Services {
+    pub store: Arc<Mutex<Store>>,
+    pub sync: Arc<SyncClient>,
+    pub locator: Arc<dyn Locator>,
+    /// The technician's time zone for display.
+    pub utc_offset_min: i32,
+}
+
+impl Services {
+    pub fn new(store: Store, utc_offset_min: i32) -> Self {
+        let store = Arc::new(Mutex::new(store));
+        Services { sync: Arc::new(SyncClient::new(store.clone())), store, locator: Arc::new(FixedLocator::from_env()), utc_offset_min }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Screen {
+    Today,
+    Job(JobId),
+    Kb,
+    Stock,
+    Settings,
+}
+
+fn thumbnails(store: &Store, view: &crate::store::JobView) -> Vec<(String, String)> {
+    use base64::Engine;
+    view.field
+        .photos
+        .iter()
+        .filter_map(|p| {
+            let bytes = store.blob(&p.thumbnail).ok()??;
+            Some((p.thumbnail.to_string(), format!("data:image/jpeg;base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes))))
+        })
+        .collect()
+}
+
+/// Runs one job action against the store; the error text is what the technician sees.
+fn run(store: &mut Store, job: JobId, action: UiAction, last_scan: &mut Option<ScanMatch>) -> Result<(), String> {
+    let err = |e: StoreError| e.to_string();
+    let view = store.open_job(job).map_err(err)?;
+    let result = match action {
+        UiAction::Back => return Ok(()),
+        UiAction::Status { action, reason } => store.apply_edit(job, FieldEdit::Status { action, location: None, reason }).map(|_| ()),
+        UiAction::AddNote(text) => store.apply_edit(job, FieldEdit::AddNote { text }).map(|_| ()),
+        UiAction::AddPhoto { kind, bytes } => {
+            let ready = crate::photo::process(&bytes).map_err(|e| e.to_string())?;
+            store.add_photo(job, kind, "", ready).map(|_| ())
+        }
+        UiAction::Scan(bytes) => {
+            let scanned = crate::scan::decode(&bytes).map_err(|e| e.to_string())?;
+            let m = store.match_scan(&scanned.text, &view.dispatch.appliance.brand, &view.dispatch.appliance.model).map_err(err)?;
+            let scan = PartScan {
+                id: ItemId::new(),
+                at: Timestamp::now(),
+                code: scanned.text,
+                symbology: scanned.symbology,
+                part_no: m.part.as_ref().map(|p| p.part_no.clone()),
+                quantity: 1,
+                compatible: m.fits,
+                in_van_stock: m.in_van > 0,
+            };
+            *last_scan = Some(m);
+            store.apply_edit(job, FieldEdit::AddPartScan { scan }).map(|_| ())
+        }
+        UiAction::UsePart { part_no } => {
+            *last_scan = None;
+            store.use_part(job, &part_no, 1).map(|_| ())
+        }
+        UiAction::AddPriceLine(code) => {
+            let item = store
+                .price_list(Some(view.dispatch.appliance.category))
+                .map_err(err)?
+                .into_iter()
+                .find(|p| p.code == code)
+                .ok_or_else(|| format!("unknown price code {code}"))?;
+            let line = LineItem { id: ItemId::new(), kind: item.kind, code: item.code, description: format!("{} {}", item.name_zh, item.name_en), quantity: 1, unit_price_minor: item.unit_price_minor };
+            store.apply_edit(job, FieldEdit::UpsertLine { line }).map(|_| ())
+        }
+        UiAction::RemoveLine(id) => store.apply_edit(job, FieldEdit::RemoveLine { id }).map(|_| ()),
+        UiAction::Sign { purpose, signer, strokes, shown_hash } => {
+            store.apply_edit(job, FieldEdit::Sign { purpose, signer, strokes, shown_hash }).map(|_| ())
+        }
+        UiAction::SetReport(report) => store.apply_edit(job, FieldEdit::SetReport { report }).map(|_| ()),
+        UiAction::Rate { score, comment } => store.apply_edit(job, FieldEdit::Rate { score, comment }).map(|_| ()),
+    };
+    result.map_err(err)
+}
+
+#[component]
+pub fn App() -> Element {
+    let services = use_context::<Services>();
+    let mut screen = use_signal(|| Screen::Today);
+    let mut lang = use_signal(|| Lang::Zh);
+    let mut revision = use_signal(|| 0u64);
+    let mut message = use_signal(|| None::<String>);
+    let mut last_scan = use_signal(|| None::<ScanMatch>);
+    let mut kb_query = use_signal(String::new);
+    let mut sync_status = use_signal(|| services.sync.status());
+
+    // Background sync: every 30 s, and the status refreshed after each attempt.
+    let bg = services.clone();
+    use_future(move || {
+        let bg = bg.clone();
+        async move {
+            loop {
+                let _ = bg.sync.sync_now().await;
+                sync_status.set(bg.sync.status());
+                revision += 1;
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            }
+        }
+    });
+
+    let _ = revision();
+    let online = sync_status.read().last_error.as_deref().is_none_or(|e| !e.contains("unreachable"));
+    let now = Timestamp::now();
+    let here = services.locator.current();
+    let off = services.utc_offset_min;
+    let l = lang();
+    let body = {
+        let mut store = services.store.lock().unwrap_or_else(|e| e.into_inner());
+        match screen() {
+            Screen::Today => {
+                let jobs = store.list_today(TodayQuery { day_start: now.start_of_local_day(off) }).unwrap_or_default();
+                rsx! { TodayScreen { jobs, now, here, sync: sync_status(), online, lang: l, utc_offset_min: off, on_open: move |id| { message.set(None); last_scan.set(None); screen.set(Screen::Job(id)) } } }
+            }
+            Screen::Job(id) => match store.open_job(id) {
+                Ok(view) => {
+                    let data = JobScreenData {
+                        history: store.history_of(id, &view.dispatch.appliance.serial).unwrap_or_default(),
+                        prices: store.price_list(Some(view.dispatch.appliance.category)).unwrap_or_default(),
+                        thumbnails: thumbnails(&store, &view),
+                        view,
+                        here,
+                        now,
+                        last_scan: last_scan(),
+                        message: message(),
+                        utc_offset_min: off,
+                    };
+                    let s = services.clone();
+                    rsx! { JobScreen { key: "{id}", data, lang: l, on_action: move |a: UiAction| {
+                        if a == UiAction::Back { screen.set(Screen::Today); return; }
+                        let mut store = s.store.lock().unwrap_or_else(|e| e.into_inner());
+                        let mut scan = last_scan();
+                        match run(&mut store, id, a, &mut scan) {
+                            Ok(()) => message.set(None),
+                            Err(e) => message.set(Some(e)),
+                        }
+                        last_scan.set(scan);
+                        let _ = s.sync.refresh_pending();
+                        sync_status.set(s.sync.status());
+                        revision += 1;
+                    } } }
+                }
+                Err(e) => rsx! { div { class: "banner error", "{e}" } },
+            },
+            Screen::Kb => {
+                let hits = store.search_kb(&kb_query(), None).unwrap_or_default();
+                rsx! { KbScreen { query: kb_query(), hits, lang: l, on_search: move |q| kb_query.set(q) } }
+            }
+            Screen::Stock => rsx! { StockScreen { stock: store.van_stock().unwrap_or_default(), lang: l } },
+            Screen::Settings => {
+                let data = SettingsData {
+                    server: store.meta("server").ok().flatten(),
+                    technician: store.identity().ok().flatten().map(|i| i.name),
+                    storage_bytes: store.size_bytes().unwrap_or(0),
+                    sync: sync_status(),
+                    online,
+                    message: message(),
+                    utc_offset_min: off,
+                };
+                let s = services.clone();
+                rsx! { SettingsScreen { data, lang: l, on_action: move |a: SettingsAction| {
+                    let s = s.clone();
+                    match a {
+                        SettingsAction::SwitchLanguage => lang.set(lang().other()),
+                        SettingsAction::SignOut => {
+                            let st = s.sync.refresh_pending().unwrap_or_default();
+                            if st.pending_changes > 0 || st.pending_blob_bytes > 0 {
+                                message.set(Some(l.t("还有未上传的工作，请先同步后再退出", "Unsent work is on this phone: sync before signing out").into()));
+                            } else {
+                                let store = s.store.lock().unwrap_or_else(|e| e.into_inner());
+                                let _ = store.set_meta("token", "");
+                                message.set(Some(l.t("已退出", "Signed out").into()));
+                            }
+                        }
+                        SettingsAction::SyncNow => { spawn(async move { let r = s.sync.sync_now().await; if let Err(e) = r { message.set(Some(e.to_string())); } sync_status.set(s.sync.status()); revision += 1; }); }
+                        SettingsAction::Pair { server, code } => { spawn(async move {
+                            match pair(&s.store, &server, &code, "onsite-app").await {
+                                Ok(_) => { message.set(None); let _ = s.sync.sync_now().await; }
+                                Err(e) => message.set(Some(e.to_string())),
+                            }
+                            sync_status.set(s.sync.status());
+                            revision += 1;
+                        }); }
+                    }
+                } } }
+            }
+        }
+    };
+    let tab = |s: Screen| if screen() == s || matches!((screen(), s), (Screen::Job(_), Screen::Today)) { "on" } else { "" };
+    rsx! {
+        style { {STYLE} }
+        div { class: "app",
+            header { h1 { "OnSite" } span { class: "sync", if sync_status().is_synced() { "●" } else { "○" } } }
+            main { {body} }
+            nav { class: "tabs",
+                button { class: tab(Screen::Today), onclick: move |_| screen.set(Screen::Today), {l.t("今日", "Today")} }
+                button { class: tab(Screen::Kb), onclick: move |_| screen.set(Screen::Kb), {l.t("知识库", "Fixes")} }
+                button { class: tab(Screen::Stock), onclick: move |_| screen.set(Screen::Stock), {l.t("库存", "Van")} }
+                button { class: tab(Screen::Settings), onclick: move |_| { message.set(None); screen.set(Screen::Settings) }, {l.t("设置", "Settings")} }
+            }
+        }
+    }
+}

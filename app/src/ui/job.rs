@@ -1,0 +1,305 @@
+//! Job detail: customer, appliance and warranty, problem, history, the actions the status
+//! allows (check-in compares positions), notes, photos, part scans, the quote with the
+//! customer's signature, completion and rating.
+
+use dioxus::prelude::*;
+use shared::approval::{ApprovalCheck, check, content_hash};
+use shared::model::{FieldAction, GeoPoint, LineKind, PhotoKind, Report, SignaturePurpose, WarrantyState};
+use shared::pricing::totals;
+use shared::reference::PriceItem;
+use shared::signature::Strokes;
+use shared::status::{Action, Status};
+use shared::{ItemId, Timestamp};
+
+use super::sign::SignaturePad;
+use super::{Lang, distance_text, money, status_label};
+use crate::platform::CHECK_IN_RADIUS_M;
+use crate::store::{JobSummary, JobView, ScanMatch};
+
+/// What the technician asked for on the job screen.
+#[derive(Clone, Debug, PartialEq)]
+pub enum UiAction {
+    Status { action: FieldAction, reason: String },
+    AddNote(String),
+    AddPhoto { kind: PhotoKind, bytes: Vec<u8> },
+    Scan(Vec<u8>),
+    UsePart { part_no: String },
+    AddPriceLine(String),
+    RemoveLine(ItemId),
+    Sign { purpose: SignaturePurpose, signer: String, strokes: Strokes, shown_hash: String },
+    SetReport(Report),
+    Rate { score: u8, comment: String },
+    Back,
+}
+
+/// Everything the job screen shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobScreenData {
+    pub view: JobView,
+    pub here: Option<GeoPoint>,
+    pub now: Timestamp,
+    pub prices: Vec<PriceItem>,
+    pub history: Vec<JobSummary>,
+    /// Thumbnails as data URLs, by blob hash.
+    pub thumbnails: Vec<(String, String)>,
+    pub last_scan: Option<ScanMatch>,
+    pub message: Option<String>,
+    pub utc_offset_min: i32,
+}
+
+fn action_label(lang: Lang, a: FieldAction) -> &'static str {
+    use FieldAction::*;
+    match a {
+        Accept => lang.t("接单", "Accept"),
+        Decline => lang.t("拒单", "Decline"),
+        EnRoute => lang.t("出发", "En route"),
+        CheckIn => lang.t("到场签到", "Check in"),
+        Start => lang.t("开始维修", "Start work"),
+        Hold => lang.t("暂停(待料)", "Hold (parts)"),
+        Resume => lang.t("继续", "Resume"),
+        Complete => lang.t("完工", "Complete"),
+        CannotComplete => lang.t("无法完成", "Cannot complete"),
+    }
+}
+
+#[component]
+pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiAction>) -> Element {
+    let v = &data.view;
+    let d = &v.dispatch;
+    let f = &v.field;
+    let state = v.derived.state();
+    let me = state.assignee;
+    let allowed: Vec<FieldAction> = FieldAction::ALL
+        .into_iter()
+        .filter(|a| me.is_some_and(|t| state.apply(&Action::Field { action: *a, by: t }).is_ok()))
+        .collect();
+    let distance_m = data.here.zip(d.customer.location).map(|(a, b)| a.distance_m(&b));
+    let far = distance_m.is_none_or(|m| m > CHECK_IN_RADIUS_M);
+    let mut reason = use_signal(String::new);
+    let mut note = use_signal(String::new);
+    let today_days = data.now.0.div_euclid(Timestamp::DAY);
+    let warranty = match d.appliance.warranty_on(today_days) {
+        WarrantyState::InWarranty { days_left } => (format!("{} {days_left} {}", lang.t("保修期内，剩", "In warranty,"), lang.t("天", "days left")), "ok"),
+        WarrantyState::Expired { days_ago } => (format!("{} {days_ago} {}", lang.t("已过保", "Out of warranty for"), lang.t("天", "days")), "bad"),
+        WarrantyState::Unknown => (lang.t("保修未知：请查看购买凭证", "Warranty unknown: ask for the receipt").to_owned(), "muted"),
+    };
+    let maps = d.customer.location.map(|l| format!("https://uri.amap.com/marker?position={},{}", l.lon, l.lat));
+    let tel = format!("tel:{}", d.customer.phone.replace(' ', ""));
+    let cur = f.quote.currency.clone();
+    let quote_check = check(SignaturePurpose::QuoteApproval, d, f);
+    let completion_check = check(SignaturePurpose::Completion, d, f);
+    let quote_hash = content_hash(SignaturePurpose::QuoteApproval, d, f).unwrap_or_default();
+    let completion_hash = content_hash(SignaturePurpose::Completion, d, f).unwrap_or_default();
+    let t = totals(&f.quote).ok();
+    let status = v.derived.status;
+    let mut report = use_signal(|| f.report.clone());
+    let mut signer = use_signal(|| d.customer.name.clone());
+    let mut comment = use_signal(String::new);
+    let working = matches!(status, Status::OnSite | Status::InProgress | Status::OnHold);
+    let finished = matches!(status, Status::Completed | Status::Closed);
+    rsx! {
+        div { class: "row",
+            button { class: "secondary", onclick: move |_| on_action.call(UiAction::Back), {lang.t("← 返回", "← Back")} }
+            b { "data-testid": "status", "{status_label(lang, status)}" }
+        }
+        if let Some(msg) = &data.message {
+            div { class: "banner error", "data-testid": "message", "{msg}" }
+        }
+        for c in &v.derived.conflicts {
+            div { class: "banner conflict", "data-testid": "conflict", "⚠ {lang.t(\"冲突\", \"Conflict\")}: {c.rejection}" }
+        }
+        div { class: "card",
+            b { "{d.customer.name}" }
+            div { a { href: "{tel}", class: "btn", "📞 {d.customer.phone}" } }
+            div { "{d.customer.address}" }
+            if let Some(m) = maps { a { href: "{m}", {lang.t("地图导航", "Open in maps")} } }
+            if let Some(dist) = distance_text(data.here, d.customer.location) { div { class: "muted", "{lang.t(\"距离\", \"Distance\")} {dist}" } }
+        }
+        div { class: "card",
+            div { b { "{d.appliance.brand} {d.appliance.model}" } " · SN {d.appliance.serial}" }
+            div { class: "{warranty.1}", "data-testid": "warranty", "{warranty.0}" }
+            div { "{d.problem}" }
+            for n in &d.notes { div { class: "muted", "📝 {n.author}: {n.text}" } }
+        }
+        if !data.history.is_empty() {
+            div { class: "card", "data-testid": "history",
+                b { {lang.t("此设备的维修记录", "Earlier visits to this appliance")} }
+                for h in &data.history {
+                    div { class: "muted", "{h.appointment.map(|w| w.start.in_zone(data.utc_offset_min)).unwrap_or_default()} · {status_label(lang, h.status)} · {h.problem}" }
+                }
+            }
+        }
+        div { class: "card", "data-testid": "actions",
+            if allowed.contains(&FieldAction::CheckIn) && far {
+                div { class: "bad",
+                    match distance_m {
+                        Some(m) => format!("{} {:.0} m — {}", lang.t("距客户地址", "You are"), m, lang.t("请填写原因", "from the address: give a reason")),
+                        None => lang.t("无法定位，签到需填写原因", "No position: a check-in needs a reason").to_owned(),
+                    }
+                }
+            }
+            if allowed.iter().any(|a| matches!(a, FieldAction::Decline | FieldAction::Hold | FieldAction::CannotComplete | FieldAction::CheckIn)) {
+                input { placeholder: lang.t("原因（拒单/暂停/无法完成/远距签到）", "Reason (decline / hold / cannot complete / far check-in)"), value: "{reason}", oninput: move |e| reason.set(e.value()) }
+            }
+            div { class: "row",
+                for a in allowed.iter().copied() {
+                    button {
+                        class: if matches!(a, FieldAction::Decline | FieldAction::CannotComplete) { "danger" } else { "" },
+                        "data-action": "{shared::status::field_name(a)}",
+                        disabled: (a == FieldAction::CheckIn && far && reason.read().trim().is_empty())
+                            || (matches!(a, FieldAction::Decline | FieldAction::CannotComplete) && reason.read().trim().is_empty()),
+                        onclick: move |_| on_action.call(UiAction::Status { action: a, reason: reason.read().clone() }),
+                        "{action_label(lang, a)}"
+                    }
+                }
+            }
+        }
+        div { class: "card",
+            h2 { {lang.t("照片", "Photos")} }
+            div { class: "thumbs",
+                for p in &f.photos {
+                    if let Some((_, url)) = data.thumbnails.iter().find(|(h, _)| h == p.thumbnail.as_str()) {
+                        img { src: "{url}", alt: "{p.caption}" }
+                    } else {
+                        span { class: "muted", "🖼 {p.caption} " }
+                    }
+                }
+            }
+            if working {
+                for (kind, label) in [(PhotoKind::DataPlate, lang.t("铭牌", "Data plate")), (PhotoKind::Fault, lang.t("故障", "Fault")), (PhotoKind::Before, lang.t("修前", "Before")), (PhotoKind::After, lang.t("修后", "After")), (PhotoKind::Part, lang.t("配件", "Part"))] {
+                    label { class: "row", "📷 {label} "
+                        input { r#type: "file", accept: "image/*", "data-photo": "{label}",
+                            onchange: move |e: FormEvent| async move {
+                                for file in e.files() {
+                                    if let Ok(bytes) = file.read_bytes().await {
+                                        on_action.call(UiAction::AddPhoto { kind, bytes: bytes.to_vec() });
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if working {
+            div { class: "card", "data-testid": "scan",
+                h2 { {lang.t("扫码配件", "Scan a part")} }
+                input { r#type: "file", accept: "image/*", "data-scan": "1",
+                    onchange: move |e: FormEvent| async move {
+                        if let Some(file) = e.files().into_iter().next() {
+                            if let Ok(bytes) = file.read_bytes().await {
+                                on_action.call(UiAction::Scan(bytes.to_vec()));
+                            }
+                        }
+                    }
+                }
+                if let Some(s) = &data.last_scan {
+                    match &s.part {
+                        Some(p) => rsx! {
+                            div { "data-testid": "scan-result",
+                                b { "{p.name_zh} {p.name_en}" } " ({p.part_no}) {money(p.price_minor, &cur)}"
+                                if !s.fits { div { class: "bad", {lang.t("⚠ 与此型号不匹配", "⚠ Does not fit this model")} } }
+                                if s.in_van == 0 { div { class: "bad", {lang.t("⚠ 车上无库存", "⚠ Not in the van")} } }
+                                else { div { class: "muted", "{lang.t(\"车上库存\", \"In the van\")}: {s.in_van}" } }
+                                button { disabled: s.in_van == 0, "data-testid": "use-part",
+                                    onclick: { let part_no = p.part_no.clone(); move |_| on_action.call(UiAction::UsePart { part_no: part_no.clone() }) },
+                                    {lang.t("加入报价并出库", "Add to quote, take from van")}
+                                }
+                            }
+                        },
+                        None => rsx! { div { class: "bad", "{lang.t(\"目录中没有此编码\", \"Code not in the catalog\")}: {s.code}" } },
+                    }
+                }
+            }
+        }
+        div { class: "card", "data-testid": "quote",
+            h2 { {lang.t("报价", "Quote")} }
+            table {
+                for l in &f.quote.lines {
+                    tr {
+                        td { "{l.description}" }
+                        td { class: "n", "×{l.quantity}" }
+                        td { class: "n", "{money(l.unit_price_minor * i64::from(l.quantity), &cur)}" }
+                        if !finished {
+                            td { button { class: "secondary", onclick: { let id = l.id; move |_| on_action.call(UiAction::RemoveLine(id)) }, "✕" } }
+                        }
+                    }
+                }
+            }
+            if let Some(t) = &t {
+                div { b { "{lang.t(\"合计\", \"Total\")} {money(t.total_minor, &cur)}" } }
+            }
+            if !finished {
+                select { "data-testid": "price-select",
+                    onchange: move |e| { let code = e.value(); if !code.is_empty() { on_action.call(UiAction::AddPriceLine(code)); } },
+                    option { value: "", {lang.t("＋ 从价目表添加", "+ Add from the price list")} }
+                    for p in data.prices.iter().filter(|p| p.kind != LineKind::Part) {
+                        option { value: "{p.code}", "{p.name_zh} {p.name_en} {money(p.unit_price_minor, &cur)}" }
+                    }
+                }
+            }
+            ApprovalLine { check: quote_check.clone(), lang }
+            if !f.quote.lines.is_empty() && !quote_check.is_valid() && !finished {
+                div { {lang.t("请客户核对以上项目并签名确认", "Customer: check the lines above and sign to approve")} }
+                input { value: "{signer}", oninput: move |e| signer.set(e.value()) }
+                SignaturePad { lang, on_done: move |strokes: Strokes| on_action.call(UiAction::Sign { purpose: SignaturePurpose::QuoteApproval, signer: signer.read().clone(), strokes, shown_hash: quote_hash.clone() }) }
+            }
+        }
+        if working || finished {
+            div { class: "card", "data-testid": "report",
+                h2 { {lang.t("维修报告", "Service report")} }
+                if !finished {
+                    input { placeholder: lang.t("故障原因", "Cause"), value: "{report.read().cause}", oninput: move |e| report.write().cause = e.value() }
+                    input { placeholder: lang.t("维修方法", "Method"), value: "{report.read().method}", oninput: move |e| report.write().method = e.value() }
+                    input { r#type: "number", placeholder: lang.t("保修天数", "Warranty days"), value: "{report.read().warranty_days}", oninput: move |e| report.write().warranty_days = e.value().parse().unwrap_or(0) }
+                    button { "data-testid": "save-report", onclick: move |_| on_action.call(UiAction::SetReport(report.read().clone())), {lang.t("保存报告", "Save report")} }
+                } else {
+                    div { "{lang.t(\"原因\", \"Cause\")}: {f.report.cause}" }
+                    div { "{lang.t(\"方法\", \"Method\")}: {f.report.method}" }
+                    div { "{lang.t(\"保修\", \"Warranty\")}: {f.report.warranty_days} {lang.t(\"天\", \"days\")}" }
+                    if let Some(t) = &t { div { "{lang.t(\"费用\", \"Charges\")}: {money(t.total_minor, &cur)}" } }
+                    ApprovalLine { check: completion_check.clone(), lang }
+                    if !completion_check.is_valid() && !f.report.cause.is_empty() {
+                        div { {lang.t("请客户阅读报告并签名", "Customer: read the report and sign")} }
+                        SignaturePad { lang, on_done: move |strokes: Strokes| on_action.call(UiAction::Sign { purpose: SignaturePurpose::Completion, signer: signer.read().clone(), strokes, shown_hash: completion_hash.clone() }) }
+                    }
+                    h2 { {lang.t("客户评价", "Customer rating")} }
+                    match f.rating.score {
+                        Some(s) => rsx! { div { "data-testid": "rating", "{\"★\".repeat(s as usize)} {f.rating.comment}" } },
+                        None => rsx! {
+                            input { placeholder: lang.t("评价（可选）", "Comment (optional)"), value: "{comment}", oninput: move |e| comment.set(e.value()) }
+                            div { class: "row stars",
+                                for s in 1..=5u8 {
+                                    button { "data-star": "{s}", onclick: move |_| on_action.call(UiAction::Rate { score: s, comment: comment.read().clone() }), "{s}★" }
+                                }
+                            }
+                        },
+                    }
+                }
+            }
+        }
+        div { class: "card",
+            h2 { {lang.t("备注", "Notes")} }
+            for n in &f.notes { div { class: "muted", "{n.at.in_zone(data.utc_offset_min)} {n.author}: {n.text}" } }
+            if status.is_open() {
+                input { value: "{note}", placeholder: lang.t("添加备注", "Add a note"), oninput: move |e| note.set(e.value()) }
+                button { class: "secondary", onclick: move |_| { let n = note.read().clone(); if !n.trim().is_empty() { on_action.call(UiAction::AddNote(n)); note.set(String::new()); } }, {lang.t("保存备注", "Save note")} }
+            }
+        }
+    }
+}
+
+#[component]
+fn ApprovalLine(check: ApprovalCheck, lang: Lang) -> Element {
+    match check {
+        ApprovalCheck::Unsigned => rsx! { div { class: "muted", "data-testid": "approval", {lang.t("客户尚未签名", "Not signed by the customer yet")} } },
+        ApprovalCheck::Valid { signer } => rsx! { div { class: "ok", "data-testid": "approval", "✔ {signer} {lang.t(\"已签名确认\", \"signed and approved\")}" } },
+        ApprovalCheck::Voided { signer, .. } => {
+            let text = match lang {
+                Lang::Zh => format!("✘ 内容已修改，{signer} 的签名作废，需要重新签名"),
+                Lang::En => format!("✘ Changed after {signer}'s signature: it is void, sign again"),
+            };
+            rsx! { div { class: "bad", "data-testid": "approval", "{text}" } }
+        }
+    }
+}

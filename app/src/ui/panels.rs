@@ -1,0 +1,96 @@
+//! Knowledge base, van stock, and settings (pairing, sync, storage, sign out).
+
+use dioxus::prelude::*;
+
+use super::{Lang, today::SyncIndicator};
+use crate::store::{KbHit, StockView};
+use crate::sync_client::SyncStatus;
+
+#[component]
+pub fn KbScreen(query: String, hits: Vec<KbHit>, lang: Lang, on_search: EventHandler<String>) -> Element {
+    let zh = lang == Lang::Zh;
+    rsx! {
+        input { "data-testid": "kb-search", placeholder: lang.t("搜索故障：品牌、症状、错误码…", "Search faults: brand, symptom, error code…"), value: "{query}", oninput: move |e| on_search.call(e.value()) }
+        if hits.is_empty() && !query.trim().is_empty() {
+            div { class: "card", {lang.t("没有找到相关故障", "No matching faults")} }
+        }
+        for h in hits {
+            div { class: "card", "data-testid": "kb-hit",
+                b { if zh { "{h.article.title_zh}" } else { "{h.article.title_en}" } }
+                div { class: "muted", "{h.article.category.as_str()} {h.article.brands.join(\", \")}" }
+                div { b { {lang.t("症状", "Symptom")} } ": " if zh { "{h.article.symptom_zh}" } else { "{h.article.symptom_en}" } }
+                div { b { {lang.t("原因", "Cause")} } ": " if zh { "{h.article.cause_zh}" } else { "{h.article.cause_en}" } }
+                div { b { {lang.t("处理", "Fix")} } ": " if zh { "{h.article.fix_zh}" } else { "{h.article.fix_en}" } }
+                if !h.article.parts.is_empty() { div { class: "muted", "{lang.t(\"配件\", \"Parts\")}: {h.article.parts.join(\", \")}" } }
+            }
+        }
+    }
+}
+
+#[component]
+pub fn StockScreen(stock: Vec<StockView>, lang: Lang) -> Element {
+    let zh = lang == Lang::Zh;
+    let low = stock.iter().filter(|s| s.is_low()).count();
+    rsx! {
+        if stock.is_empty() { div { class: "card", {lang.t("车上没有库存记录", "No van stock recorded")} } }
+        if low > 0 { div { class: "banner error", "{low} {lang.t(\"种配件库存不足\", \"parts are low\")}" } }
+        table { "data-testid": "stock",
+            for s in stock {
+                tr { class: if s.is_low() { "bad" } else { "" },
+                    td { if zh { "{s.name_zh}" } else { "{s.name_en}" } div { class: "muted", "{s.part_no}" } }
+                    td { class: "n", "{s.quantity}" }
+                    td { class: "n muted", "{lang.t(\"今日用\", \"used today\")} {s.used_today}" }
+                }
+            }
+        }
+    }
+}
+
+/// What the settings screen shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SettingsData {
+    pub server: Option<String>,
+    pub technician: Option<String>,
+    pub storage_bytes: u64,
+    pub sync: SyncStatus,
+    pub online: bool,
+    pub message: Option<String>,
+    pub utc_offset_min: i32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SettingsAction {
+    Pair { server: String, code: String },
+    SyncNow,
+    SignOut,
+    SwitchLanguage,
+}
+
+#[component]
+pub fn SettingsScreen(data: SettingsData, lang: Lang, on_action: EventHandler<SettingsAction>) -> Element {
+    let mut server = use_signal(|| data.server.clone().unwrap_or_else(|| "http://127.0.0.1:8787".into()));
+    let mut code = use_signal(String::new);
+    rsx! {
+        if let Some(m) = &data.message { div { class: "banner error", "data-testid": "message", "{m}" } }
+        div { class: "card",
+            match &data.technician {
+                Some(t) => rsx! { div { "data-testid": "paired", "{lang.t(\"已登录\", \"Signed in as\")} {t}" } div { class: "muted", "{data.server.clone().unwrap_or_default()}" } },
+                None => rsx! {
+                    b { {lang.t("配对设备", "Pair this phone")} }
+                    input { "data-testid": "server", value: "{server}", oninput: move |e| server.set(e.value()) }
+                    input { "data-testid": "code", placeholder: lang.t("调度提供的配对码", "Pairing code from dispatch"), value: "{code}", oninput: move |e| code.set(e.value()) }
+                    button { "data-testid": "pair", onclick: move |_| on_action.call(SettingsAction::Pair { server: server.read().clone(), code: code.read().clone() }), {lang.t("配对", "Pair")} }
+                },
+            }
+        }
+        div { class: "card",
+            SyncIndicator { sync: data.sync.clone(), online: data.online, lang, utc_offset_min: data.utc_offset_min }
+            button { "data-testid": "sync-now", onclick: move |_| on_action.call(SettingsAction::SyncNow), {lang.t("立即同步", "Sync now")} }
+            div { class: "muted", "{lang.t(\"本地存储\", \"Storage used\")}: {data.storage_bytes / 1024} KB" }
+        }
+        div { class: "card",
+            button { class: "secondary", onclick: move |_| on_action.call(SettingsAction::SwitchLanguage), "中文 / English" }
+            button { class: "danger", "data-testid": "sign-out", onclick: move |_| on_action.call(SettingsAction::SignOut), {lang.t("退出登录", "Sign out")} }
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! The app's integration tests: one binary (link time on 2 cores), a module per area.
+
+mod media;
+mod screens;
+mod store;

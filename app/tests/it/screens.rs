@@ -1,0 +1,195 @@
+//! Every screen rendered from fixed data (dioxus-ssr), including empty, offline, error and
+//! conflict states, in both languages.
+
+use dioxus::prelude::*;
+use onsite_app::demo::{DEMO_UTC_OFFSET_MIN, seed};
+use onsite_app::store::{JobSummary, JobView, KbHit, StockView, Store, TodayQuery};
+use onsite_app::sync_client::SyncStatus;
+use onsite_app::ui::Lang;
+use onsite_app::ui::job::{JobScreen, JobScreenData};
+use onsite_app::ui::panels::{KbScreen, SettingsData, SettingsScreen, StockScreen};
+use onsite_app::ui::today::TodayScreen;
+use shared::approval::content_hash;
+use shared::edit::FieldEdit;
+use shared::model::{FieldAction, GeoPoint, LineItem, LineKind, SignaturePurpose};
+use shared::signature::Strokes;
+use shared::status::Status;
+use shared::{ItemId, Timestamp};
+
+fn render<P: Clone + 'static>(root: fn(P) -> Element, props: P) -> String {
+    let mut dom = VirtualDom::new_with_props(root, props);
+    dom.rebuild_in_place();
+    dioxus_ssr::render(&dom)
+}
+
+/// The whole opening tag of the element carrying `needle`.
+fn tag_with<'a>(html: &'a str, needle: &str) -> &'a str {
+    let at = html.find(needle).unwrap_or_else(|| panic!("{needle} not rendered"));
+    let start = html[..at].rfind('<').unwrap();
+    let end = at + html[at..].find('>').unwrap();
+    &html[start..=end]
+}
+
+fn store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(dir.path().join("s.sqlite")).unwrap();
+    seed(&mut s, "li", Timestamp::now()).unwrap();
+    (dir, s)
+}
+
+#[derive(Clone, PartialEq, Props)]
+struct TodayP {
+    jobs: Vec<JobSummary>,
+    sync: SyncStatus,
+    online: bool,
+    lang: Lang,
+}
+
+fn today(p: TodayP) -> Element {
+    rsx! { TodayScreen { jobs: p.jobs, now: Timestamp::now(), here: Some(GeoPoint { lat: 31.2, lon: 121.45 }), sync: p.sync, online: p.online, lang: p.lang, utc_offset_min: DEMO_UTC_OFFSET_MIN, on_open: |_| {} } }
+}
+
+#[test]
+fn today_groups_jobs_and_is_honest_about_sync_and_network() {
+    let (_d, s) = store();
+    let jobs = s.list_today(TodayQuery { day_start: Timestamp::now().start_of_local_day(DEMO_UTC_OFFSET_MIN) }).unwrap();
+    assert!(!jobs.is_empty());
+    let sync = SyncStatus { pending_changes: 3, pending_blob_bytes: 420_000, last_success: None, last_error: Some("server unreachable".into()), running: false };
+    let html = render(today, TodayP { jobs: jobs.clone(), sync, online: false, lang: Lang::Zh });
+    assert!(html.contains("data-testid=\"offline\""), "offline banner");
+    assert!(html.contains("待上传 3") && html.contains("411 KB"), "honest pending counts: {html}");
+    assert!(html.contains("同步错误"));
+    for j in &jobs {
+        assert!(html.contains(&j.customer_name), "{}", j.customer_name);
+    }
+    assert!(html.contains("已派单"), "grouped by status");
+    assert!(html.contains(" km") || html.contains(" m<") || html.contains(" m "), "distance shown");
+
+    let synced = SyncStatus { last_success: Some(Timestamp::now()), ..SyncStatus::default() };
+    let html = render(today, TodayP { jobs: vec![], sync: synced, online: true, lang: Lang::En });
+    assert!(html.contains("No jobs today") && html.contains("Synced"));
+    assert!(!html.contains("data-testid=\"offline\""));
+}
+
+#[derive(Clone, PartialEq, Props)]
+struct JobP {
+    data: JobScreenData,
+    lang: Lang,
+}
+
+fn job(p: JobP) -> Element {
+    rsx! { JobScreen { data: p.data, lang: p.lang, on_action: |_| {} } }
+}
+
+fn data(view: JobView, here: Option<GeoPoint>) -> JobScreenData {
+    JobScreenData { view, here, now: Timestamp::now(), prices: vec![], history: vec![], thumbnails: vec![], last_scan: None, message: None, utc_offset_min: DEMO_UTC_OFFSET_MIN }
+}
+
+fn find(s: &Store, status: Status) -> JobView {
+    let j = s.list_all().unwrap().into_iter().find(|j| j.status == status).unwrap();
+    s.open_job(j.job_id).unwrap()
+}
+
+#[test]
+fn job_screen_offers_only_the_allowed_actions() {
+    let (_d, s) = store();
+    let view = find(&s, Status::Assigned);
+    let html = render(job, JobP { data: data(view.clone(), None), lang: Lang::En });
+    assert!(html.contains("data-action=\"accept\"") && html.contains("data-action=\"decline\""));
+    assert!(!html.contains("data-action=\"complete\""));
+    assert!(html.contains(&view.dispatch.customer.name) && html.contains("tel:"));
+    assert!(html.contains("data-testid=\"warranty\""));
+
+    // Checking in far from the address needs a reason: the button starts disabled.
+    let en_route = find(&s, Status::EnRoute);
+    let far = Some(GeoPoint { lat: 31.5, lon: 121.9 });
+    let html = render(job, JobP { data: data(en_route.clone(), far), lang: Lang::En });
+    assert!(html.contains("from the address: give a reason"), "{html}");
+    assert!(tag_with(&html, "data-action=\"check_in\"").contains("disabled"), "check-in waits for a reason");
+    let near = en_route.dispatch.customer.location;
+    let html = render(job, JobP { data: data(en_route, near), lang: Lang::En });
+    assert!(!html.contains("give a reason"));
+}
+
+#[test]
+fn job_screen_shows_errors_conflicts_and_voided_approvals() {
+    let (_d, mut s) = store();
+    let id = s.list_all().unwrap().into_iter().find(|j| j.status == Status::InProgress).unwrap().job_id;
+    let line = LineItem { id: ItemId::new(), kind: LineKind::Part, code: "WM-PUMP-01".into(), description: "排水泵".into(), quantity: 1, unit_price_minor: 180_00 };
+    s.apply_edit(id, FieldEdit::UpsertLine { line: line.clone() }).unwrap();
+    let v = s.open_job(id).unwrap();
+    let shown = content_hash(SignaturePurpose::QuoteApproval, &v.dispatch, &v.field).unwrap();
+    s.apply_edit(id, FieldEdit::Sign { purpose: SignaturePurpose::QuoteApproval, signer: "王芳".into(), strokes: Strokes(vec![vec![(0, 0), (9, 9)]]), shown_hash: shown }).unwrap();
+    let html = render(job, JobP { data: data(s.open_job(id).unwrap(), None), lang: Lang::En });
+    assert!(html.contains("signed and approved"));
+    s.apply_edit(id, FieldEdit::UpsertLine { line: LineItem { unit_price_minor: 260_00, ..line } }).unwrap();
+    let mut d = data(s.open_job(id).unwrap(), None);
+    d.message = Some("the job is Cancelled; it can no longer be changed from the field".into());
+    let html = render(job, JobP { data: d, lang: Lang::En });
+    assert!(html.contains("signature: it is void, sign again"), "voided approval is visible");
+    assert!(html.contains("data-testid=\"signature-pad\""), "asks for a new signature");
+    assert!(html.contains("can no longer be changed"), "error shown");
+
+    // A conflict (work recorded by someone the job is not assigned to) is flagged.
+    let mut v = s.open_job(id).unwrap();
+    let mut ev = v.field.events.last().unwrap().clone();
+    ev.id = ItemId::new();
+    ev.at = Timestamp(ev.at.0 + 1);
+    ev.by = shared::TechnicianId::new();
+    ev.action = FieldAction::Hold;
+    v.field.events.push(ev);
+    v.derived = shared::status::derive(&v.dispatch, &v.field);
+    let html = render(job, JobP { data: data(v, None), lang: Lang::Zh });
+    assert!(html.contains("data-testid=\"conflict\"") && html.contains("冲突"));
+}
+
+#[derive(Clone, PartialEq, Props)]
+struct KbP {
+    query: String,
+    hits: Vec<KbHit>,
+    lang: Lang,
+}
+
+fn kb(p: KbP) -> Element {
+    rsx! { KbScreen { query: p.query, hits: p.hits, lang: p.lang, on_search: |_| {} } }
+}
+
+#[derive(Clone, PartialEq, Props)]
+struct StockP {
+    stock: Vec<StockView>,
+}
+
+fn stock(p: StockP) -> Element {
+    rsx! { StockScreen { stock: p.stock, lang: Lang::En } }
+}
+
+#[derive(Clone, PartialEq, Props)]
+struct SetP {
+    data: SettingsData,
+}
+
+fn settings(p: SetP) -> Element {
+    rsx! { SettingsScreen { data: p.data, lang: Lang::En, on_action: |_| {} } }
+}
+
+#[test]
+fn knowledge_base_stock_and_settings_render() {
+    let (_d, s) = store();
+    let hits = s.search_kb("不排水", None).unwrap();
+    let html = render(kb, KbP { query: "不排水".into(), hits, lang: Lang::Zh });
+    assert!(html.contains("洗衣机不排水"));
+    let html = render(kb, KbP { query: "zebra".into(), hits: vec![], lang: Lang::En });
+    assert!(html.contains("No matching faults"));
+
+    let st = s.van_stock().unwrap();
+    let low = st.iter().filter(|x| x.is_low()).count();
+    let html = render(stock, StockP { stock: st });
+    assert!(html.contains(&format!("{low} parts are low")));
+    assert!(render(stock, StockP { stock: vec![] }).contains("No van stock recorded"));
+
+    let base = SettingsData { server: None, technician: None, storage_bytes: 123 * 1024, sync: SyncStatus::default(), online: false, message: None, utc_offset_min: 480 };
+    let html = render(settings, SetP { data: base.clone() });
+    assert!(html.contains("Pair this phone") && html.contains("123 KB"));
+    let html = render(settings, SetP { data: SettingsData { technician: Some("李明 Li Ming".into()), message: Some("Unsent work is on this phone: sync before signing out".into()), ..base } });
+    assert!(html.contains("Signed in as 李明 Li Ming") && html.contains("sync before signing out"));
+}
