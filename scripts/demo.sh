@@ -3,7 +3,7 @@
 # app (李明 Li Ming's phone) paired to it, synced, showing today's jobs. Ctrl-C stops the server.
 cd "$(dirname "$0")/.."
 source scripts/prereqs.sh
-ensure_apt "${BASE_PACKAGES[@]}" "${DEMO_PACKAGES[@]}"
+ensure_apt "${BASE_PACKAGES[@]}" "${UI_PACKAGES[@]}" "${DEMO_PACKAGES[@]}"
 ensure_rust
 data="${ONSITE_DATA:-demo-data}"
 store="${ONSITE_STORE:-demo-device.sqlite}"
@@ -19,5 +19,11 @@ if [ ! -f "$store" ]; then
 fi
 ./target/debug/onsite --store "$store" sync
 ./target/debug/onsite --store "$store" today
-echo "server running at http://$listen (dispatcher token in $data/demo-credentials.json); Ctrl-C to stop"
-wait $server_pid
+echo "server running at http://$listen (dispatcher token in $data/demo-credentials.json)"
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  echo "opening the technician app; close its window to stop the demo"
+  ONSITE_LOCATION="${ONSITE_LOCATION:-31.2304,121.4737}" ./target/debug/onsite --store "$store"
+else
+  echo "no display: the app window cannot open here (run on a desktop, or under xvfb-run); Ctrl-C to stop the server"
+  wait $server_pid
+fi

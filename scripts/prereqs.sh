@@ -31,4 +31,6 @@ ensure_rust() {
 }
 
 BASE_PACKAGES=(build-essential pkg-config git)
+# The app's desktop window (Dioxus on WebKitGTK) builds against these.
+UI_PACKAGES=(libwebkit2gtk-4.1-dev libxdo-dev libgtk-3-dev libssl-dev)
 DEMO_PACKAGES=(curl python3)

@@ -84,7 +84,7 @@ header { background: #0b5cad; color: #fff; padding: 12px 14px; display: flex; ju
 header h1 { font-size: 20px; margin: 0; }
 main { flex: 1; padding: 10px; }
 nav.tabs { display: flex; position: sticky; bottom: 0; background: #fff; border-top: 1px solid #ccc; }
-nav.tabs button { flex: 1; min-height: 56px; border: 0; background: none; font-size: 15px; }
+nav.tabs button { flex: 1; min-height: 56px; border: 0; border-radius: 0; background: none; color: #333; font-size: 15px; }
 nav.tabs button.on { color: #0b5cad; font-weight: bold; }
 button, .btn { min-height: 48px; padding: 10px 14px; border-radius: 8px; border: 1px solid #0b5cad; background: #0b5cad; color: #fff; font-size: 17px; }
 button.secondary { background: #fff; color: #0b5cad; }
