@@ -102,6 +102,8 @@ async fn offline_day_converges_and_loses_nothing() {
         assert_eq!(local.field.notes.len(), 1);
         assert_eq!(local.field.signatures.len(), 2);
         assert_eq!(server["quote_approval"]["state"], "valid");
+        assert_eq!(server["photo_links"].as_array().unwrap().len(), 1);
+        assert!(server["signatures"][0]["svg"].as_str().unwrap().starts_with("<svg"));
         assert_eq!(server["completion_approval"]["state"], "valid");
         if i < 5 {
             assert_eq!(local.dispatch.appointment.unwrap().start, Timestamp(later), "the reschedule reached the phone");

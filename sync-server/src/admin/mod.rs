@@ -140,6 +140,27 @@ pub struct JobDetail {
     pub derived: Derived,
     pub quote_approval: ApprovalCheck,
     pub completion_approval: ApprovalCheck,
+    /// Where to fetch each photo and its thumbnail.
+    pub photo_links: Vec<PhotoLink>,
+    /// Each signature drawn as SVG, with what it signed.
+    pub signatures: Vec<SignatureView>,
+    pub report_link: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PhotoLink {
+    pub kind: shared::model::PhotoKind,
+    pub caption: String,
+    pub url: String,
+    pub thumbnail_url: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SignatureView {
+    pub purpose: SignaturePurpose,
+    pub signer: String,
+    pub at: Timestamp,
+    pub svg: String,
 }
 
 fn parse_job(id: &str) -> AppResult<JobId> {
@@ -152,7 +173,30 @@ pub async fn get_job(State(state): State<AppState>, _who: DispatcherAuth, Path(i
     let dispatch = read_dispatch(&d).map_err(|e| AppError::Internal(e.into()))?;
     let field = read_field(&f).map_err(|e| AppError::Internal(e.into()))?;
     let derived = derive(&dispatch, &field);
+    let photo_links = field
+        .photos
+        .iter()
+        .map(|p| PhotoLink {
+            kind: p.kind,
+            caption: p.caption.clone(),
+            url: format!("/admin/v1/blobs/{}", p.blob),
+            thumbnail_url: format!("/admin/v1/blobs/{}", p.thumbnail),
+        })
+        .collect();
+    let signatures = field
+        .signatures
+        .iter()
+        .map(|s| SignatureView {
+            purpose: s.purpose,
+            signer: s.signer.clone(),
+            at: s.at,
+            svg: shared::signature::Strokes::decode(&s.strokes).map(|x| x.to_svg(300, 100)).unwrap_or_default(),
+        })
+        .collect();
     Ok(AppJson(JobDetail {
+        photo_links,
+        signatures,
+        report_link: format!("/admin/v1/jobs/{job}/report.html"),
         quote_approval: check(SignaturePurpose::QuoteApproval, &dispatch, &field),
         completion_approval: check(SignaturePurpose::Completion, &dispatch, &field),
         dispatch,
