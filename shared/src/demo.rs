@@ -12,6 +12,17 @@ use crate::ids::{DeviceId, TechnicianId};
 use crate::model::{FieldAction, Window};
 use crate::time::Timestamp;
 
+/// The shipped demo and reference data (`assets/`), compiled in so the app and the server seed the
+/// same set without finding files at run time.
+pub mod assets {
+    pub const CATALOG: &str = include_str!("../../assets/catalog.json");
+    pub const PRICE_LIST: &str = include_str!("../../assets/price_list.json");
+    pub const KNOWLEDGE_BASE: &str = include_str!("../../assets/knowledge_base.json");
+    pub const VAN_STOCK: &str = include_str!("../../assets/van_stock.json");
+    pub const TECHNICIANS: &str = include_str!("../../assets/technicians.json");
+    pub const JOBS: &str = include_str!("../../assets/demo_jobs.json");
+}
+
 /// A demo technician.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DemoTechnician {

@@ -11,12 +11,7 @@ use crate::AppState;
 use crate::auth::hash_secret;
 use crate::store::Technician;
 
-pub const TECHNICIANS: &str = include_str!("../../assets/technicians.json");
-pub const JOBS: &str = include_str!("../../assets/demo_jobs.json");
-pub const CATALOG: &str = include_str!("../../assets/catalog.json");
-pub const PRICE_LIST: &str = include_str!("../../assets/price_list.json");
-pub const KNOWLEDGE_BASE: &str = include_str!("../../assets/knowledge_base.json");
-pub const VAN_STOCK: &str = include_str!("../../assets/van_stock.json");
+pub use shared::demo::assets::{CATALOG, JOBS, KNOWLEDGE_BASE, PRICE_LIST, TECHNICIANS, VAN_STOCK};
 /// The demo's time zone (Shanghai).
 pub const DEMO_UTC_OFFSET_MIN: i32 = 8 * 60;
 
