@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use dioxus::prelude::*;
 use onsite_app::demo::DEMO_UTC_OFFSET_MIN;
 use onsite_app::store::{Store, TodayQuery};
 use shared::demo::{DemoJob, build};
@@ -81,20 +82,19 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let store = Store::open(&path).unwrap();
             let jobs = store.list_today(q).unwrap();
-            let mut dom = dioxus::prelude::VirtualDom::new_with_props(today_screen, TodayProps { jobs });
+            let mut dom = VirtualDom::new_with_props(today_screen, TodayProps { jobs });
             dom.rebuild_in_place();
             dioxus_ssr::render(&dom)
         })
     });
 }
 
-#[derive(Clone, PartialEq, dioxus::prelude::Props)]
+#[derive(Clone, PartialEq, Props)]
 struct TodayProps {
     jobs: Vec<onsite_app::store::JobSummary>,
 }
 
-fn today_screen(p: TodayProps) -> dioxus::prelude::Element {
-    use dioxus::prelude::*;
+fn today_screen(p: TodayProps) -> Element {
     rsx! {
         onsite_app::ui::today::TodayScreen {
             jobs: p.jobs,
