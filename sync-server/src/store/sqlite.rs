@@ -87,7 +87,10 @@ fn migrations() -> Migrations<'static> {
             PRIMARY KEY (kind, version)
         );
         "#,
-    )])
+    ),
+    // Overdue lists read open jobs by deadline.
+    M::up("CREATE INDEX jobs_by_resolve_by ON jobs (resolve_by) WHERE resolve_by IS NOT NULL;"),
+    ])
 }
 
 const JOB_COLUMNS: &str = "job_id, status, assignee, digest, created_at, channel, appt_start, appt_end, priority, category,
@@ -701,5 +704,13 @@ impl Store for SqliteStore {
             Ok(rows.filter_map(|r| r.ok()?.parse().ok()).collect())
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        super::migrations().validate().unwrap();
     }
 }
