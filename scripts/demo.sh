@@ -8,7 +8,7 @@ ensure_rust
 data="${ONSITE_DATA:-demo-data}"
 store="${ONSITE_STORE:-demo-device.sqlite}"
 listen="${ONSITE_LISTEN:-127.0.0.1:8787}"
-cargo build --quiet --locked -p sync-server -p app
+cargo build --quiet --locked -p sync-server -p app --features app/liveview
 ./target/debug/onsite-server --listen "$listen" --data "$data" --demo &
 server_pid=$!
 trap 'kill $server_pid 2>/dev/null; wait $server_pid 2>/dev/null' EXIT INT TERM
@@ -24,6 +24,7 @@ if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   echo "opening the technician app; close its window to stop the demo"
   ONSITE_LOCATION="${ONSITE_LOCATION:-31.2304,121.4737}" ./target/debug/onsite --store "$store"
 else
-  echo "no display: the app window cannot open here (run on a desktop, or under xvfb-run); Ctrl-C to stop the server"
-  wait $server_pid
+  app_listen="${ONSITE_APP_LISTEN:-127.0.0.1:8790}"
+  echo "no display for the app window: serving the same app to a browser instead (open it at phone size); Ctrl-C stops the demo"
+  ONSITE_LOCATION="${ONSITE_LOCATION:-31.2304,121.4737}" ./target/debug/onsite --store "$store" serve --listen "$app_listen"
 fi

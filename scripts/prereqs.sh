@@ -34,3 +34,20 @@ BASE_PACKAGES=(build-essential pkg-config git)
 # The app's desktop window (Dioxus on WebKitGTK) builds against these.
 UI_PACKAGES=(libwebkit2gtk-4.1-dev libxdo-dev libgtk-3-dev libssl-dev)
 DEMO_PACKAGES=(curl python3)
+# The browser end-to-end test: Debian's Chromium (headless, no downloaded browsers), Node for
+# Playwright, and fonts for the Chinese text and the emoji icons in the screenshots.
+BROWSER_PACKAGES=(chromium nodejs fonts-noto-cjk fonts-noto-color-emoji)
+
+# Node's package manager (Debian ships it apart from nodejs; NodeSource's nodejs bundles it) and
+# the browser test's locked npm packages, when the installed ones differ from the lock file.
+ensure_browser_test() {
+  ensure_apt "${BROWSER_PACKAGES[@]}"
+  command -v npm >/dev/null 2>&1 || ensure_apt npm
+  local dir=tests/browser wanted installed
+  wanted=$(node -p "require('./$dir/package-lock.json').packages['node_modules/playwright-core'].version")
+  installed=$(node -p "try { require('./$dir/node_modules/playwright-core/package.json').version } catch { '' }")
+  if [ "$wanted" != "$installed" ]; then
+    echo "==> installing the browser test's npm packages (playwright-core $wanted)"
+    npm ci --prefix "$dir" --no-audit --no-fund
+  fi
+}

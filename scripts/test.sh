@@ -4,4 +4,5 @@ cd "$(dirname "$0")/.."
 source scripts/prereqs.sh
 ensure_apt "${BASE_PACKAGES[@]}" "${UI_PACKAGES[@]}"
 ensure_rust
+ensure_browser_test
 cargo test --workspace --locked "$@"

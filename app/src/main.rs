@@ -1,5 +1,6 @@
-//! `onsite`: the technician app. Until the UI lands this binary drives the local store and the
-//! sync client from the command line (pair, sync, list today's jobs, offline demo seed).
+//! `onsite`: the technician app. Without a command it opens the app window; the commands drive
+//! the local store and the sync client from the command line (pair, sync, list today's jobs,
+//! offline demo seed) or serve the screens to a browser.
 
 use std::path::PathBuf;
 
@@ -45,6 +46,12 @@ enum Command {
     },
     /// Sync with the paired server once and report what happened.
     Sync,
+    /// Serve the app's screens to a browser instead of opening a window (try it at phone size).
+    #[cfg(feature = "liveview")]
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8790")]
+        listen: std::net::SocketAddr,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -74,6 +81,16 @@ fn main() -> anyhow::Result<()> {
             for r in report.refused {
                 println!("refused by the server: job {} ({}): {}", r.job, r.code, r.message);
             }
+        }
+        #[cfg(feature = "liveview")]
+        Command::Serve { listen } => {
+            let services = onsite_app::ui::app::Services::new(store, cli.utc_offset_min);
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+                println!("OnSite app at http://{listen}{}", onsite_app::ui::liveview::START_PATH);
+                axum::serve(listener, onsite_app::ui::liveview::router(services)).await.context("serving the app")
+            })?;
         }
         Command::Seed { technician } => {
             let n = seed(&mut store, &technician, Timestamp::now()).context("seeding demo data")?;

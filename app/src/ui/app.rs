@@ -55,12 +55,14 @@ fn thumbnails(store: &Store, view: &crate::store::JobView) -> Vec<(String, Strin
 }
 
 /// Runs one job action against the store; the error text is what the technician sees.
-fn run(store: &mut Store, job: JobId, action: UiAction, last_scan: &mut Option<ScanMatch>) -> Result<(), String> {
+/// `here` is recorded with every status event: a check-in proves where it happened.
+fn run(store: &mut Store, job: JobId, action: UiAction, here: Option<shared::model::GeoPoint>, last_scan: &mut Option<ScanMatch>) -> Result<(), String> {
     let err = |e: StoreError| e.to_string();
     let view = store.open_job(job).map_err(err)?;
     let result = match action {
         UiAction::Back => return Ok(()),
-        UiAction::Status { action, reason } => store.apply_edit(job, FieldEdit::Status { action, location: None, reason }).map(|_| ()),
+        UiAction::Failed(msg) => return Err(msg),
+        UiAction::Status { action, reason } => store.apply_edit(job, FieldEdit::Status { action, location: here, reason }).map(|_| ()),
         UiAction::AddNote(text) => store.apply_edit(job, FieldEdit::AddNote { text }).map(|_| ()),
         UiAction::AddPhoto { kind, bytes } => {
             let ready = crate::photo::process(&bytes).map_err(|e| e.to_string())?;
@@ -160,9 +162,10 @@ pub fn App() -> Element {
                     let s = services.clone();
                     rsx! { JobScreen { key: "{id}", data, lang: l, on_action: move |a: UiAction| {
                         if a == UiAction::Back { screen.set(Screen::Today); return; }
-                        let mut store = s.store.lock().unwrap_or_else(|e| e.into_inner());
                         let mut scan = last_scan();
-                        match run(&mut store, id, a, &mut scan) {
+                        // The store lock ends with this statement: the sync status below takes it again.
+                        let result = run(&mut s.store.lock().unwrap_or_else(|e| e.into_inner()), id, a, s.locator.current(), &mut scan);
+                        match result {
                             Ok(()) => message.set(None),
                             Err(e) => message.set(Some(e)),
                         }
@@ -225,10 +228,10 @@ pub fn App() -> Element {
             header { h1 { "OnSite" } span { class: "sync", if sync_status().is_synced() { "●" } else { "○" } } }
             main { {body} }
             nav { class: "tabs",
-                button { class: tab(Screen::Today), onclick: move |_| screen.set(Screen::Today), {l.t("今日", "Today")} }
-                button { class: tab(Screen::Kb), onclick: move |_| screen.set(Screen::Kb), {l.t("知识库", "Fixes")} }
-                button { class: tab(Screen::Stock), onclick: move |_| screen.set(Screen::Stock), {l.t("库存", "Van")} }
-                button { class: tab(Screen::Settings), onclick: move |_| { message.set(None); screen.set(Screen::Settings) }, {l.t("设置", "Settings")} }
+                button { class: tab(Screen::Today), "data-tab": "today", onclick: move |_| screen.set(Screen::Today), {l.t("今日", "Today")} }
+                button { class: tab(Screen::Kb), "data-tab": "kb", onclick: move |_| screen.set(Screen::Kb), {l.t("知识库", "Fixes")} }
+                button { class: tab(Screen::Stock), "data-tab": "stock", onclick: move |_| screen.set(Screen::Stock), {l.t("库存", "Van")} }
+                button { class: tab(Screen::Settings), "data-tab": "settings", onclick: move |_| { message.set(None); screen.set(Screen::Settings) }, {l.t("设置", "Settings")} }
             }
         }
     }

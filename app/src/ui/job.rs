@@ -11,6 +11,7 @@ use shared::signature::Strokes;
 use shared::status::{Action, Status};
 use shared::{ItemId, Timestamp};
 
+use super::pick::{FileSource, picked_files};
 use super::sign::SignaturePad;
 use super::{Lang, distance_text, money, status_label};
 use crate::platform::CHECK_IN_RADIUS_M;
@@ -29,6 +30,8 @@ pub enum UiAction {
     Sign { purpose: SignaturePurpose, signer: String, strokes: Strokes, shown_hash: String },
     SetReport(Report),
     Rate { score: u8, comment: String },
+    /// Something went wrong before an action could be built (a picked file unreadable).
+    Failed(String),
     Back,
 }
 
@@ -97,10 +100,11 @@ pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiActi
     let mut comment = use_signal(String::new);
     let working = matches!(status, Status::OnSite | Status::InProgress | Status::OnHold);
     let finished = matches!(status, Status::Completed | Status::Closed);
+    let files = try_use_context::<FileSource>().unwrap_or_default();
     rsx! {
         div { class: "row",
             button { class: "secondary", onclick: move |_| on_action.call(UiAction::Back), {lang.t("← 返回", "← Back")} }
-            b { "data-testid": "status", "{status_label(lang, status)}" }
+            b { "data-testid": "status", "data-status": "{status.as_str()}", "{status_label(lang, status)}" }
         }
         if let Some(msg) = &data.message {
             div { class: "banner error", "data-testid": "message", "{msg}" }
@@ -168,12 +172,11 @@ pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiActi
             if working {
                 for (kind, label) in [(PhotoKind::DataPlate, lang.t("铭牌", "Data plate")), (PhotoKind::Fault, lang.t("故障", "Fault")), (PhotoKind::Before, lang.t("修前", "Before")), (PhotoKind::After, lang.t("修后", "After")), (PhotoKind::Part, lang.t("配件", "Part"))] {
                     label { class: "row", "📷 {label} "
-                        input { r#type: "file", accept: "image/*", "data-photo": "{label}",
+                        input { r#type: "file", accept: "image/*", "data-pick": "photo-{kind.as_str()}",
                             onchange: move |e: FormEvent| async move {
-                                for file in e.files() {
-                                    if let Ok(bytes) = file.read_bytes().await {
-                                        on_action.call(UiAction::AddPhoto { kind, bytes: bytes.to_vec() });
-                                    }
+                                match picked_files(&e, &format!("photo-{}", kind.as_str()), files).await {
+                                    Ok(all) => for bytes in all { on_action.call(UiAction::AddPhoto { kind, bytes }) },
+                                    Err(msg) => on_action.call(UiAction::Failed(msg)),
                                 }
                             }
                         }
@@ -184,12 +187,11 @@ pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiActi
         if working {
             div { class: "card", "data-testid": "scan",
                 h2 { {lang.t("扫码配件", "Scan a part")} }
-                input { r#type: "file", accept: "image/*", "data-scan": "1",
+                input { r#type: "file", accept: "image/*", "data-pick": "scan",
                     onchange: move |e: FormEvent| async move {
-                        if let Some(file) = e.files().into_iter().next() {
-                            if let Ok(bytes) = file.read_bytes().await {
-                                on_action.call(UiAction::Scan(bytes.to_vec()));
-                            }
+                        match picked_files(&e, "scan", files).await {
+                            Ok(all) => if let Some(bytes) = all.into_iter().next() { on_action.call(UiAction::Scan(bytes)) },
+                            Err(msg) => on_action.call(UiAction::Failed(msg)),
                         }
                     }
                 }

@@ -4,7 +4,10 @@
 
 pub mod app;
 pub mod job;
+#[cfg(feature = "liveview")]
+pub mod liveview;
 pub mod panels;
+pub mod pick;
 pub mod sign;
 pub mod today;
 
@@ -87,6 +90,7 @@ nav.tabs { display: flex; position: sticky; bottom: 0; background: #fff; border-
 nav.tabs button { flex: 1; min-height: 56px; border: 0; border-radius: 0; background: none; color: #333; font-size: 15px; }
 nav.tabs button.on { color: #0b5cad; font-weight: bold; }
 button, .btn { min-height: 48px; padding: 10px 14px; border-radius: 8px; border: 1px solid #0b5cad; background: #0b5cad; color: #fff; font-size: 17px; }
+.btn { display: inline-block; margin: 6px 0; text-decoration: none; }
 button.secondary { background: #fff; color: #0b5cad; }
 button.danger { background: #b00020; border-color: #b00020; }
 button:disabled { opacity: .45; }

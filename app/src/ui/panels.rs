@@ -89,7 +89,7 @@ pub fn SettingsScreen(data: SettingsData, lang: Lang, on_action: EventHandler<Se
             div { class: "muted", "{lang.t(\"本地存储\", \"Storage used\")}: {data.storage_bytes / 1024} KB" }
         }
         div { class: "card",
-            button { class: "secondary", onclick: move |_| on_action.call(SettingsAction::SwitchLanguage), "中文 / English" }
+            button { class: "secondary", "data-testid": "language", onclick: move |_| on_action.call(SettingsAction::SwitchLanguage), "中文 / English" }
             button { class: "danger", "data-testid": "sign-out", onclick: move |_| on_action.call(SettingsAction::SignOut), {lang.t("退出登录", "Sign out")} }
         }
     }

@@ -95,6 +95,19 @@ pub enum PhotoKind {
     Part,
 }
 
+impl PhotoKind {
+    /// The wire name (as serde writes it), for element ids and file names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhotoKind::DataPlate => "data_plate",
+            PhotoKind::Fault => "fault",
+            PhotoKind::Before => "before",
+            PhotoKind::After => "after",
+            PhotoKind::Part => "part",
+        }
+    }
+}
+
 /// A photo taken on site. The bytes live in the blob store, named by hash.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
 pub struct Photo {

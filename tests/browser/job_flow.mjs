@@ -1,0 +1,153 @@
+// Drives the OnSite technician app, served by dioxus-liveview, in Debian's Chromium at phone size
+// through one whole job. Started by tests/e2e/browser.rs, which owns the server, the phone's store
+// and the checks on what the store holds afterwards.
+//
+// Environment: ONSITE_APP_URL (the app page), ONSITE_SERVER_URL and ONSITE_PAIRING_CODE (to pair
+// through the settings screen), ONSITE_CUSTOMER (the job to work), ONSITE_PHOTO (a JPEG),
+// ONSITE_QR (a PNG with a part's QR code), ONSITE_SCREENSHOTS (folder for the screenshots).
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+};
+const shots = env("ONSITE_SCREENSHOTS");
+mkdirSync(shots, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.ONSITE_CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+});
+const page = await browser.newPage({ viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, hasTouch: true, locale: "zh-CN" });
+page.setDefaultTimeout(15_000);
+page.on("pageerror", (e) => console.error("page error:", e.message));
+
+let n = 0;
+async function shot(name) {
+  n += 1;
+  const file = join(shots, `${String(n).padStart(2, "0")}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: false });
+  console.log(`screenshot ${file}`);
+}
+const status = async (wanted) => {
+  await page.waitForSelector(`[data-testid=status][data-status="${wanted}"]`);
+  console.log(`status ${wanted}`);
+};
+const act = async (action, wanted) => {
+  await page.click(`[data-action="${action}"]`);
+  await status(wanted);
+};
+// Draws a signature with pointer moves, then confirms it.
+async function sign(card) {
+  const pad = page.locator(`[data-testid=${card}] [data-testid=signature-pad]`);
+  await pad.scrollIntoViewIfNeeded();
+  const box = await pad.boundingBox();
+  if (!box) throw new Error(`no signature pad in ${card}`);
+  await page.mouse.move(box.x + 20, box.y + box.height * 0.7);
+  await page.mouse.down();
+  for (let i = 1; i <= 12; i++) {
+    await page.mouse.move(box.x + 20 + i * 18, box.y + box.height * (0.7 - 0.4 * Math.sin(i / 2)), { steps: 2 });
+  }
+  await page.mouse.up();
+  await page.locator(`[data-testid=${card}] [data-testid=sign-confirm]:not([disabled])`).click();
+  await page.waitForSelector(`[data-testid=${card}] [data-testid=approval].ok`);
+}
+
+try {
+  // Unpaired: Today is empty (Chinese, the default language).
+  await page.goto(env("ONSITE_APP_URL"));
+  await page.waitForSelector("[data-testid=empty]");
+  await shot("today-empty");
+
+  // Pair through settings with the dispatcher's one-time code; switch to English.
+  await page.click("[data-tab=settings]");
+  await page.fill("[data-testid=server]", env("ONSITE_SERVER_URL"));
+  await page.fill("[data-testid=code]", env("ONSITE_PAIRING_CODE"));
+  await shot("settings-pairing");
+  await page.click("[data-testid=pair]");
+  await page.waitForSelector("[data-testid=paired]");
+  await page.click("[data-testid=language]");
+  await page.waitForSelector("[data-testid=sync-now]:has-text('Sync now')");
+  await shot("settings-paired");
+
+  // Today's list after the first sync; open the job.
+  await page.click("[data-tab=today]");
+  const card = page.locator("[data-testid=job-card]", { hasText: env("ONSITE_CUSTOMER") });
+  await card.waitFor();
+  await shot("today");
+  await card.click();
+  await status("assigned");
+  await shot("job-assigned");
+
+  // Status flow up to work in progress; the check-in is near the address, so no reason needed.
+  await act("accept", "accepted");
+  await act("en_route", "en_route");
+  await act("check_in", "on_site");
+  await shot("job-on-site");
+  await act("start", "in_progress");
+
+  // A data-plate photo: processed on the phone, shown at once.
+  await page.setInputFiles('input[data-pick="photo-data_plate"]', env("ONSITE_PHOTO"));
+  await page.waitForSelector(".thumbs img");
+  await page.locator(".thumbs").scrollIntoViewIfNeeded();
+  await shot("job-photo");
+
+  // Scan the part's QR code: matched against the catalog and the van stock, then used.
+  await page.setInputFiles('input[data-pick="scan"]', env("ONSITE_QR"));
+  await page.waitForSelector("[data-testid=scan-result]");
+  await page.locator("[data-testid=scan-result]").scrollIntoViewIfNeeded();
+  await shot("job-scan");
+  await page.click("[data-testid=use-part]");
+  await page.waitForSelector("[data-testid=quote] tr");
+
+  // Quote: a labour line from the price list next to the part, then the customer signs.
+  await page.selectOption("[data-testid=price-select]", { index: 1 });
+  await page.waitForFunction(() => document.querySelectorAll("[data-testid=quote] tr").length === 2);
+  await page.locator("[data-testid=quote]").scrollIntoViewIfNeeded();
+  await shot("quote");
+  await sign("quote");
+  await shot("quote-signed");
+
+  // Service report, completion, the customer's signature on the report, the rating.
+  const report = page.locator("[data-testid=report] input");
+  await report.nth(0).fill("Thermostat contacts welded shut");
+  await report.nth(1).fill("Replaced the STRIX thermostat, tested three boils");
+  await report.nth(2).fill("90");
+  await page.click("[data-testid=save-report]");
+  await page.locator("[data-action=complete]").scrollIntoViewIfNeeded();
+  await act("complete", "completed");
+  await page.locator("[data-testid=report]").scrollIntoViewIfNeeded();
+  await shot("report");
+  await sign("report");
+  await page.locator("input[placeholder='Comment (optional)']").fill("Fast and tidy");
+  await page.click('[data-star="5"]');
+  await page.waitForSelector("[data-testid=rating]");
+  await page.locator("[data-testid=rating]").scrollIntoViewIfNeeded();
+  await shot("report-signed-rated");
+
+  // The other screens: knowledge base search, van stock, settings with the sync state.
+  await page.click("[data-tab=kb]");
+  await page.fill("[data-testid=kb-search]", "kettle");
+  await page.waitForSelector("[data-testid=kb-hit]");
+  await shot("knowledge-base");
+  await page.click("[data-tab=stock]");
+  await page.waitForSelector("[data-testid=stock]");
+  await shot("van-stock");
+  await page.click("[data-tab=settings]");
+  await page.waitForSelector("[data-testid=sync]");
+  await shot("settings-sync");
+  await page.click("[data-tab=today]");
+  await page.waitForSelector("[data-testid=job-card]");
+  await shot("today-after");
+} catch (e) {
+  await shot("failure").catch(() => {});
+  console.error(e);
+  const text = await page.evaluate(() => document.body.innerText).catch(() => "(no page)");
+  console.error(`page text at failure:\n${text}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
