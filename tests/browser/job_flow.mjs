@@ -54,6 +54,7 @@ async function sign(card) {
   await page.mouse.up();
   await page.locator(`[data-testid=${card}] [data-testid=sign-confirm]:not([disabled])`).click();
   await page.waitForSelector(`[data-testid=${card}] [data-testid=approval].ok`);
+  await page.waitForSelector(`[data-testid=${card}] img[data-testid=signature-image]`);
 }
 
 try {

@@ -3,8 +3,8 @@
 //! customer's signature, completion and rating.
 
 use dioxus::prelude::*;
-use shared::approval::{ApprovalCheck, check, content_hash};
-use shared::model::{FieldAction, GeoPoint, LineKind, PhotoKind, Report, SignaturePurpose, WarrantyState};
+use shared::approval::{ApprovalCheck, check, content_hash, latest_signature};
+use shared::model::{FieldAction, FieldDoc, GeoPoint, LineKind, PhotoKind, Report, SignaturePurpose, WarrantyState};
 use shared::pricing::totals;
 use shared::reference::PriceItem;
 use shared::signature::Strokes;
@@ -232,7 +232,8 @@ pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiActi
                 div { b { "{lang.t(\"合计\", \"Total\")} {money(t.total_minor, &cur)}" } }
             }
             if !finished {
-                select { "data-testid": "price-select",
+                // Keyed by the line count: a fresh select (back on its prompt) after each added line.
+                select { key: "{f.quote.lines.len()}", "data-testid": "price-select",
                     onchange: move |e| { let code = e.value(); if !code.is_empty() { on_action.call(UiAction::AddPriceLine(code)); } },
                     option { value: "", {lang.t("＋ 从价目表添加", "+ Add from the price list")} }
                     for p in data.prices.iter().filter(|p| p.kind != LineKind::Part) {
@@ -240,7 +241,7 @@ pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiActi
                     }
                 }
             }
-            ApprovalLine { check: quote_check.clone(), lang }
+            ApprovalLine { check: quote_check.clone(), lang, drawn: signature_image(f, SignaturePurpose::QuoteApproval) }
             if !f.quote.lines.is_empty() && !quote_check.is_valid() && !finished {
                 div { {lang.t("请客户核对以上项目并签名确认", "Customer: check the lines above and sign to approve")} }
                 input { value: "{signer}", oninput: move |e| signer.set(e.value()) }
@@ -260,7 +261,7 @@ pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiActi
                     div { "{lang.t(\"方法\", \"Method\")}: {f.report.method}" }
                     div { "{lang.t(\"保修\", \"Warranty\")}: {f.report.warranty_days} {lang.t(\"天\", \"days\")}" }
                     if let Some(t) = &t { div { "{lang.t(\"费用\", \"Charges\")}: {money(t.total_minor, &cur)}" } }
-                    ApprovalLine { check: completion_check.clone(), lang }
+                    ApprovalLine { check: completion_check.clone(), lang, drawn: signature_image(f, SignaturePurpose::Completion) }
                     if !completion_check.is_valid() && !f.report.cause.is_empty() {
                         div { {lang.t("请客户阅读报告并签名", "Customer: read the report and sign")} }
                         SignaturePad { lang, on_done: move |strokes: Strokes| on_action.call(UiAction::Sign { purpose: SignaturePurpose::Completion, signer: signer.read().clone(), strokes, shown_hash: completion_hash.clone() }) }
@@ -291,11 +292,23 @@ pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiActi
     }
 }
 
+/// The newest signature for `purpose`, drawn from its vector strokes, as an SVG data URL: the
+/// customer sees the signature that stands on the screen they signed.
+fn signature_image(field: &FieldDoc, purpose: SignaturePurpose) -> Option<String> {
+    use base64::Engine;
+    let strokes = Strokes::decode(&latest_signature(field, purpose)?.strokes).ok()?;
+    let svg = strokes.to_svg(240, 80);
+    Some(format!("data:image/svg+xml;base64,{}", base64::engine::general_purpose::STANDARD.encode(svg)))
+}
+
 #[component]
-fn ApprovalLine(check: ApprovalCheck, lang: Lang) -> Element {
+fn ApprovalLine(check: ApprovalCheck, lang: Lang, drawn: Option<String>) -> Element {
     match check {
         ApprovalCheck::Unsigned => rsx! { div { class: "muted", "data-testid": "approval", {lang.t("客户尚未签名", "Not signed by the customer yet")} } },
-        ApprovalCheck::Valid { signer } => rsx! { div { class: "ok", "data-testid": "approval", "✔ {signer} {lang.t(\"已签名确认\", \"signed and approved\")}" } },
+        ApprovalCheck::Valid { signer } => rsx! {
+            div { class: "ok", "data-testid": "approval", "✔ {signer} {lang.t(\"已签名确认\", \"signed and approved\")}" }
+            if let Some(url) = drawn { img { class: "signature", "data-testid": "signature-image", src: "{url}", alt: "{signer}" } }
+        },
         ApprovalCheck::Voided { signer, .. } => {
             let text = match lang {
                 Lang::Zh => format!("✘ 内容已修改，{signer} 的签名作废，需要重新签名"),

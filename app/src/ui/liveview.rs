@@ -2,24 +2,51 @@
 //!
 //! The same components as the desktop window, running next to the same store; the browser only
 //! draws and sends events. This is what the real-browser end-to-end test drives, and a way to try
-//! the app at phone size in any browser during development (`onsite serve`).
+//! the app at phone size in any browser, or on a phone on the same network (`onsite serve`).
 
 use axum::Router;
+use axum::extract::WebSocketUpgrade;
+use axum::response::Html;
+use axum::routing::get;
 use dioxus::prelude::*;
-use dioxus_liveview::LiveviewRouter;
+use dioxus_liveview::{LiveViewPool, axum_socket, interpreter_glue};
 
 use super::app::{App, Services};
 use super::pick::FileSource;
 
-/// The page to open: liveview answers every path below the root except the bare `/`, and its
-/// websocket path is right only when mounted at the root (0.7.10 drops the leading `/` of
-/// deeper mount points).
+/// The page to open. Every path serves the app (it keeps its own screen state), so any works.
 pub const START_PATH: &str = "/today";
+const WS_PATH: &str = "/ws";
 
-/// A router serving the app at the root (open [`START_PATH`]); every browser tab gets its own
-/// screen state over the shared store.
+/// A phone page rather than liveview's stock one: a viewport for phones and a proper title.
+fn page() -> String {
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
+<title>OnSite</title>
+</head>
+<body><div id="main"></div>
+{}
+</body>
+</html>"#,
+        interpreter_glue(WS_PATH)
+    )
+}
+
+/// A router serving the app; every browser tab gets its own screen state over the shared store.
 pub fn router(services: Services) -> Router {
-    Router::new().with_virtual_dom("/", move || {
-        VirtualDom::new(App).with_root_context(services.clone()).with_root_context(FileSource::Browser)
-    })
+    let pool = LiveViewPool::new();
+    let html = Html(page());
+    let ws = get(move |upgrade: WebSocketUpgrade| async move {
+        upgrade.on_upgrade(move |socket| async move {
+            let make = move || VirtualDom::new(App).with_root_context(services).with_root_context(FileSource::Browser);
+            if let Err(e) = pool.launch_virtualdom(axum_socket(socket), make).await {
+                tracing::debug!(error = ?e, "a browser tab closed");
+            }
+        })
+    });
+    Router::new().route(WS_PATH, ws).fallback(get(move || async move { html }))
 }

@@ -111,6 +111,7 @@ h2 { font-size: 18px; margin: 14px 0 6px; }
 table { width: 100%; border-collapse: collapse; } td { padding: 4px 2px; border-bottom: 1px solid #eee; }
 td.n { text-align: right; }
 .pad { width: 100%; height: 180px; border: 2px dashed #0b5cad; border-radius: 8px; background: #fff; touch-action: none; }
+.signature { display: block; width: 240px; height: 80px; margin: 4px 0; border-bottom: 1px solid #bbb; }
 .thumbs img { width: 96px; height: 72px; object-fit: cover; border-radius: 6px; margin: 2px; }
 .stars button { min-width: 52px; }
 "#;

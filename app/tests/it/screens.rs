@@ -122,6 +122,10 @@ fn job_screen_shows_errors_conflicts_and_voided_approvals() {
     s.apply_edit(id, FieldEdit::Sign { purpose: SignaturePurpose::QuoteApproval, signer: "王芳".into(), strokes: Strokes(vec![vec![(0, 0), (9, 9)]]), shown_hash: shown }).unwrap();
     let html = render(job, JobP { data: data(s.open_job(id).unwrap(), None), lang: Lang::En });
     assert!(html.contains("signed and approved"));
+    let img = tag_with(&html, "data-testid=\"signature-image\"");
+    let b64 = img.split("data:image/svg+xml;base64,").nth(1).and_then(|r| r.split('"').next()).expect("the signature drawn as SVG");
+    let svg = String::from_utf8(base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b64).unwrap()).unwrap();
+    assert!(svg.contains(r#"d="M0 0 L9 9""#), "the customer's own strokes: {svg}");
     s.apply_edit(id, FieldEdit::UpsertLine { line: LineItem { unit_price_minor: 260_00, ..line } }).unwrap();
     let mut d = data(s.open_job(id).unwrap(), None);
     d.message = Some("the job is Cancelled; it can no longer be changed from the field".into());
