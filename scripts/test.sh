@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Runs every OnSite test: unit, property, store crash tests and the end-to-end suite.
+# Runs every OnSite check: formatting, clippy, then the unit, property, store crash and end-to-end tests.
 cd "$(dirname "$0")/.."
 source scripts/prereqs.sh
 ensure_apt "${BASE_PACKAGES[@]}" "${UI_PACKAGES[@]}"
 ensure_rust
 ensure_browser_test
+echo "==> formatting and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked --features app/liveview -- -D warnings
+echo "==> tests"
 cargo test --workspace --locked "$@"

@@ -9,8 +9,8 @@ use clap::{Parser, Subcommand};
 use onsite_app::demo::{DEMO_UTC_OFFSET_MIN, seed};
 use onsite_app::store::{Store, TodayQuery};
 use onsite_app::sync_client::{SyncClient, pair};
-use std::sync::{Arc, Mutex};
 use shared::Timestamp;
+use std::sync::{Arc, Mutex};
 
 #[derive(Parser)]
 #[command(name = "onsite", about = "OnSite technician app")]

@@ -50,10 +50,5 @@ pub fn process(bytes: &[u8]) -> Result<ReadyPhoto, PhotoError> {
         img = img.thumbnail(LONG_EDGE_PX, LONG_EDGE_PX);
     }
     let thumb = img.thumbnail(THUMBNAIL_EDGE_PX, THUMBNAIL_EDGE_PX);
-    Ok(ReadyPhoto {
-        jpeg: jpeg(&img, JPEG_QUALITY)?,
-        thumbnail: jpeg(&thumb, 70)?,
-        width: img.width(),
-        height: img.height(),
-    })
+    Ok(ReadyPhoto { jpeg: jpeg(&img, JPEG_QUALITY)?, thumbnail: jpeg(&thumb, 70)?, width: img.width(), height: img.height() })
 }

@@ -42,7 +42,6 @@ pub fn decode(bytes: &[u8]) -> Result<Scanned, ScanError> {
         img
     };
     let luma = img.to_luma8();
-    let result = rxing::helpers::detect_in_luma_slice(luma.as_raw(), luma.width(), luma.height(), None)
-        .map_err(|_| ScanError::NotFound)?;
+    let result = rxing::helpers::detect_in_luma_slice(luma.as_raw(), luma.width(), luma.height(), None).map_err(|_| ScanError::NotFound)?;
     Ok(Scanned { text: result.getText().to_owned(), symbology: symbology(*result.getBarcodeFormat()) })
 }

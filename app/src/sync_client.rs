@@ -244,11 +244,7 @@ impl SyncClient {
         let body = wire::encode(req);
         let sent = body.len();
         let resp = send(
-            self.http
-                .post(format!("{server}/v1/sync"))
-                .bearer_auth(token)
-                .header("content-type", "application/x-onsite-sync")
-                .body(body),
+            self.http.post(format!("{server}/v1/sync")).bearer_auth(token).header("content-type", "application/x-onsite-sync").body(body),
         )
         .await?;
         let bytes = check(resp).await?.bytes().await?;
@@ -261,8 +257,7 @@ impl SyncClient {
         let mut states: HashMap<(JobId, DocKind), SyncState> = HashMap::new();
         // Documents to talk about this round: field documents with unsent work, then whatever
         // the server last wrote to us about.
-        let mut active: HashSet<(JobId, DocKind)> =
-            self.store().pending_jobs()?.into_iter().map(|j| (j, DocKind::Field)).collect();
+        let mut active: HashSet<(JobId, DocKind)> = self.store().pending_jobs()?.into_iter().map(|j| (j, DocKind::Field)).collect();
         let mut dropped = HashSet::new();
         for round in 0..ROUNDS_MAX {
             let req = self.build_request(&active, &mut states)?;
@@ -298,10 +293,10 @@ impl SyncClient {
                 Err(StoreError::NoSuchJob(_)) => continue,
                 Err(e) => return Err(e.into()),
             };
-            if !states.contains_key(&(job, kind)) {
-                states.insert((job, kind), store.sync_state(job, kind)?);
-            }
-            let st = states.get_mut(&(job, kind)).expect("inserted above");
+            let st = match states.entry((job, kind)) {
+                std::collections::hash_map::Entry::Occupied(slot) => slot.into_mut(),
+                std::collections::hash_map::Entry::Vacant(slot) => slot.insert(store.sync_state(job, kind)?),
+            };
             if let Some(msg) = doc.sync().generate_sync_message(st) {
                 messages.push(DocMessage { job, kind, message: msg.encode() });
             }
@@ -427,7 +422,7 @@ impl SyncClient {
                             offset = o;
                             continue;
                         }
-                        _ => return Err(check(resp).await.err().expect("409 is an error")),
+                        _ => return Err(check(resp).await.expect_err("409 is an error")),
                     }
                 }
                 let resp = check(resp).await?;

@@ -72,11 +72,7 @@ fn quote_content(quote: &Quote) -> Result<QuoteContent<'_>, PricingError> {
 }
 
 /// The canonical bytes of what the customer approves for `purpose`.
-pub fn canonical_content(
-    purpose: SignaturePurpose,
-    dispatch: &DispatchDoc,
-    field: &FieldDoc,
-) -> Result<Vec<u8>, PricingError> {
+pub fn canonical_content(purpose: SignaturePurpose, dispatch: &DispatchDoc, field: &FieldDoc) -> Result<Vec<u8>, PricingError> {
     let quote = quote_content(&field.quote)?;
     let json = match purpose {
         SignaturePurpose::QuoteApproval => serde_json::to_vec(&quote),
@@ -107,9 +103,15 @@ pub fn content_hash(purpose: SignaturePurpose, dispatch: &DispatchDoc, field: &F
 pub enum ApprovalCheck {
     /// Nobody has signed for this yet.
     Unsigned,
-    Valid { signer: String },
+    Valid {
+        signer: String,
+    },
     /// Signed, but the content has changed since: a new signature is needed.
-    Voided { signer: String, signed_hash: String, current_hash: String },
+    Voided {
+        signer: String,
+        signed_hash: String,
+        current_hash: String,
+    },
 }
 
 impl ApprovalCheck {

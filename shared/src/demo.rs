@@ -55,12 +55,7 @@ pub struct DemoJob {
 }
 
 /// Builds a demo job's documents. `today` is the start of the local day; `techs` maps keys to ids.
-pub fn build(
-    demo: &DemoJob,
-    today: Timestamp,
-    techs: &HashMap<String, TechnicianId>,
-    actor: ActorId,
-) -> Result<NewJobDocs, EditError> {
+pub fn build(demo: &DemoJob, today: Timestamp, techs: &HashMap<String, TechnicianId>, actor: ActorId) -> Result<NewJobDocs, EditError> {
     let start = Timestamp(today.0 + demo.day * Timestamp::DAY + demo.start_hour * Timestamp::HOUR);
     let window = Window { start, end: Timestamp(start.0 + demo.hours * Timestamp::HOUR) };
     let created = Timestamp(start.0 - 26 * Timestamp::HOUR);
@@ -72,9 +67,7 @@ pub fn build(
     let mut docs = create_job(job, "调度 Dispatch", created, actor)?;
     let Some(tech) = demo.assign.as_ref().and_then(|k| techs.get(k)) else { return Ok(docs) };
     let field = read_field(&docs.field)?;
-    apply_dispatch_edit(&mut docs.dispatch, &field, "调度 Dispatch", created.plus_minutes(20), DispatchEdit::Assign {
-        technician: *tech,
-    })?;
+    apply_dispatch_edit(&mut docs.dispatch, &field, "调度 Dispatch", created.plus_minutes(20), DispatchEdit::Assign { technician: *tech })?;
     let dispatch = read_dispatch(&docs.dispatch)?;
     let who = FieldActor { technician: *tech, device: DeviceId::new(), name: String::new() };
     for (i, action) in demo.progress.iter().enumerate() {

@@ -6,8 +6,8 @@ use autosurgeon::{hydrate, reconcile};
 
 use crate::ids::{DeviceId, ItemId, JobId};
 use crate::model::{
-    Appliance, Channel, Customer, DISPATCH_SCHEMA, DispatchAction, DispatchDoc, DispatchEvent, FIELD_SCHEMA, FieldDoc,
-    Priority, Sla, Window,
+    Appliance, Channel, Customer, DISPATCH_SCHEMA, DispatchAction, DispatchDoc, DispatchEvent, FIELD_SCHEMA, FieldDoc, Priority, Sla,
+    Window,
 };
 use crate::time::Timestamp;
 
@@ -127,7 +127,7 @@ pub fn create_job(job: NewJob, by: &str, now: Timestamp, actor: ActorId) -> Resu
     reconcile(&mut d, &dispatch)?;
     commit(&mut d, "create job", now);
     let mut f = AutoCommit::new().with_actor(actor);
-    reconcile(&mut f, &FieldDoc::empty(job_id, &job.currency))?;
+    reconcile(&mut f, FieldDoc::empty(job_id, &job.currency))?;
     commit(&mut f, "create field document", now);
     Ok(NewJobDocs { job_id, dispatch: d, field: f })
 }

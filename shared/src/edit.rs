@@ -9,8 +9,8 @@ use crate::approval::content_hash;
 use crate::docs::{DocError, commit, read_dispatch, read_field};
 use crate::ids::{DeviceId, ItemId, TechnicianId};
 use crate::model::{
-    Appliance, Customer, DispatchAction, DispatchDoc, DispatchEvent, FieldAction, FieldDoc, GeoPoint, LineItem, Note,
-    PartScan, Photo, Priority, Rating, Report, Signature, SignaturePurpose, Sla, StatusEvent, Window,
+    Appliance, Customer, DispatchAction, DispatchDoc, DispatchEvent, FieldAction, FieldDoc, GeoPoint, LineItem, Note, PartScan, Photo,
+    Priority, Rating, Report, Signature, SignaturePurpose, Sla, StatusEvent, Window,
 };
 use crate::pricing::{PricingError, check_line, totals};
 use crate::signature::{Strokes, StrokesError};
@@ -77,19 +77,47 @@ pub struct FieldActor {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "edit")]
 pub enum FieldEdit {
-    Status { action: FieldAction, location: Option<GeoPoint>, reason: String },
-    AddNote { text: String },
-    AddPhoto { photo: Photo },
-    AddPartScan { scan: PartScan },
+    Status {
+        action: FieldAction,
+        location: Option<GeoPoint>,
+        reason: String,
+    },
+    AddNote {
+        text: String,
+    },
+    AddPhoto {
+        photo: Photo,
+    },
+    AddPartScan {
+        scan: PartScan,
+    },
     /// Adds the line, or replaces the line with the same id.
-    UpsertLine { line: LineItem },
-    RemoveLine { id: ItemId },
-    SetDiscount { discount_minor: i64 },
-    SetTaxRate { tax_rate_bp: u32 },
+    UpsertLine {
+        line: LineItem,
+    },
+    RemoveLine {
+        id: ItemId,
+    },
+    SetDiscount {
+        discount_minor: i64,
+    },
+    SetTaxRate {
+        tax_rate_bp: u32,
+    },
     /// `shown_hash` is the hash of the content the customer was shown when they signed.
-    Sign { purpose: SignaturePurpose, signer: String, strokes: Strokes, shown_hash: String },
-    SetReport { report: Report },
-    Rate { score: u8, comment: String },
+    Sign {
+        purpose: SignaturePurpose,
+        signer: String,
+        strokes: Strokes,
+        shown_hash: String,
+    },
+    SetReport {
+        report: Report,
+    },
+    Rate {
+        score: u8,
+        comment: String,
+    },
 }
 
 impl FieldEdit {
@@ -144,15 +172,7 @@ pub fn apply_field_edit(
             // Keep the replay order equal to the order the device acted in, even if its clock
             // stepped back: an event never sorts before the last one it saw.
             let at = derived.timeline.last().map_or(now, |e| now.max(Timestamp(e.at.0 + 1)));
-            field.events.push(StatusEvent {
-                id: ItemId::new(),
-                at,
-                by: actor.technician,
-                device: actor.device,
-                action,
-                location,
-                reason,
-            });
+            field.events.push(StatusEvent { id: ItemId::new(), at, by: actor.technician, device: actor.device, action, location, reason });
         }
         other => {
             if !derived.status.is_open() && !matches!(other, FieldEdit::Rate { .. } | FieldEdit::Sign { .. }) {
@@ -282,13 +302,24 @@ fn edit_content(
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "edit")]
 pub enum DispatchEdit {
-    Assign { technician: TechnicianId },
+    Assign {
+        technician: TechnicianId,
+    },
     Unassign,
-    Reschedule { window: Window },
-    Cancel { reason: String },
+    Reschedule {
+        window: Window,
+    },
+    Cancel {
+        reason: String,
+    },
     Close,
-    AddNote { text: String },
-    Update { fields: DispatchFields },
+    AddNote {
+        text: String,
+    },
+    /// Boxed: far larger than the other edits, and rare.
+    Update {
+        fields: Box<DispatchFields>,
+    },
 }
 
 /// Dispatch fields a dispatcher may correct after creation; `None` leaves a field as it is.

@@ -51,11 +51,7 @@ impl Money {
 
 /// ISO 4217 codes are three upper-case ASCII letters.
 pub fn check_currency(code: &str) -> Result<(), MoneyError> {
-    if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
-        Ok(())
-    } else {
-        Err(MoneyError::BadCurrency(code.to_owned()))
-    }
+    if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) { Ok(()) } else { Err(MoneyError::BadCurrency(code.to_owned())) }
 }
 
 /// Minor units per major unit. Currencies without a minor unit (JPY, KRW) have 1.

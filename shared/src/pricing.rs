@@ -92,24 +92,12 @@ mod tests {
     use crate::model::LineKind;
 
     fn line(quantity: u32, unit: i64) -> LineItem {
-        LineItem {
-            id: ItemId::new(),
-            kind: LineKind::Part,
-            code: "P".into(),
-            description: "part".into(),
-            quantity,
-            unit_price_minor: unit,
-        }
+        LineItem { id: ItemId::new(), kind: LineKind::Part, code: "P".into(), description: "part".into(), quantity, unit_price_minor: unit }
     }
 
     #[test]
     fn totals_with_discount_and_tax() {
-        let q = Quote {
-            currency: "CNY".into(),
-            lines: vec![line(1, 50_00), line(2, 35_50)],
-            discount_minor: 10_00,
-            tax_rate_bp: 600,
-        };
+        let q = Quote { currency: "CNY".into(), lines: vec![line(1, 50_00), line(2, 35_50)], discount_minor: 10_00, tax_rate_bp: 600 };
         let t = totals(&q).unwrap();
         assert_eq!(t.subtotal_minor, 121_00);
         // (121.00 - 10.00) * 6 % = 6.66

@@ -149,14 +149,10 @@ impl State {
                     DispatchAction::Assigned { technician } if from.is_open() && !from.is_on_site() => {
                         Ok(State { status: Assigned, assignee: Some(*technician) })
                     }
-                    DispatchAction::Unassigned if from.is_open() && !from.is_on_site() => {
-                        Ok(State { status: New, assignee: None })
-                    }
+                    DispatchAction::Unassigned if from.is_open() && !from.is_on_site() => Ok(State { status: New, assignee: None }),
                     DispatchAction::Cancelled { .. } if from.is_open() => Ok(State { status: Cancelled, ..self }),
                     DispatchAction::Cancelled { .. } if from == Completed => Err(Rejection::CancelAfterCompletion),
-                    DispatchAction::Closed if matches!(from, Completed | CannotComplete) => {
-                        Ok(State { status: Closed, ..self })
-                    }
+                    DispatchAction::Closed if matches!(from, Completed | CannotComplete) => Ok(State { status: Closed, ..self }),
                     _ => Err(not_allowed()),
                 }
             }

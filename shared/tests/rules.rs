@@ -168,7 +168,16 @@ fn changing_an_approved_quote_voids_the_signature() {
 
     // Signing something other than what is current is refused.
     let err = job
-        .field(&li, 25, FieldEdit::Sign { purpose: SignaturePurpose::QuoteApproval, signer: "王芳".into(), strokes: strokes.clone(), shown_hash: "stale".into() })
+        .field(
+            &li,
+            25,
+            FieldEdit::Sign {
+                purpose: SignaturePurpose::QuoteApproval,
+                signer: "王芳".into(),
+                strokes: strokes.clone(),
+                shown_hash: "stale".into(),
+            },
+        )
         .unwrap_err();
     assert!(matches!(err, EditError::ContentChanged));
 
@@ -185,10 +194,7 @@ fn rating_needs_completion_and_range() {
     let mut job = Job::new();
     let li = tech();
     job.dispatch(10, DispatchEdit::Assign { technician: li.technician }).unwrap();
-    assert!(matches!(
-        job.field(&li, 20, FieldEdit::Rate { score: 5, comment: String::new() }),
-        Err(EditError::RatingBeforeCompletion)
-    ));
+    assert!(matches!(job.field(&li, 20, FieldEdit::Rate { score: 5, comment: String::new() }), Err(EditError::RatingBeforeCompletion)));
     for (t, a) in [(20, FieldAction::Accept), (30, FieldAction::CheckIn), (40, FieldAction::Start), (50, FieldAction::Complete)] {
         job.field(&li, t, st(a)).unwrap();
     }

@@ -47,7 +47,9 @@ fn bench(c: &mut Criterion) {
             d.day = -((i % 365) as i64);
             d.assign = (i % 10 != 0).then(|| format!("t{}", i % TECHS));
             d.progress = match (d.day < 0, i % 4) {
-                (true, 0 | 1 | 2) => vec![FieldAction::Accept, FieldAction::EnRoute, FieldAction::CheckIn, FieldAction::Start, FieldAction::Complete],
+                (true, 0..=2) => {
+                    vec![FieldAction::Accept, FieldAction::EnRoute, FieldAction::CheckIn, FieldAction::Start, FieldAction::Complete]
+                }
                 (true, _) => vec![FieldAction::Accept],
                 _ => vec![],
             };

@@ -127,7 +127,8 @@ impl BlobStore for FsBlobStore {
         }
         // All bytes are here (possibly from an attempt cut off before it could finish): verify
         // and publish. An empty append at the end is how a client asks for exactly this.
-        let data = tokio::fs::read(&part).await.or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(Vec::new()) } else { Err(e) })?;
+        let data =
+            tokio::fs::read(&part).await.or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(Vec::new()) } else { Err(e) })?;
         if !h.matches(&data) {
             let _ = tokio::fs::remove_file(&part).await;
             let _ = tokio::fs::remove_file(self.partial(h, "len")).await;

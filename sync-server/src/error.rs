@@ -90,9 +90,7 @@ impl From<shared::docs::DocError> for AppError {
 impl From<shared::wire::WireError> for AppError {
     fn from(e: shared::wire::WireError) -> Self {
         match e {
-            shared::wire::WireError::TooLarge(_) | shared::wire::WireError::TooMany { .. } => {
-                AppError::TooLarge(e.to_string())
-            }
+            shared::wire::WireError::TooLarge(_) | shared::wire::WireError::TooMany { .. } => AppError::TooLarge(e.to_string()),
             _ => AppError::BadRequest(e.to_string()),
         }
     }

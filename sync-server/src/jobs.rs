@@ -8,13 +8,13 @@ use shared::status::derive;
 use shared::wire::digest;
 use shared::{JobId, Timestamp};
 
+use crate::AppState;
 use crate::error::{AppError, AppResult};
 use crate::store::{JobFacts, JobIndex, JobWrite};
 use shared::approval::latest_signature;
 use shared::model::{DispatchAction, FieldAction, FieldDoc, SignaturePurpose};
 use shared::pricing::totals;
 use shared::status::{Action, Derived, Status};
-use crate::AppState;
 
 /// Striped per-job locks: one writer per job at a time, so a device's upload and a dispatcher's
 /// edit on the same job are applied one after the other, never from the same stale copy.
@@ -71,9 +71,7 @@ pub fn facts_of(f: &FieldDoc, derived: &Derived) -> JobFacts {
             _ => None,
         })
     };
-    let first_assigned_at = applied()
-        .find(|e| matches!(e.action, Action::Dispatch(DispatchAction::Assigned { .. })))
-        .map(|e| e.at);
+    let first_assigned_at = applied().find(|e| matches!(e.action, Action::Dispatch(DispatchAction::Assigned { .. }))).map(|e| e.at);
     let check_ins = field_actions().filter(|a| *a == FieldAction::CheckIn).count() as i64;
     let completed_at = derived.first_reached(Status::Completed);
     let revisit = field_actions().any(|a| matches!(a, FieldAction::Hold | FieldAction::CannotComplete));
@@ -84,9 +82,8 @@ pub fn facts_of(f: &FieldDoc, derived: &Derived) -> JobFacts {
         .filter(|e| e.action == FieldAction::CheckIn)
         .filter_map(|e| e.location.filter(|l| l.is_valid()).map(|l| (e.by, l, e.at)))
         .max_by_key(|(_, _, at)| *at);
-    let self_service = applied().any(|e| {
-        matches!(&e.action, Action::Dispatch(DispatchAction::Cancelled { reason }) if reason.starts_with(SELF_SERVICE_PREFIX))
-    });
+    let self_service = applied()
+        .any(|e| matches!(&e.action, Action::Dispatch(DispatchAction::Cancelled { reason }) if reason.starts_with(SELF_SERVICE_PREFIX)));
     JobFacts {
         first_assigned_at,
         first_on_site_at: derived.first_reached(Status::OnSite),

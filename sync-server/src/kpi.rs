@@ -48,9 +48,8 @@ pub fn compute<'a>(rows: impl IntoIterator<Item = &'a KpiRow>) -> Kpis {
     k.completed = all.iter().filter(|r| r.index.facts.completed_at.is_some()).count() as u64;
     k.cancelled = all.iter().filter(|r| r.index.status == "cancelled").count() as u64;
     k.self_service = all.iter().filter(|r| r.index.facts.self_service).count() as u64;
-    k.avg_minutes_to_assign = mean(
-        all.iter().filter_map(|r| r.index.facts.first_assigned_at.map(|a| (a.0 - r.index.created_at.0) as f64 / 60_000.0)),
-    );
+    k.avg_minutes_to_assign =
+        mean(all.iter().filter_map(|r| r.index.facts.first_assigned_at.map(|a| (a.0 - r.index.created_at.0) as f64 / 60_000.0)));
     let arrivals: Vec<i64> =
         all.iter().filter_map(|r| r.index.facts.first_on_site_at.zip(r.index.arrive_by).map(|(on, by)| on.0 - by.0)).collect();
     k.avg_minutes_arrival_vs_sla = mean(arrivals.iter().map(|d| *d as f64 / 60_000.0));
@@ -143,14 +142,29 @@ mod tests {
         for &(m, action) in s.field {
             if action == FieldAction::Complete {
                 if let Some(price) = s.quote {
-                    let line = LineItem { id: ItemId::new(), kind: LineKind::Labor, code: "L".into(), description: "l".into(), quantity: 1, unit_price_minor: price };
+                    let line = LineItem {
+                        id: ItemId::new(),
+                        kind: LineKind::Labor,
+                        code: "L".into(),
+                        description: "l".into(),
+                        quantity: 1,
+                        unit_price_minor: price,
+                    };
                     edit(&mut docs, m, FieldEdit::UpsertLine { line });
                     let f = read_field(&docs.field).unwrap();
                     let shown = shared::approval::content_hash(SignaturePurpose::QuoteApproval, &d, &f).unwrap();
                     let strokes = Strokes(vec![vec![(0, 0), (5, 5)]]);
-                    edit(&mut docs, m, FieldEdit::Sign { purpose: SignaturePurpose::QuoteApproval, signer: "c".into(), strokes, shown_hash: shown });
+                    edit(
+                        &mut docs,
+                        m,
+                        FieldEdit::Sign { purpose: SignaturePurpose::QuoteApproval, signer: "c".into(), strokes, shown_hash: shown },
+                    );
                 }
-                edit(&mut docs, m, FieldEdit::SetReport { report: Report { cause: s.cause.into(), method: "m".into(), warranty_days: 30 } });
+                edit(
+                    &mut docs,
+                    m,
+                    FieldEdit::SetReport { report: Report { cause: s.cause.into(), method: "m".into(), warranty_days: 30 } },
+                );
             }
             edit(&mut docs, m, FieldEdit::Status { action, location: None, reason: String::new() });
         }
@@ -168,9 +182,36 @@ mod tests {
     fn kpis_match_hand_computed_values() {
         let rows = vec![
             // A: assigned after 10 min, on site at 100 (20 early), fixed first visit, 300.00, rated 5.
-            run(&Script { serial: "A", brand: "Haier", created: 0, assigned: Some(10), field: &[(20, Accept), (100, CheckIn), (110, Start), (150, Complete)], quote: Some(300_00), rating: Some(5), cause: "pump" }),
+            run(&Script {
+                serial: "A",
+                brand: "Haier",
+                created: 0,
+                assigned: Some(10),
+                field: &[(20, Accept), (100, CheckIn), (110, Start), (150, Complete)],
+                quote: Some(300_00),
+                rating: Some(5),
+                cause: "pump",
+            }),
             // B: assigned after 30 min, on site at 150 (30 late), on hold, back, completed: not a first-time fix; 500.00, rated 2.
-            run(&Script { serial: "B", brand: "Midea", created: 0, assigned: Some(30), field: &[(40, Accept), (150, CheckIn), (160, Start), (170, Hold), (200, EnRoute), (230, CheckIn), (240, Start), (260, Complete)], quote: Some(500_00), rating: Some(2), cause: "door lock" }),
+            run(&Script {
+                serial: "B",
+                brand: "Midea",
+                created: 0,
+                assigned: Some(30),
+                field: &[
+                    (40, Accept),
+                    (150, CheckIn),
+                    (160, Start),
+                    (170, Hold),
+                    (200, EnRoute),
+                    (230, CheckIn),
+                    (240, Start),
+                    (260, Complete),
+                ],
+                quote: Some(500_00),
+                rating: Some(2),
+                cause: "door lock",
+            }),
             // C: never assigned.
             run(&Script { serial: "C", brand: "Haier", created: 5, assigned: None, field: &[], quote: None, rating: None, cause: "" }),
         ];

@@ -94,10 +94,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sync", post(routes::sync).layer(sync_limit))
         .route(
             "/v1/blobs/{hash}",
-            get(routes::blob_get)
-                .head(routes::blob_head)
-                .patch(routes::blob_patch)
-                .layer(DefaultBodyLimit::max(BLOB_CHUNK_BYTES_MAX)),
+            get(routes::blob_get).head(routes::blob_head).patch(routes::blob_patch).layer(DefaultBodyLimit::max(BLOB_CHUNK_BYTES_MAX)),
         )
         .route("/admin/v1/technicians", get(admin::list_technicians).post(admin::create_technician))
         .route("/admin/v1/technicians/{id}", get(admin::get_technician))
@@ -110,10 +107,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/v1/jobs/{id}", get(admin::get_job))
         .route("/admin/v1/jobs/{id}/suggestions", get(admin::views::suggestions))
         .route("/admin/v1/jobs/{id}/auto-assign", post(admin::views::auto_assign))
-        .route(
-            "/admin/v1/jobs/{id}/self-service",
-            get(admin::views::self_service_candidates).post(admin::views::answer_self_service),
-        )
+        .route("/admin/v1/jobs/{id}/self-service", get(admin::views::self_service_candidates).post(admin::views::answer_self_service))
         .route("/admin/v1/jobs/{id}/report.html", get(admin::views::report))
         .route("/admin/v1/jobs/{id}/{action}", post(admin::job_action))
         .route("/admin/v1/kpis", get(admin::views::kpis))

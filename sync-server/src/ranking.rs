@@ -99,7 +99,8 @@ fn suggest(job: &JobNeeds, c: &Candidate, now: Timestamp) -> Suggestion {
         reasons.push(format!("{km:.1} km from {}", from.replace('_', " ")));
     }
 
-    let day = job.window.map(|w| Window { start: Timestamp(w.start.0 - 12 * Timestamp::HOUR), end: Timestamp(w.start.0 + 12 * Timestamp::HOUR) });
+    let day =
+        job.window.map(|w| Window { start: Timestamp(w.start.0 - 12 * Timestamp::HOUR), end: Timestamp(w.start.0 + 12 * Timestamp::HOUR) });
     let open_jobs_that_day = c
         .open_jobs
         .iter()
@@ -267,11 +268,7 @@ mod tests {
         let six: Vec<_> = (0..6).map(|i| booked(Timestamp(start.0 - 10 * Timestamp::HOUR + i * 1_000), 1)).collect();
         // Farther but free.
         let free = tech("free", &["washer"], 1, (31.30, 121.4737));
-        let ranked = rank(
-            &job,
-            &[cand(booked_tech, vec![booked(start.plus_minutes(30), 1)]), cand(full, six), cand(free, vec![])],
-            NOW,
-        );
+        let ranked = rank(&job, &[cand(booked_tech, vec![booked(start.plus_minutes(30), 1)]), cand(full, six), cand(free, vec![])], NOW);
         assert_eq!(ranked[0].name, "free");
         assert!(ranked[1].overloaded && ranked[2].overloaded);
         let booked_row = ranked.iter().find(|s| s.name == "booked").unwrap();

@@ -35,11 +35,7 @@ impl From<JsonRejection> for AppError {
 }
 
 fn bytes_rejection(r: BytesRejection) -> AppError {
-    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        AppError::TooLarge(r.body_text())
-    } else {
-        AppError::BadRequest(r.body_text())
-    }
+    if r.status() == StatusCode::PAYLOAD_TOO_LARGE { AppError::TooLarge(r.body_text()) } else { AppError::BadRequest(r.body_text()) }
 }
 
 pub async fn health(State(state): State<AppState>) -> AppResult<AppJson<serde_json::Value>> {
@@ -47,11 +43,7 @@ pub async fn health(State(state): State<AppState>) -> AppResult<AppJson<serde_js
     Ok(AppJson(json!({ "status": "ok" })))
 }
 
-pub async fn sync(
-    State(state): State<AppState>,
-    who: DeviceAuth,
-    body: Result<Bytes, BytesRejection>,
-) -> AppResult<Response> {
+pub async fn sync(State(state): State<AppState>, who: DeviceAuth, body: Result<Bytes, BytesRejection>) -> AppResult<Response> {
     let body = body.map_err(bytes_rejection)?;
     let req: wire::SyncRequest = wire::decode(&body)?;
     let resp = crate::sync::round(&state, &who, req).await?;

@@ -9,10 +9,10 @@ use shared::docs::{DocKind, device_actor, read_field};
 use shared::wire::{DocHeads, DocMessage, DocRefusal, NewJob, SyncRequest, SyncResponse};
 use shared::{DeviceId, JobId};
 
+use crate::AppState;
 use crate::auth::DeviceAuth;
 use crate::error::AppResult;
 use crate::jobs::save_changes;
-use crate::AppState;
 
 /// Bytes of documents and messages one response carries before it says `more`.
 pub const RESPONSE_BYTES_BUDGET: usize = 4 * 1024 * 1024;
@@ -50,7 +50,12 @@ fn apply_incoming(
     let new = fork.get_changes(&before);
     if !new.is_empty() {
         if kind == DocKind::Dispatch {
-            return Err(refusal(job, kind, "dispatch_read_only", "the dispatch document is written by dispatchers only; the change was not stored"));
+            return Err(refusal(
+                job,
+                kind,
+                "dispatch_read_only",
+                "the dispatch document is written by dispatchers only; the change was not stored",
+            ));
         }
         if let Some(c) = new.iter().find(|c| c.actor_id() != actor) {
             return Err(refusal(job, kind, "foreign_actor", format!("change {} was not made by this device", c.hash())));
@@ -72,8 +77,7 @@ fn heads_of(job: JobId, kind: DocKind, doc: &mut AutoCommit) -> DocHeads {
 
 pub async fn round(state: &AppState, who: &DeviceAuth, req: SyncRequest) -> AppResult<SyncResponse> {
     req.check_limits()?;
-    let assigned: HashMap<JobId, shared::wire::Digest> =
-        state.store.assigned_digests(who.technician).await?.into_iter().collect();
+    let assigned: HashMap<JobId, shared::wire::Digest> = state.store.assigned_digests(who.technician).await?.into_iter().collect();
     let held: HashMap<JobId, shared::wire::Digest> = req.jobs.iter().map(|j| (j.job, j.digest)).collect();
     let actor = device_actor(who.device);
     let mut resp = SyncResponse::default();
@@ -138,12 +142,12 @@ pub async fn round(state: &AppState, who: &DeviceAuth, req: SyncRequest) -> AppR
         // the job leaves its phone) but gets no further dispatch content.
         let assigned_now = assigned.contains_key(&job);
         for (kind, doc, st) in [(DocKind::Dispatch, &mut d, &mut st_d), (DocKind::Field, &mut f, &mut st_f)] {
-            if assigned_now || kind == DocKind::Field {
-                if let Some(msg) = doc.sync().generate_sync_message(st) {
-                    let bytes = msg.encode();
-                    budget = budget.saturating_sub(bytes.len());
-                    resp.messages.push(DocMessage { job, kind, message: bytes });
-                }
+            if (assigned_now || kind == DocKind::Field)
+                && let Some(msg) = doc.sync().generate_sync_message(st)
+            {
+                let bytes = msg.encode();
+                budget = budget.saturating_sub(bytes.len());
+                resp.messages.push(DocMessage { job, kind, message: bytes });
             }
             resp.heads.push(heads_of(job, kind, doc));
             states.push((job, kind, st.encode()));

@@ -39,7 +39,10 @@ fn qr_png(text: &str) -> Vec<u8> {
 /// Node and the npm packages must be there: `scripts/test.sh` installs them (and Chromium).
 fn browser_prerequisites(browser_dir: &Path) {
     let node = std::process::Command::new("node").arg("--version").output();
-    assert!(node.is_ok_and(|o| o.status.success()), "node is missing: run ./scripts/test.sh, which installs node, chromium and the npm packages");
+    assert!(
+        node.is_ok_and(|o| o.status.success()),
+        "node is missing: run ./scripts/test.sh, which installs node, chromium and the npm packages"
+    );
     assert!(
         browser_dir.join("node_modules/playwright-core").is_dir(),
         "playwright-core is missing: run ./scripts/test.sh (or `npm ci --prefix tests/browser`)"
@@ -87,7 +90,10 @@ async fn a_whole_job_in_a_real_browser() {
         .kill_on_drop(true)
         .status();
     // Every browser step has its own 15 s limit; this bounds the run as a whole.
-    let out = tokio::time::timeout(std::time::Duration::from_secs(300), run).await.expect("the browser run took over 5 minutes").expect("starting node");
+    let out = tokio::time::timeout(std::time::Duration::from_secs(300), run)
+        .await
+        .expect("the browser run took over 5 minutes")
+        .expect("starting node");
     if !out.success() {
         let store = services.store.try_lock().expect("the store is not locked once the browser is done");
         for j in store.list_today(TodayQuery { day_start: Timestamp::now().start_of_local_day(OFFSET_MIN) }).unwrap() {
@@ -98,8 +104,22 @@ async fn a_whole_job_in_a_real_browser() {
 
     // Every screen was photographed at phone size (360x740 CSS pixels at 2x).
     let names: Vec<String> = std::fs::read_dir(&shots).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    for screen in ["today-empty", "settings-paired", "today", "job-assigned", "job-on-site", "job-photo", "job-scan", "quote-signed", "report-signed-rated", "knowledge-base", "van-stock", "settings-sync"] {
-        let file = names.iter().find(|n| n.ends_with(&format!("-{screen}.png"))).unwrap_or_else(|| panic!("no screenshot of {screen}: {names:?}"));
+    for screen in [
+        "today-empty",
+        "settings-paired",
+        "today",
+        "job-assigned",
+        "job-on-site",
+        "job-photo",
+        "job-scan",
+        "quote-signed",
+        "report-signed-rated",
+        "knowledge-base",
+        "van-stock",
+        "settings-sync",
+    ] {
+        let file =
+            names.iter().find(|n| n.ends_with(&format!("-{screen}.png"))).unwrap_or_else(|| panic!("no screenshot of {screen}: {names:?}"));
         let png = image::open(shots.join(file)).unwrap();
         assert_eq!((png.width(), png.height()), (720, 1480), "{file}");
     }

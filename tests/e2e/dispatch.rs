@@ -35,7 +35,13 @@ async fn reassigning_while_the_first_technician_is_offline_keeps_their_work() {
     li_dev.with(|s| {
         s.apply_edit(job, FieldEdit::AddNote { text: "门禁密码 1234 / gate code 1234".into() }).unwrap();
         s.apply_edit(job, status(FieldAction::EnRoute)).unwrap();
-        s.add_photo(job, PhotoKind::Fault, "漏水 leak", ReadyPhoto { jpeg: jpeg(200, 150, 7), thumbnail: jpeg(40, 30, 7), width: 200, height: 150 }).unwrap();
+        s.add_photo(
+            job,
+            PhotoKind::Fault,
+            "漏水 leak",
+            ReadyPhoto { jpeg: jpeg(200, 150, 7), thumbnail: jpeg(40, 30, 7), width: 200, height: 150 },
+        )
+        .unwrap();
     });
     assert_eq!(li_dev.client.refresh_pending().unwrap().pending_changes, 1);
 
@@ -113,10 +119,16 @@ async fn suggestions_auto_assign_and_self_service() {
     let w = World::new().await;
     let d = &w.dispatcher;
     let near = d.technician("近 Near", &["washer"]).await; // home 31.23, 121.47
-    let (s, b) = d.post("/admin/v1/technicians", json!({ "name": "远 Far", "skills": ["washer"], "home": { "lat": 31.6, "lon": 121.47 } })).await;
+    let (s, b) =
+        d.post("/admin/v1/technicians", json!({ "name": "远 Far", "skills": ["washer"], "home": { "lat": 31.6, "lon": 121.47 } })).await;
     assert_eq!(s, 200, "{b}");
     let far = b["id"].as_str().unwrap().to_owned();
-    let (s, b) = d.post("/admin/v1/technicians", json!({ "name": "家具 Furniture", "skills": ["furniture"], "home": { "lat": 31.19, "lon": 121.43 } })).await;
+    let (s, b) = d
+        .post(
+            "/admin/v1/technicians",
+            json!({ "name": "家具 Furniture", "skills": ["furniture"], "home": { "lat": 31.19, "lon": 121.43 } }),
+        )
+        .await;
     assert_eq!(s, 200, "{b}");
     let job = d.create_job(1).await;
     let (s, b) = d.get(&format!("/admin/v1/jobs/{job}/suggestions")).await;
@@ -168,7 +180,8 @@ async fn reference_data_reaches_devices_and_old_versions_stay_readable() {
     assert_eq!(d.put(&format!("/admin/v1/technicians/{li}/van-stock"), stock).await.0, 200);
 
     dev.client.sync_now().await.unwrap();
-    let (part, van, versions) = dev.with(|s| (s.part("KT-THERM-01").unwrap().unwrap(), s.van_stock().unwrap(), s.reference_versions().unwrap()));
+    let (part, van, versions) =
+        dev.with(|s| (s.part("KT-THERM-01").unwrap().unwrap(), s.van_stock().unwrap(), s.reference_versions().unwrap()));
     assert_eq!(part.price_minor, 99_00);
     assert_eq!(versions.catalog, 2);
     assert_eq!(van.len(), 1);
@@ -201,7 +214,13 @@ async fn kpis_report_and_live_events() {
         for a in [FieldAction::Accept, FieldAction::CheckIn, FieldAction::Start] {
             s.apply_edit(jobs[0], status(a)).unwrap();
         }
-        s.apply_edit(jobs[0], FieldEdit::SetReport { report: shared::model::Report { cause: "排水泵堵塞".into(), method: "清理".into(), warranty_days: 90 } }).unwrap();
+        s.apply_edit(
+            jobs[0],
+            FieldEdit::SetReport {
+                report: shared::model::Report { cause: "排水泵堵塞".into(), method: "清理".into(), warranty_days: 90 }
+            },
+        )
+        .unwrap();
         s.apply_edit(jobs[0], status(FieldAction::Complete)).unwrap();
         s.apply_edit(jobs[0], FieldEdit::Rate { score: 2, comment: "来晚了".into() }).unwrap();
     });
@@ -245,7 +264,12 @@ async fn bad_dispatcher_input_is_refused_and_changes_nothing() {
     for (status, code, (s, b)) in [
         (404, "not_found", d.post(&format!("/admin/v1/technicians/{unknown}/pairing-codes"), Value::Null).await),
         (400, "bad_request", d.post("/admin/v1/technicians/nope/pairing-codes", Value::Null).await),
-        (400, "bad_request", d.put(&format!("/admin/v1/technicians/{li}/working-hours"), json!({ "start_min": 600, "end_min": 500, "utc_offset_min": 480 })).await),
+        (
+            400,
+            "bad_request",
+            d.put(&format!("/admin/v1/technicians/{li}/working-hours"), json!({ "start_min": 600, "end_min": 500, "utc_offset_min": 480 }))
+                .await,
+        ),
         (400, "bad_request", d.post("/admin/v1/technicians", json!({ "name": "" })).await),
         (400, "bad_request", d.act(job, "assign", json!({ "technician": "not-an-id" })).await),
         (400, "bad_request", d.act(job, "reschedule", json!({ "window": "tomorrow" })).await),

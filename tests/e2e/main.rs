@@ -3,8 +3,8 @@
 mod browser;
 mod dispatch;
 mod faults;
-mod openapi;
 mod offline_day;
+mod openapi;
 mod security;
 
 use onsite_tests::harness::{Device, Dispatcher, Server};

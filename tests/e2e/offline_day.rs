@@ -34,32 +34,54 @@ async fn offline_day_converges_and_loses_nothing() {
             s.apply_edit(job, FieldEdit::AddNote { text: format!("排水泵卡死 pump jammed #{i}") }).unwrap();
             let photo = ReadyPhoto { jpeg: jpeg(320, 240, i as u8), thumbnail: jpeg(64, 48, i as u8), width: 320, height: 240 };
             s.add_photo(job, PhotoKind::DataPlate, "铭牌", photo).unwrap();
-            s.apply_edit(job, FieldEdit::AddPartScan {
-                scan: PartScan {
-                    id: ItemId::new(),
-                    at: Timestamp::now(),
-                    code: "6901234567892".into(),
-                    symbology: "ean_13".into(),
-                    part_no: Some("WM-PUMP-01".into()),
-                    quantity: 1,
-                    compatible: true,
-                    in_van_stock: true,
+            s.apply_edit(
+                job,
+                FieldEdit::AddPartScan {
+                    scan: PartScan {
+                        id: ItemId::new(),
+                        at: Timestamp::now(),
+                        code: "6901234567892".into(),
+                        symbology: "ean_13".into(),
+                        part_no: Some("WM-PUMP-01".into()),
+                        quantity: 1,
+                        compatible: true,
+                        in_van_stock: true,
+                    },
                 },
-            })
+            )
             .unwrap();
-            for (kind, code, price) in [(LineKind::CallOut, "CALLOUT", 50_00), (LineKind::Part, "WM-PUMP-01", 180_00), (LineKind::Labor, "LAB-WM", 120_00)] {
-                let line = LineItem { id: ItemId::new(), kind, code: code.into(), description: code.into(), quantity: 1, unit_price_minor: price };
+            for (kind, code, price) in
+                [(LineKind::CallOut, "CALLOUT", 50_00), (LineKind::Part, "WM-PUMP-01", 180_00), (LineKind::Labor, "LAB-WM", 120_00)]
+            {
+                let line =
+                    LineItem { id: ItemId::new(), kind, code: code.into(), description: code.into(), quantity: 1, unit_price_minor: price };
                 s.apply_edit(job, FieldEdit::UpsertLine { line }).unwrap();
             }
             let view = s.open_job(job).unwrap();
             let shown = content_hash(SignaturePurpose::QuoteApproval, &view.dispatch, &view.field).unwrap();
             let strokes = Strokes(vec![vec![(0, 0), (30, 20), (60, 5)], vec![(10, 30), (50, 30)]]);
-            s.apply_edit(job, FieldEdit::Sign { purpose: SignaturePurpose::QuoteApproval, signer: "客户".into(), strokes: strokes.clone(), shown_hash: shown }).unwrap();
-            s.apply_edit(job, FieldEdit::SetReport { report: Report { cause: "排水泵叶轮卡死".into(), method: "更换排水泵".into(), warranty_days: 90 } }).unwrap();
+            s.apply_edit(
+                job,
+                FieldEdit::Sign {
+                    purpose: SignaturePurpose::QuoteApproval,
+                    signer: "客户".into(),
+                    strokes: strokes.clone(),
+                    shown_hash: shown,
+                },
+            )
+            .unwrap();
+            s.apply_edit(
+                job,
+                FieldEdit::SetReport {
+                    report: Report { cause: "排水泵叶轮卡死".into(), method: "更换排水泵".into(), warranty_days: 90 }
+                },
+            )
+            .unwrap();
             s.apply_edit(job, status(FieldAction::Complete)).unwrap();
             let view = s.open_job(job).unwrap();
             let shown = content_hash(SignaturePurpose::Completion, &view.dispatch, &view.field).unwrap();
-            s.apply_edit(job, FieldEdit::Sign { purpose: SignaturePurpose::Completion, signer: "客户".into(), strokes, shown_hash: shown }).unwrap();
+            s.apply_edit(job, FieldEdit::Sign { purpose: SignaturePurpose::Completion, signer: "客户".into(), strokes, shown_hash: shown })
+                .unwrap();
             s.apply_edit(job, FieldEdit::Rate { score: 5, comment: "很专业".into() }).unwrap();
         });
     }
@@ -69,7 +91,10 @@ async fn offline_day_converges_and_loses_nothing() {
     // Meanwhile the dispatcher reschedules some jobs and leaves notes on others.
     let later = Timestamp::now().0 + 86_400_000;
     for &job in &jobs[..5] {
-        let (s, b) = w.dispatcher.act(job, "reschedule", json!({ "window": Window { start: Timestamp(later), end: Timestamp(later + 3_600_000) } })).await;
+        let (s, b) = w
+            .dispatcher
+            .act(job, "reschedule", json!({ "window": Window { start: Timestamp(later), end: Timestamp(later + 3_600_000) } }))
+            .await;
         // Rescheduling is allowed while open; the technician's completion is offline, unseen.
         assert_eq!(s, 200, "{b}");
     }
@@ -113,7 +138,14 @@ async fn offline_day_converges_and_loses_nothing() {
         }
         for p in &local.field.photos {
             for h in [&p.blob, &p.thumbnail] {
-                let r = w.dispatcher.http.get(format!("{}/admin/v1/blobs/{h}", w.dispatcher.base)).bearer_auth(&w.dispatcher.token).send().await.unwrap();
+                let r = w
+                    .dispatcher
+                    .http
+                    .get(format!("{}/admin/v1/blobs/{h}", w.dispatcher.base))
+                    .bearer_auth(&w.dispatcher.token)
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(r.status(), 200, "photo {h} reached the server");
                 assert!(h.matches(&r.bytes().await.unwrap()));
             }

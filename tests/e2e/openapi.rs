@@ -19,8 +19,21 @@ async fn every_documented_operation_is_served_and_every_route_documented() {
     for (path, ops) in spec["paths"].as_object().unwrap() {
         for (method, op) in ops.as_object().unwrap() {
             documented.push(format!("{} {path}", method.to_uppercase()));
-            let url = format!("{}{}", w.server.url(), path.replace("{hash}", &"0".repeat(64)).replace("{id}", &shared::JobId::new().to_string()).replace("{action}", "cancel").replace("{kind}", "catalog").replace("{version}", "1"));
-            let token = match op["security"].as_array().and_then(|s| s.first()).and_then(|s| s.as_object()).and_then(|o| o.keys().next().cloned()) {
+            let url = format!(
+                "{}{}",
+                w.server.url(),
+                path.replace("{hash}", &"0".repeat(64))
+                    .replace("{id}", &shared::JobId::new().to_string())
+                    .replace("{action}", "cancel")
+                    .replace("{kind}", "catalog")
+                    .replace("{version}", "1")
+            );
+            let token = match op["security"]
+                .as_array()
+                .and_then(|s| s.first())
+                .and_then(|s| s.as_object())
+                .and_then(|o| o.keys().next().cloned())
+            {
                 Some(k) if k == "device" => Some(device_token.clone()),
                 Some(_) => Some(w.dispatcher.token.clone()),
                 None => None,
@@ -44,15 +57,35 @@ async fn every_documented_operation_is_served_and_every_route_documented() {
     }
     // The reverse: routes the server has (kept in step with `onsite_server::router`).
     let served = [
-        "GET /health", "POST /v1/pair", "POST /v1/sync", "HEAD /v1/blobs/{hash}", "PATCH /v1/blobs/{hash}", "GET /v1/blobs/{hash}",
-        "GET /admin/v1/technicians", "POST /admin/v1/technicians", "GET /admin/v1/technicians/{id}",
-        "POST /admin/v1/technicians/{id}/pairing-codes", "POST /admin/v1/technicians/{id}/deactivate",
-        "PUT /admin/v1/technicians/{id}/working-hours", "PUT /admin/v1/technicians/{id}/van-stock",
-        "POST /admin/v1/devices/{id}/revoke", "POST /admin/v1/jobs", "GET /admin/v1/jobs", "GET /admin/v1/jobs/{id}",
-        "GET /admin/v1/jobs/{id}/suggestions", "POST /admin/v1/jobs/{id}/auto-assign", "GET /admin/v1/jobs/{id}/self-service",
-        "POST /admin/v1/jobs/{id}/self-service", "GET /admin/v1/jobs/{id}/report.html", "POST /admin/v1/jobs/{id}/{action}",
-        "GET /admin/v1/kpis", "GET /admin/v1/events", "PUT /admin/v1/reference/{kind}", "GET /admin/v1/reference/{kind}/versions",
-        "GET /admin/v1/reference/{kind}/{version}", "GET /admin/v1/blobs/{hash}",
+        "GET /health",
+        "POST /v1/pair",
+        "POST /v1/sync",
+        "HEAD /v1/blobs/{hash}",
+        "PATCH /v1/blobs/{hash}",
+        "GET /v1/blobs/{hash}",
+        "GET /admin/v1/technicians",
+        "POST /admin/v1/technicians",
+        "GET /admin/v1/technicians/{id}",
+        "POST /admin/v1/technicians/{id}/pairing-codes",
+        "POST /admin/v1/technicians/{id}/deactivate",
+        "PUT /admin/v1/technicians/{id}/working-hours",
+        "PUT /admin/v1/technicians/{id}/van-stock",
+        "POST /admin/v1/devices/{id}/revoke",
+        "POST /admin/v1/jobs",
+        "GET /admin/v1/jobs",
+        "GET /admin/v1/jobs/{id}",
+        "GET /admin/v1/jobs/{id}/suggestions",
+        "POST /admin/v1/jobs/{id}/auto-assign",
+        "GET /admin/v1/jobs/{id}/self-service",
+        "POST /admin/v1/jobs/{id}/self-service",
+        "GET /admin/v1/jobs/{id}/report.html",
+        "POST /admin/v1/jobs/{id}/{action}",
+        "GET /admin/v1/kpis",
+        "GET /admin/v1/events",
+        "PUT /admin/v1/reference/{kind}",
+        "GET /admin/v1/reference/{kind}/versions",
+        "GET /admin/v1/reference/{kind}/{version}",
+        "GET /admin/v1/blobs/{hash}",
     ];
     documented.sort();
     let mut served: Vec<String> = served.iter().map(|s| s.to_string()).collect();

@@ -3,9 +3,9 @@
 use automerge::sync::{ChunkList, Message, MessageVersion};
 use raw::*;
 use serde_json::{Value, json};
+use shared::BlobHash;
 use shared::docs::{DocKind, device_actor, read_dispatch};
 use shared::wire::{self, DocMessage, SyncRequest, SyncResponse};
-use shared::BlobHash;
 
 use crate::World;
 
@@ -55,12 +55,7 @@ async fn tokens_are_checked_on_every_request() {
     assert_eq!((s, error_code(&b).as_str()), (401, "bad_token"));
 
     // A device token is not a dispatcher token, and the other way round.
-    let r = reqwest::Client::new()
-        .get(format!("{}/admin/v1/technicians", w.server.url()))
-        .bearer_auth(token(&dev))
-        .send()
-        .await
-        .unwrap();
+    let r = reqwest::Client::new().get(format!("{}/admin/v1/technicians", w.server.url())).bearer_auth(token(&dev)).send().await.unwrap();
     assert_eq!(r.status(), 401);
     let (s, _) = raw_sync(&w.server.url(), Some(&w.dispatcher.token), body).await;
     assert_eq!(s, 401);
@@ -72,14 +67,14 @@ async fn tokens_are_checked_on_every_request() {
     let pair = |code: String| {
         let base = base.clone();
         async move {
-        reqwest::Client::new()
-            .post(format!("{base}/v1/pair"))
-            .json(&json!({ "code": code, "device_name": "phone" }))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
+            reqwest::Client::new()
+                .post(format!("{base}/v1/pair"))
+                .json(&json!({ "code": code, "device_name": "phone" }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
         }
     };
     assert_eq!(pair(code.clone()).await, 200);
@@ -97,7 +92,7 @@ async fn malformed_and_oversized_bodies_are_refused_without_harm() {
 
     for (body, code) in [
         (vec![], "bad_request"),
-        (vec![9, 1, 2, 3], "bad_request"),                    // unknown version
+        (vec![9, 1, 2, 3], "bad_request"),                            // unknown version
         (vec![1, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], "bad_request"), // truncated postcard
         (b"{\"jobs\": []}".to_vec(), "bad_request"),
     ] {

@@ -98,9 +98,8 @@ impl Dispatcher {
     }
 
     pub async fn technician(&self, name: &str, skills: &[&str]) -> TechnicianId {
-        let (s, b) = self
-            .post("/admin/v1/technicians", json!({ "name": name, "skills": skills, "home": { "lat": 31.23, "lon": 121.47 } }))
-            .await;
+        let (s, b) =
+            self.post("/admin/v1/technicians", json!({ "name": name, "skills": skills, "home": { "lat": 31.23, "lon": 121.47 } })).await;
         assert_eq!(s, 200, "{b}");
         b["id"].as_str().unwrap().parse().unwrap()
     }
@@ -193,9 +192,7 @@ impl Device {
 
 /// A real JPEG (gradient with a label-like block), `w` x `h`.
 pub fn jpeg(w: u32, h: u32, seed: u8) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(w, h, |x, y| {
-        image::Rgb([(x % 256) as u8 ^ seed, (y % 256) as u8, ((x + y) % 256) as u8])
-    });
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8 ^ seed, (y % 256) as u8, ((x + y) % 256) as u8]));
     let mut out = std::io::Cursor::new(Vec::new());
     image::DynamicImage::ImageRgb8(img).write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
     out.into_inner()

@@ -12,7 +12,9 @@ use super::{Result, Store, StoreError};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BlobState {
     /// Not yet (fully) on the server; `uploaded` bytes of it are.
-    Pending { uploaded: u64 },
+    Pending {
+        uploaded: u64,
+    },
     Uploaded,
 }
 
@@ -71,10 +73,8 @@ impl Store {
 
     /// A blob's bytes, verified against its hash (a damaged blob is reported, never served).
     pub fn blob(&self, hash: &BlobHash) -> Result<Option<Vec<u8>>> {
-        let bytes: Option<Vec<u8>> = self
-            .conn
-            .query_row("SELECT bytes FROM blobs WHERE hash = ?1", [hash.as_str()], |r| r.get(0))
-            .optional()?;
+        let bytes: Option<Vec<u8>> =
+            self.conn.query_row("SELECT bytes FROM blobs WHERE hash = ?1", [hash.as_str()], |r| r.get(0)).optional()?;
         match bytes {
             Some(b) if !hash.matches(&b) => Err(StoreError::BlobMismatch),
             other => Ok(other),
@@ -107,9 +107,9 @@ impl Store {
 
     /// Blobs not yet on the server, oldest first.
     pub fn pending_blobs(&self) -> Result<Vec<PendingBlob>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT hash, job_id, mime, size, uploaded FROM blobs WHERE state = 'pending' ORDER BY created_at, hash",
-        )?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT hash, job_id, mime, size, uploaded FROM blobs WHERE state = 'pending' ORDER BY created_at, hash")?;
         let rows = stmt.query_map([], |r| {
             let hash: String = r.get(0)?;
             let job: String = r.get(1)?;
@@ -126,9 +126,8 @@ impl Store {
 
     /// Total bytes still to upload (for the honest sync indicator).
     pub fn pending_blob_bytes(&self) -> Result<u64> {
-        let n: i64 = self
-            .conn
-            .query_row("SELECT coalesce(sum(size - uploaded), 0) FROM blobs WHERE state = 'pending'", [], |r| r.get(0))?;
+        let n: i64 =
+            self.conn.query_row("SELECT coalesce(sum(size - uploaded), 0) FROM blobs WHERE state = 'pending'", [], |r| r.get(0))?;
         Ok(n as u64)
     }
 

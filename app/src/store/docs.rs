@@ -12,15 +12,13 @@ const CHUNKS_MAX: i64 = 32;
 
 pub(super) fn load_doc(tx: &rusqlite::Connection, job_id: &str, kind: DocKind) -> Result<Option<AutoCommit>> {
     let snapshot: Option<Vec<u8>> = tx
-        .query_row("SELECT snapshot FROM docs WHERE job_id = ?1 AND kind = ?2", params![job_id, kind.as_str()], |r| {
-            r.get(0)
-        })
+        .query_row("SELECT snapshot FROM docs WHERE job_id = ?1 AND kind = ?2", params![job_id, kind.as_str()], |r| r.get(0))
         .optional()?;
     let Some(snapshot) = snapshot else { return Ok(None) };
-    let bad = |source: shared::docs::DocError| StoreError::BadDocument { job: job_id.to_owned(), kind: kind.as_str(), source: Box::new(source) };
+    let bad =
+        |source: shared::docs::DocError| StoreError::BadDocument { job: job_id.to_owned(), kind: kind.as_str(), source: Box::new(source) };
     let mut doc = load(&snapshot).map_err(bad)?;
-    let mut stmt =
-        tx.prepare_cached("SELECT bytes FROM doc_chunks WHERE job_id = ?1 AND kind = ?2 ORDER BY seq")?;
+    let mut stmt = tx.prepare_cached("SELECT bytes FROM doc_chunks WHERE job_id = ?1 AND kind = ?2 ORDER BY seq")?;
     let mut rows = stmt.query(params![job_id, kind.as_str()])?;
     while let Some(row) = rows.next()? {
         let bytes: Vec<u8> = row.get(0)?;
@@ -60,10 +58,7 @@ pub(super) fn append_changes(
     if count + 1 >= CHUNKS_MAX || bytes + chunk.len() as i64 > snapshot_len {
         return put_doc(tx, job_id, kind, doc);
     }
-    tx.execute(
-        "INSERT INTO doc_chunks (job_id, kind, seq, bytes) VALUES (?1, ?2, ?3, ?4)",
-        params![job_id, kind.as_str(), seq, chunk],
-    )?;
+    tx.execute("INSERT INTO doc_chunks (job_id, kind, seq, bytes) VALUES (?1, ?2, ?3, ?4)", params![job_id, kind.as_str(), seq, chunk])?;
     tx.execute(
         "UPDATE docs SET chunk_count = chunk_count + 1, chunk_bytes = chunk_bytes + ?3, next_seq = next_seq + 1
          WHERE job_id = ?1 AND kind = ?2",

@@ -143,8 +143,7 @@ pub(super) fn edit_in(
     job_id: &str,
     f: impl FnOnce(&mut AutoCommit, &mut AutoCommit) -> Result<()>,
 ) -> Result<JobView> {
-    let (Some(mut d), Some(mut fd)) = (load_doc(tx, job_id, DocKind::Dispatch)?, load_doc(tx, job_id, DocKind::Field)?)
-    else {
+    let (Some(mut d), Some(mut fd)) = (load_doc(tx, job_id, DocKind::Dispatch)?, load_doc(tx, job_id, DocKind::Field)?) else {
         return Err(StoreError::NoSuchJob(job_id.to_owned()));
     };
     let (d_before, f_before) = (d.get_heads(), fd.get_heads());
@@ -158,13 +157,7 @@ pub(super) fn edit_in(
 }
 
 /// One field edit by `actor`, inside `tx`.
-pub(super) fn field_edit_in(
-    tx: &Transaction<'_>,
-    job_id: &str,
-    actor: &FieldActor,
-    now: Timestamp,
-    edit: FieldEdit,
-) -> Result<JobView> {
+pub(super) fn field_edit_in(tx: &Transaction<'_>, job_id: &str, actor: &FieldActor, now: Timestamp, edit: FieldEdit) -> Result<JobView> {
     edit_in(tx, job_id, |d, f| {
         let dispatch = read_dispatch(d).map_err(|e| bad(job_id, DocKind::Dispatch, e))?;
         f.set_actor(device_actor(actor.device));
@@ -230,9 +223,8 @@ pub(super) fn index(tx: &Transaction<'_>, v: &JobView, dd: &mut AutoCommit, fd: 
 }
 
 fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobSummary> {
-    let text_err = |i: usize, what: &str| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, format!("bad {what}").into())
-    };
+    let text_err =
+        |i: usize, what: &str| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, format!("bad {what}").into());
     let id: String = r.get(0)?;
     let status: String = r.get(1)?;
     let priority: i64 = r.get(2)?;

@@ -75,19 +75,21 @@ fn fts_query(input: &str) -> Option<String> {
 }
 
 pub(super) fn article_text(a: &KbArticle) -> String {
-    segment(&[
-        a.title_en.as_str(),
-        &a.title_zh,
-        &a.symptom_en,
-        &a.symptom_zh,
-        &a.cause_en,
-        &a.cause_zh,
-        &a.fix_en,
-        &a.fix_zh,
-        &a.brands.join(" "),
-        &a.parts.join(" "),
-    ]
-    .join("\n"))
+    segment(
+        &[
+            a.title_en.as_str(),
+            &a.title_zh,
+            &a.symptom_en,
+            &a.symptom_zh,
+            &a.cause_en,
+            &a.cause_zh,
+            &a.fix_en,
+            &a.fix_zh,
+            &a.brands.join(" "),
+            &a.parts.join(" "),
+        ]
+        .join("\n"),
+    )
 }
 
 impl Store {
@@ -102,26 +104,21 @@ impl Store {
                      WHERE kb_fts MATCH ?1 AND (?2 IS NULL OR a.category = ?2)
                      ORDER BY rank LIMIT ?3",
                 )?;
-                stmt.query_map(params![q, cat, HITS_MAX as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<rusqlite::Result<_>>()?
+                stmt.query_map(params![q, cat, HITS_MAX as i64], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?
             }
             None => {
-                let mut stmt = self.conn.prepare_cached(
-                    "SELECT json, 0.0 FROM kb_articles WHERE (?1 IS NULL OR category = ?1) ORDER BY id LIMIT ?2",
-                )?;
-                stmt.query_map(params![cat, HITS_MAX as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<rusqlite::Result<_>>()?
+                let mut stmt = self
+                    .conn
+                    .prepare_cached("SELECT json, 0.0 FROM kb_articles WHERE (?1 IS NULL OR category = ?1) ORDER BY id LIMIT ?2")?;
+                stmt.query_map(params![cat, HITS_MAX as i64], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?
             }
         };
-        rows.into_iter()
-            .map(|(json, rank)| Ok(KbHit { article: serde_json::from_str(&json)?, rank }))
-            .collect()
+        rows.into_iter().map(|(json, rank)| Ok(KbHit { article: serde_json::from_str(&json)?, rank })).collect()
     }
 
     pub fn kb_article(&self, id: &str) -> Result<Option<KbArticle>> {
         use rusqlite::OptionalExtension;
-        let json: Option<String> =
-            self.conn.query_row("SELECT json FROM kb_articles WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+        let json: Option<String> = self.conn.query_row("SELECT json FROM kb_articles WHERE id = ?1", [id], |r| r.get(0)).optional()?;
         Ok(json.map(|j| serde_json::from_str(&j)).transpose()?)
     }
 }

@@ -91,9 +91,7 @@ impl Store {
         // The first read of the header is where a non-database file shows itself.
         let app_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(corrupt)?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(corrupt)?;
-        let tables: i64 = conn
-            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
-            .map_err(corrupt)?;
+        let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).map_err(corrupt)?;
         let fresh = app_id == 0 && version == 0 && tables == 0;
         if !fresh && app_id != APPLICATION_ID {
             return Err(StoreError::Foreign { path: shown });
@@ -116,10 +114,7 @@ impl Store {
     /// Who edits from this device (set at pairing, restored from `meta` on open).
     pub fn identity(&mut self) -> Result<Option<FieldActor>> {
         if self.identity.is_none() {
-            let raw: Option<String> = self
-                .conn
-                .query_row("SELECT value FROM meta WHERE key = 'identity'", [], |r| r.get(0))
-                .optional()?;
+            let raw: Option<String> = self.conn.query_row("SELECT value FROM meta WHERE key = 'identity'", [], |r| r.get(0)).optional()?;
             self.identity = raw.map(|s| serde_json::from_str(&s)).transpose()?;
         }
         Ok(self.identity.clone())
@@ -154,4 +149,3 @@ impl Store {
         Ok((pages * size) as u64)
     }
 }
-

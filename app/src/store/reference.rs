@@ -154,9 +154,10 @@ impl Store {
     /// Sets the van's stock (from the server or the depot), keeping today's usage counts.
     pub fn set_van_stock(&mut self, lines: &[StockLine]) -> Result<()> {
         let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM van_stock WHERE part_no NOT IN (SELECT value FROM json_each(?1))", [serde_json::to_string(
-            &lines.iter().map(|l| &l.part_no).collect::<Vec<_>>(),
-        )?])?;
+        tx.execute(
+            "DELETE FROM van_stock WHERE part_no NOT IN (SELECT value FROM json_each(?1))",
+            [serde_json::to_string(&lines.iter().map(|l| &l.part_no).collect::<Vec<_>>())?],
+        )?;
         for l in lines {
             tx.execute(
                 "INSERT INTO van_stock (part_no, quantity, min_quantity) VALUES (?1, ?2, ?3)
@@ -169,10 +170,7 @@ impl Store {
     }
 
     pub fn part(&self, part_no: &str) -> Result<Option<Part>> {
-        Ok(self
-            .conn
-            .query_row(&format!("SELECT {PART_COLUMNS} FROM parts WHERE part_no = ?1"), [part_no], part_from_row)
-            .optional()?)
+        Ok(self.conn.query_row(&format!("SELECT {PART_COLUMNS} FROM parts WHERE part_no = ?1"), [part_no], part_from_row).optional()?)
     }
 
     /// Matches a scanned code (barcode, or a QR payload holding the part number) for a job's
@@ -181,11 +179,7 @@ impl Store {
         let code = code.trim();
         let part = self
             .conn
-            .query_row(
-                &format!("SELECT {PART_COLUMNS} FROM parts WHERE barcode = ?1 OR part_no = ?1 LIMIT 1"),
-                [code],
-                part_from_row,
-            )
+            .query_row(&format!("SELECT {PART_COLUMNS} FROM parts WHERE barcode = ?1 OR part_no = ?1 LIMIT 1"), [code], part_from_row)
             .optional()?;
         let in_van = match &part {
             Some(p) => self.stock_of(&p.part_no)?,
@@ -196,11 +190,7 @@ impl Store {
     }
 
     fn stock_of(&self, part_no: &str) -> Result<u32> {
-        Ok(self
-            .conn
-            .query_row("SELECT quantity FROM van_stock WHERE part_no = ?1", [part_no], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0))
+        Ok(self.conn.query_row("SELECT quantity FROM van_stock WHERE part_no = ?1", [part_no], |r| r.get(0)).optional()?.unwrap_or(0))
     }
 
     pub fn van_stock(&self) -> Result<Vec<StockView>> {

@@ -7,8 +7,9 @@ use rusqlite_migration::{M, Migrations};
 pub const APPLICATION_ID: i32 = 0x4f6e_5374;
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(
-        r#"
+    Migrations::new(vec![
+        M::up(
+            r#"
         -- Automerge documents: a snapshot plus the incremental change chunks written since.
         CREATE TABLE docs (
             job_id      TEXT NOT NULL,
@@ -114,17 +115,17 @@ pub fn migrations() -> Migrations<'static> {
             tokenize = 'unicode61 remove_diacritics 2'
         );
         "#,
-    ),
-    // Sync bookkeeping: the digest of both documents' heads (what the server compares), the
-    // digest of the field document's heads, and the field digest the server last confirmed
-    // holding. A job whose field digest differs from the confirmed one has unsent work.
-    M::up(
-        r#"
+        ),
+        // Sync bookkeeping: the digest of both documents' heads (what the server compares), the
+        // digest of the field document's heads, and the field digest the server last confirmed
+        // holding. A job whose field digest differs from the confirmed one has unsent work.
+        M::up(
+            r#"
         ALTER TABLE jobs ADD COLUMN digest BLOB;
         ALTER TABLE jobs ADD COLUMN field_digest BLOB;
         ALTER TABLE jobs ADD COLUMN confirmed_field_digest BLOB;
         "#,
-    ),
+        ),
     ])
 }
 

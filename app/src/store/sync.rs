@@ -35,9 +35,9 @@ impl Store {
 
     /// Jobs with field work the server has not confirmed holding.
     pub fn pending_jobs(&self) -> Result<Vec<JobId>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT job_id FROM jobs WHERE confirmed_field_digest IS NULL OR field_digest != confirmed_field_digest",
-        )?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT job_id FROM jobs WHERE confirmed_field_digest IS NULL OR field_digest != confirmed_field_digest")?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         Ok(rows.filter_map(|r| r.ok()?.parse().ok()).collect())
     }
@@ -59,11 +59,9 @@ impl Store {
     pub fn sync_state(&self, job: JobId, kind: DocKind) -> Result<SyncState> {
         let bytes: Option<Vec<u8>> = self
             .conn
-            .query_row(
-                "SELECT state FROM sync_states WHERE job_id = ?1 AND kind = ?2",
-                params![job.to_string(), kind.as_str()],
-                |r| r.get(0),
-            )
+            .query_row("SELECT state FROM sync_states WHERE job_id = ?1 AND kind = ?2", params![job.to_string(), kind.as_str()], |r| {
+                r.get(0)
+            })
             .optional()?;
         Ok(bytes.and_then(|b| SyncState::decode(&b).ok()).unwrap_or_default())
     }
@@ -82,7 +80,11 @@ impl Store {
 
     /// Stores a job the server sent whole, after checking it is what it claims to be.
     pub fn receive_new_job(&mut self, job: JobId, dispatch: &[u8], field: &[u8]) -> Result<JobView> {
-        let bad = |kind: &'static str, source: shared::docs::DocError| StoreError::BadDocument { job: job.to_string(), kind, source: Box::new(source) };
+        let bad = |kind: &'static str, source: shared::docs::DocError| StoreError::BadDocument {
+            job: job.to_string(),
+            kind,
+            source: Box::new(source),
+        };
         let mut d = load(dispatch).map_err(|e| bad("dispatch", e))?;
         let mut f = load(field).map_err(|e| bad("field", e))?;
         let dj = read_dispatch(&d).map_err(|e| bad("dispatch", e))?.job_id;
@@ -105,11 +107,7 @@ impl Store {
     }
 
     fn job_count_of(&self, job: JobId) -> Result<bool> {
-        Ok(self
-            .conn
-            .query_row("SELECT 1 FROM jobs WHERE job_id = ?1", [job.to_string()], |_| Ok(()))
-            .optional()?
-            .is_some())
+        Ok(self.conn.query_row("SELECT 1 FROM jobs WHERE job_id = ?1", [job.to_string()], |_| Ok(())).optional()?.is_some())
     }
 
     /// Applies the server's sync messages for one job, in one transaction with the index.
@@ -120,9 +118,8 @@ impl Store {
         states: &mut HashMap<(JobId, DocKind), SyncState>,
     ) -> Result<JobView> {
         for (kind, _) in &messages {
-            if !states.contains_key(&(job, *kind)) {
-                let st = self.sync_state(job, *kind)?;
-                states.insert((job, *kind), st);
+            if let std::collections::hash_map::Entry::Vacant(slot) = states.entry((job, *kind)) {
+                slot.insert(self.sync_state(job, *kind)?);
             }
         }
         let tx = self.conn.transaction()?;
@@ -176,8 +173,7 @@ impl Store {
                 |r| r.get(0),
             )
             .optional()?;
-        let pending_blobs: i64 =
-            tx.query_row("SELECT count(*) FROM blobs WHERE job_id = ?1 AND state = 'pending'", [&id], |r| r.get(0))?;
+        let pending_blobs: i64 = tx.query_row("SELECT count(*) FROM blobs WHERE job_id = ?1 AND state = 'pending'", [&id], |r| r.get(0))?;
         if synced != Some(true) || pending_blobs > 0 {
             return Ok(false);
         }

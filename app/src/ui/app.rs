@@ -56,7 +56,13 @@ fn thumbnails(store: &Store, view: &crate::store::JobView) -> Vec<(String, Strin
 
 /// Runs one job action against the store; the error text is what the technician sees.
 /// `here` is recorded with every status event: a check-in proves where it happened.
-fn run(store: &mut Store, job: JobId, action: UiAction, here: Option<shared::model::GeoPoint>, last_scan: &mut Option<ScanMatch>) -> Result<(), String> {
+fn run(
+    store: &mut Store,
+    job: JobId,
+    action: UiAction,
+    here: Option<shared::model::GeoPoint>,
+    last_scan: &mut Option<ScanMatch>,
+) -> Result<(), String> {
     let err = |e: StoreError| e.to_string();
     let view = store.open_job(job).map_err(err)?;
     let result = match action {
@@ -95,7 +101,14 @@ fn run(store: &mut Store, job: JobId, action: UiAction, here: Option<shared::mod
                 .into_iter()
                 .find(|p| p.code == code)
                 .ok_or_else(|| format!("unknown price code {code}"))?;
-            let line = LineItem { id: ItemId::new(), kind: item.kind, code: item.code, description: format!("{} {}", item.name_zh, item.name_en), quantity: 1, unit_price_minor: item.unit_price_minor };
+            let line = LineItem {
+                id: ItemId::new(),
+                kind: item.kind,
+                code: item.code,
+                description: format!("{} {}", item.name_zh, item.name_en),
+                quantity: 1,
+                unit_price_minor: item.unit_price_minor,
+            };
             store.apply_edit(job, FieldEdit::UpsertLine { line }).map(|_| ())
         }
         UiAction::RemoveLine(id) => store.apply_edit(job, FieldEdit::RemoveLine { id }).map(|_| ()),

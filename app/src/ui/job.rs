@@ -20,16 +20,32 @@ use crate::store::{JobSummary, JobView, ScanMatch};
 /// What the technician asked for on the job screen.
 #[derive(Clone, Debug, PartialEq)]
 pub enum UiAction {
-    Status { action: FieldAction, reason: String },
+    Status {
+        action: FieldAction,
+        reason: String,
+    },
     AddNote(String),
-    AddPhoto { kind: PhotoKind, bytes: Vec<u8> },
+    AddPhoto {
+        kind: PhotoKind,
+        bytes: Vec<u8>,
+    },
     Scan(Vec<u8>),
-    UsePart { part_no: String },
+    UsePart {
+        part_no: String,
+    },
     AddPriceLine(String),
     RemoveLine(ItemId),
-    Sign { purpose: SignaturePurpose, signer: String, strokes: Strokes, shown_hash: String },
+    Sign {
+        purpose: SignaturePurpose,
+        signer: String,
+        strokes: Strokes,
+        shown_hash: String,
+    },
     SetReport(Report),
-    Rate { score: u8, comment: String },
+    Rate {
+        score: u8,
+        comment: String,
+    },
     /// Something went wrong before an action could be built (a picked file unreadable).
     Failed(String),
     Back,
@@ -72,18 +88,20 @@ pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiActi
     let f = &v.field;
     let state = v.derived.state();
     let me = state.assignee;
-    let allowed: Vec<FieldAction> = FieldAction::ALL
-        .into_iter()
-        .filter(|a| me.is_some_and(|t| state.apply(&Action::Field { action: *a, by: t }).is_ok()))
-        .collect();
+    let allowed: Vec<FieldAction> =
+        FieldAction::ALL.into_iter().filter(|a| me.is_some_and(|t| state.apply(&Action::Field { action: *a, by: t }).is_ok())).collect();
     let distance_m = data.here.zip(d.customer.location).map(|(a, b)| a.distance_m(&b));
     let far = distance_m.is_none_or(|m| m > CHECK_IN_RADIUS_M);
     let mut reason = use_signal(String::new);
     let mut note = use_signal(String::new);
     let today_days = data.now.0.div_euclid(Timestamp::DAY);
     let warranty = match d.appliance.warranty_on(today_days) {
-        WarrantyState::InWarranty { days_left } => (format!("{} {days_left} {}", lang.t("保修期内，剩", "In warranty,"), lang.t("天", "days left")), "ok"),
-        WarrantyState::Expired { days_ago } => (format!("{} {days_ago} {}", lang.t("已过保", "Out of warranty for"), lang.t("天", "days")), "bad"),
+        WarrantyState::InWarranty { days_left } => {
+            (format!("{} {days_left} {}", lang.t("保修期内，剩", "In warranty,"), lang.t("天", "days left")), "ok")
+        }
+        WarrantyState::Expired { days_ago } => {
+            (format!("{} {days_ago} {}", lang.t("已过保", "Out of warranty for"), lang.t("天", "days")), "bad")
+        }
         WarrantyState::Unknown => (lang.t("保修未知：请查看购买凭证", "Warranty unknown: ask for the receipt").to_owned(), "muted"),
     };
     let maps = d.customer.location.map(|l| format!("https://uri.amap.com/marker?position={},{}", l.lon, l.lat));
@@ -304,7 +322,9 @@ fn signature_image(field: &FieldDoc, purpose: SignaturePurpose) -> Option<String
 #[component]
 fn ApprovalLine(check: ApprovalCheck, lang: Lang, drawn: Option<String>) -> Element {
     match check {
-        ApprovalCheck::Unsigned => rsx! { div { class: "muted", "data-testid": "approval", {lang.t("客户尚未签名", "Not signed by the customer yet")} } },
+        ApprovalCheck::Unsigned => {
+            rsx! { div { class: "muted", "data-testid": "approval", {lang.t("客户尚未签名", "Not signed by the customer yet")} } }
+        }
         ApprovalCheck::Valid { signer } => rsx! {
             div { class: "ok", "data-testid": "approval", "✔ {signer} {lang.t(\"已签名确认\", \"signed and approved\")}" }
             if let Some(url) = drawn { img { class: "signature", "data-testid": "signature-image", src: "{url}", alt: "{signer}" } }

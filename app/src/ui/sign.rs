@@ -23,7 +23,7 @@ pub fn SignaturePad(lang: Lang, on_done: EventHandler<Strokes>) -> Element {
     rsx! {
         svg { class: "pad", "data-testid": "signature-pad",
             onpointerdown: move |e| { drawing.set(true); strokes.write().push(vec![point(&e)]); },
-            onpointermove: move |e| { if drawing() { if let Some(s) = strokes.write().last_mut() { s.push(point(&e)); } } },
+            onpointermove: move |e| { if drawing() && let Some(s) = strokes.write().last_mut() { s.push(point(&e)); } },
             onpointerup: move |_| drawing.set(false),
             onpointerleave: move |_| drawing.set(false),
             for d in paths { path { d: "{d}", fill: "none", stroke: "#111", stroke_width: "3", stroke_linecap: "round" } }

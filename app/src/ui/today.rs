@@ -83,7 +83,14 @@ pub fn TodayScreen(
 }
 
 #[component]
-fn JobCard(job: JobSummary, now: Timestamp, here: Option<GeoPoint>, lang: Lang, utc_offset_min: i32, on_open: EventHandler<JobId>) -> Element {
+fn JobCard(
+    job: JobSummary,
+    now: Timestamp,
+    here: Option<GeoPoint>,
+    lang: Lang,
+    utc_offset_min: i32,
+    on_open: EventHandler<JobId>,
+) -> Element {
     let prio = match job.priority {
         Priority::Urgent => "card prio-urgent",
         Priority::High => "card prio-high",

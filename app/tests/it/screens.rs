@@ -54,7 +54,13 @@ fn today_groups_jobs_and_is_honest_about_sync_and_network() {
     let (_d, s) = store();
     let jobs = s.list_today(TodayQuery { day_start: Timestamp::now().start_of_local_day(DEMO_UTC_OFFSET_MIN) }).unwrap();
     assert!(!jobs.is_empty());
-    let sync = SyncStatus { pending_changes: 3, pending_blob_bytes: 420_000, last_success: None, last_error: Some("server unreachable".into()), running: false };
+    let sync = SyncStatus {
+        pending_changes: 3,
+        pending_blob_bytes: 420_000,
+        last_success: None,
+        last_error: Some("server unreachable".into()),
+        running: false,
+    };
     let html = render(today, TodayP { jobs: jobs.clone(), sync, online: false, lang: Lang::Zh });
     assert!(html.contains("data-testid=\"offline\""), "offline banner");
     assert!(html.contains("待上传 3") && html.contains("411 KB"), "honest pending counts: {html}");
@@ -82,7 +88,17 @@ fn job(p: JobP) -> Element {
 }
 
 fn data(view: JobView, here: Option<GeoPoint>) -> JobScreenData {
-    JobScreenData { view, here, now: Timestamp::now(), prices: vec![], history: vec![], thumbnails: vec![], last_scan: None, message: None, utc_offset_min: DEMO_UTC_OFFSET_MIN }
+    JobScreenData {
+        view,
+        here,
+        now: Timestamp::now(),
+        prices: vec![],
+        history: vec![],
+        thumbnails: vec![],
+        last_scan: None,
+        message: None,
+        utc_offset_min: DEMO_UTC_OFFSET_MIN,
+    }
 }
 
 fn find(s: &Store, status: Status) -> JobView {
@@ -115,11 +131,27 @@ fn job_screen_offers_only_the_allowed_actions() {
 fn job_screen_shows_errors_conflicts_and_voided_approvals() {
     let (_d, mut s) = store();
     let id = s.list_all().unwrap().into_iter().find(|j| j.status == Status::InProgress).unwrap().job_id;
-    let line = LineItem { id: ItemId::new(), kind: LineKind::Part, code: "WM-PUMP-01".into(), description: "排水泵".into(), quantity: 1, unit_price_minor: 180_00 };
+    let line = LineItem {
+        id: ItemId::new(),
+        kind: LineKind::Part,
+        code: "WM-PUMP-01".into(),
+        description: "排水泵".into(),
+        quantity: 1,
+        unit_price_minor: 180_00,
+    };
     s.apply_edit(id, FieldEdit::UpsertLine { line: line.clone() }).unwrap();
     let v = s.open_job(id).unwrap();
     let shown = content_hash(SignaturePurpose::QuoteApproval, &v.dispatch, &v.field).unwrap();
-    s.apply_edit(id, FieldEdit::Sign { purpose: SignaturePurpose::QuoteApproval, signer: "王芳".into(), strokes: Strokes(vec![vec![(0, 0), (9, 9)]]), shown_hash: shown }).unwrap();
+    s.apply_edit(
+        id,
+        FieldEdit::Sign {
+            purpose: SignaturePurpose::QuoteApproval,
+            signer: "王芳".into(),
+            strokes: Strokes(vec![vec![(0, 0), (9, 9)]]),
+            shown_hash: shown,
+        },
+    )
+    .unwrap();
     let html = render(job, JobP { data: data(s.open_job(id).unwrap(), None), lang: Lang::En });
     assert!(html.contains("signed and approved"));
     let img = tag_with(&html, "data-testid=\"signature-image\"");
@@ -191,9 +223,26 @@ fn knowledge_base_stock_and_settings_render() {
     assert!(html.contains(&format!("{low} parts are low")));
     assert!(render(stock, StockP { stock: vec![] }).contains("No van stock recorded"));
 
-    let base = SettingsData { server: None, technician: None, storage_bytes: 123 * 1024, sync: SyncStatus::default(), online: false, message: None, utc_offset_min: 480 };
+    let base = SettingsData {
+        server: None,
+        technician: None,
+        storage_bytes: 123 * 1024,
+        sync: SyncStatus::default(),
+        online: false,
+        message: None,
+        utc_offset_min: 480,
+    };
     let html = render(settings, SetP { data: base.clone() });
     assert!(html.contains("Pair this phone") && html.contains("123 KB"));
-    let html = render(settings, SetP { data: SettingsData { technician: Some("李明 Li Ming".into()), message: Some("Unsent work is on this phone: sync before signing out".into()), ..base } });
+    let html = render(
+        settings,
+        SetP {
+            data: SettingsData {
+                technician: Some("李明 Li Ming".into()),
+                message: Some("Unsent work is on this phone: sync before signing out".into()),
+                ..base
+            },
+        },
+    );
     assert!(html.contains("Signed in as 李明 Li Ming") && html.contains("sync before signing out"));
 }

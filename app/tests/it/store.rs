@@ -71,9 +71,8 @@ fn a_refused_edit_changes_nothing() {
     let (_dir, _path, mut store) = seeded();
     let job = store.list_all().unwrap().into_iter().find(|j| j.status == Status::Assigned).unwrap().job_id;
     let before = store.open_job(job).unwrap();
-    let err = store
-        .apply_edit(job, FieldEdit::Status { action: FieldAction::Complete, location: None, reason: String::new() })
-        .unwrap_err();
+    let err =
+        store.apply_edit(job, FieldEdit::Status { action: FieldAction::Complete, location: None, reason: String::new() }).unwrap_err();
     assert!(matches!(err, StoreError::Edit(EditError::Transition(_))), "{err}");
     let err = store.apply_edit(job, note(&"x".repeat(20_000))).unwrap_err();
     assert!(matches!(err, StoreError::Edit(EditError::TextTooLong { .. })), "{err}");
@@ -143,7 +142,8 @@ fn knowledge_base_search_works_in_chinese_and_english() {
 fn photos_and_their_blobs_commit_together_and_wait_for_upload() {
     let (_dir, _path, mut store) = seeded();
     let job = open_job(&store);
-    let photo = ReadyPhoto { jpeg: vec![0xff, 0xd8, 1, 2, 3, 0xff, 0xd9], thumbnail: vec![0xff, 0xd8, 9, 0xff, 0xd9], width: 1600, height: 1200 };
+    let photo =
+        ReadyPhoto { jpeg: vec![0xff, 0xd8, 1, 2, 3, 0xff, 0xd9], thumbnail: vec![0xff, 0xd8, 9, 0xff, 0xd9], width: 1600, height: 1200 };
     let view = store.add_photo(job, PhotoKind::DataPlate, "铭牌 data plate", photo.clone()).unwrap();
     let p = view.field.photos.last().unwrap();
     assert_eq!(p.blob, BlobHash::of(&photo.jpeg));
@@ -217,7 +217,14 @@ fn crash_writer_child_process() {
             // Photos are larger writes (two blobs + an edit): more room for a torn write.
             let bytes: Vec<u8> = (0..150_000u32).map(|b| (b.wrapping_mul(2654435761) >> 13) as u8 ^ (i as u8) ^ round as u8).collect();
             let thumb = bytes[..5_000].to_vec();
-            store.add_photo(job, PhotoKind::Fault, &format!("r{round}p{i}"), ReadyPhoto { jpeg: bytes, thumbnail: thumb, width: 1, height: 1 }).unwrap();
+            store
+                .add_photo(
+                    job,
+                    PhotoKind::Fault,
+                    &format!("r{round}p{i}"),
+                    ReadyPhoto { jpeg: bytes, thumbnail: thumb, width: 1, height: 1 },
+                )
+                .unwrap();
             writeln!(out, "ACK photo r{round}p{i}").unwrap();
         } else {
             store.apply_edit(job, note(&format!("r{round}n{i}"))).unwrap();

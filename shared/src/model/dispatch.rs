@@ -114,8 +114,12 @@ impl Category {
 #[serde(rename_all = "snake_case", tag = "state")]
 pub enum WarrantyState {
     /// Covered; `days_left` until it ends.
-    InWarranty { days_left: i64 },
-    Expired { days_ago: i64 },
+    InWarranty {
+        days_left: i64,
+    },
+    Expired {
+        days_ago: i64,
+    },
     /// No purchase date (or it cannot be read): the technician must ask for the receipt.
     Unknown,
 }

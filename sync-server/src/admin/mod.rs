@@ -225,8 +225,7 @@ pub async fn job_action(
         _ => return Err(AppError::BadRequest("body must be a JSON object".into())),
     };
     fields.insert("edit".into(), Value::String(action.clone()));
-    let edit: DispatchEdit = serde_json::from_value(Value::Object(fields))
-        .map_err(|e| AppError::BadRequest(format!("{action}: {e}")))?;
+    let edit: DispatchEdit = serde_json::from_value(Value::Object(fields)).map_err(|e| AppError::BadRequest(format!("{action}: {e}")))?;
     let index = crate::jobs::dispatch_edit(&state, job, &who.name, edit).await?;
     Ok(AppJson(json!({ "job_id": job, "status": index.status, "assignee": index.assignee })))
 }
@@ -275,7 +274,11 @@ pub struct TechnicianView {
     pub van_stock_version: Option<u32>,
 }
 
-pub async fn get_technician(State(state): State<AppState>, _who: DispatcherAuth, Path(id): Path<String>) -> AppResult<AppJson<TechnicianView>> {
+pub async fn get_technician(
+    State(state): State<AppState>,
+    _who: DispatcherAuth,
+    Path(id): Path<String>,
+) -> AppResult<AppJson<TechnicianView>> {
     let t = technician_by_path(&state, &id).await?;
     let open = views::open_jobs_of(&state, t.id).await?.len();
     Ok(AppJson(TechnicianView {

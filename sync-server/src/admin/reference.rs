@@ -74,7 +74,11 @@ pub async fn publish(
     Ok(AppJson(json!({ "kind": kind, "version": version })))
 }
 
-pub async fn versions(State(state): State<AppState>, _who: DispatcherAuth, Path(kind): Path<String>) -> AppResult<AppJson<Vec<ReferenceVersion>>> {
+pub async fn versions(
+    State(state): State<AppState>,
+    _who: DispatcherAuth,
+    Path(kind): Path<String>,
+) -> AppResult<AppJson<Vec<ReferenceVersion>>> {
     check_kind(&kind)?;
     Ok(AppJson(state.store.reference_versions(&kind).await?))
 }
@@ -85,11 +89,8 @@ pub async fn version(
     Path((kind, version)): Path<(String, u32)>,
 ) -> AppResult<AppJson<Value>> {
     check_kind(&kind)?;
-    let (_, json) = state
-        .store
-        .reference(&kind, Some(version))
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no {kind} version {version}")))?;
+    let (_, json) =
+        state.store.reference(&kind, Some(version)).await?.ok_or_else(|| AppError::NotFound(format!("no {kind} version {version}")))?;
     Ok(AppJson(serde_json::from_str(&json).map_err(|e| AppError::Internal(e.into()))?))
 }
 

@@ -49,10 +49,10 @@ pub async fn list_jobs(
     if q.limit.is_some_and(|l| l == 0 || l > super::PAGE_MAX) {
         return Err(AppError::BadRequest(format!("limit must be 1..={}", super::PAGE_MAX)));
     }
-    if let Some(s) = &q.status {
-        if let Some(bad) = s.split(',').map(str::trim).find(|x| shared::status::Status::parse(x).is_none()) {
-            return Err(AppError::BadRequest(format!("unknown status {bad:?}")));
-        }
+    if let Some(s) = &q.status
+        && let Some(bad) = s.split(',').map(str::trim).find(|x| shared::status::Status::parse(x).is_none())
+    {
+        return Err(AppError::BadRequest(format!("unknown status {bad:?}")));
     }
     let limit = q.limit.unwrap_or(50);
     let mut jobs = state.store.list_jobs(&q, Timestamp::now()).await?;
@@ -93,7 +93,11 @@ async fn suggestions_for(state: &AppState, job: JobId) -> AppResult<Vec<Suggesti
 }
 
 /// `GET /admin/v1/jobs/{id}/suggestions`: technicians ranked for the job, with reasons.
-pub async fn suggestions(State(state): State<AppState>, _who: DispatcherAuth, Path(id): Path<String>) -> AppResult<AppJson<Vec<Suggestion>>> {
+pub async fn suggestions(
+    State(state): State<AppState>,
+    _who: DispatcherAuth,
+    Path(id): Path<String>,
+) -> AppResult<AppJson<Vec<Suggestion>>> {
     Ok(AppJson(suggestions_for(&state, parse_job(&id)?).await?))
 }
 
@@ -170,13 +174,9 @@ pub async fn answer_self_service(
         .ok_or_else(|| AppError::NotFound(format!("no self-service article {:?}", body.article_id)))?;
     let note = format!("自助解决 Self-service: {} / {} — {} / {}", a.title_zh, a.title_en, a.fix_zh, a.fix_en);
     crate::jobs::dispatch_edit(&state, job, &who.name, DispatchEdit::AddNote { text: note }).await?;
-    let index = crate::jobs::dispatch_edit(
-        &state,
-        job,
-        &who.name,
-        DispatchEdit::Cancel { reason: format!("{SELF_SERVICE_PREFIX}{}", a.id) },
-    )
-    .await?;
+    let index =
+        crate::jobs::dispatch_edit(&state, job, &who.name, DispatchEdit::Cancel { reason: format!("{SELF_SERVICE_PREFIX}{}", a.id) })
+            .await?;
     Ok(AppJson(json!({ "job_id": job, "status": index.status, "article": a.id })))
 }
 
@@ -263,9 +263,7 @@ pub async fn report(State(state): State<AppState>, _who: DispatcherAuth, Path(id
         };
         let (verdict, class) = match check(purpose, &d, &f) {
             ApprovalCheck::Valid { signer } => (format!("✔ valid — signed by {}", esc(&signer)), "ok"),
-            ApprovalCheck::Voided { signer, .. } => {
-                (format!("✘ VOID — the content changed after {} signed", esc(&signer)), "bad")
-            }
+            ApprovalCheck::Voided { signer, .. } => (format!("✘ VOID — the content changed after {} signed", esc(&signer)), "bad"),
             ApprovalCheck::Unsigned => ("— not signed".to_owned(), "none"),
         };
         let svg = shared::approval::latest_signature(&f, purpose)
@@ -308,24 +306,22 @@ pub async fn report(State(state): State<AppState>, _who: DispatcherAuth, Path(id
 pub async fn events(State(state): State<AppState>, _who: DispatcherAuth) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = state.events.subscribe();
     let stream = futures_util::stream::unfold((rx, state), |(mut rx, state)| async move {
-        loop {
-            match rx.recv().await {
-                Ok(job) => {
-                    let row = state.store.job_row(job).await.ok().flatten();
-                    let data = json!({
-                        "job_id": job,
-                        "status": row.as_ref().map(|r| r.status.clone()),
-                        "assignee": row.as_ref().and_then(|r| r.assignee),
-                    });
-                    return Some((Ok(Event::default().event("job").data(data.to_string())), (rx, state)));
-                }
-                // A slow console missed some: tell it to reload rather than pretend.
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    let ev = Event::default().event("lagged").data(json!({ "missed": n }).to_string());
-                    return Some((Ok(ev), (rx, state)));
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+        match rx.recv().await {
+            Ok(job) => {
+                let row = state.store.job_row(job).await.ok().flatten();
+                let data = json!({
+                    "job_id": job,
+                    "status": row.as_ref().map(|r| r.status.clone()),
+                    "assignee": row.as_ref().and_then(|r| r.assignee),
+                });
+                Some((Ok(Event::default().event("job").data(data.to_string())), (rx, state)))
             }
+            // A slow console missed some: tell it to reload rather than pretend.
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                let ev = Event::default().event("lagged").data(json!({ "missed": n }).to_string());
+                Some((Ok(ev), (rx, state)))
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
         }
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))

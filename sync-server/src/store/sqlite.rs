@@ -18,8 +18,9 @@ use crate::auth::{DeviceAuth, DispatcherAuth};
 const CHUNKS_MAX: i64 = 64;
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(
-        r#"
+    Migrations::new(vec![
+        M::up(
+            r#"
         CREATE TABLE dispatchers (
             id TEXT PRIMARY KEY, name TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE, active INTEGER NOT NULL DEFAULT 1
         );
@@ -57,10 +58,10 @@ fn migrations() -> Migrations<'static> {
         ) WITHOUT ROWID;
         CREATE TABLE blob_refs (hash TEXT NOT NULL, job_id TEXT NOT NULL, PRIMARY KEY (hash, job_id)) WITHOUT ROWID;
         "#,
-    ),
-    // Dispatcher views: list filters, KPI facts, technicians' last positions, reference data.
-    M::up(
-        r#"
+        ),
+        // Dispatcher views: list filters, KPI facts, technicians' last positions, reference data.
+        M::up(
+            r#"
         ALTER TABLE jobs ADD COLUMN channel TEXT NOT NULL DEFAULT '';
         ALTER TABLE jobs ADD COLUMN appt_end INTEGER;
         ALTER TABLE jobs ADD COLUMN serial TEXT NOT NULL DEFAULT '';
@@ -87,9 +88,9 @@ fn migrations() -> Migrations<'static> {
             PRIMARY KEY (kind, version)
         );
         "#,
-    ),
-    // Overdue lists read open jobs by deadline.
-    M::up("CREATE INDEX jobs_by_resolve_by ON jobs (resolve_by) WHERE resolve_by IS NOT NULL;"),
+        ),
+        // Overdue lists read open jobs by deadline.
+        M::up("CREATE INDEX jobs_by_resolve_by ON jobs (resolve_by) WHERE resolve_by IS NOT NULL;"),
     ])
 }
 
@@ -157,10 +158,7 @@ impl SqliteStore {
         Ok(Self { conn: Arc::new(Mutex::new(conn)) })
     }
 
-    async fn call<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
+    async fn call<T: Send + 'static>(&self, f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static) -> Result<T> {
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || {
             let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
@@ -198,11 +196,9 @@ fn append_chunk(tx: &rusqlite::Transaction<'_>, job: JobId, kind: DocKind, chunk
     }
     let id = job.to_string();
     let (count, seq): (i64, i64) = tx
-        .query_row(
-            "SELECT chunk_count, next_seq FROM docs WHERE job_id = ?1 AND kind = ?2",
-            params![id, kind_str(kind)],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .query_row("SELECT chunk_count, next_seq FROM docs WHERE job_id = ?1 AND kind = ?2", params![id, kind_str(kind)], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?
         .ok_or(StoreError::NoSuchJob(job))?;
     tx.execute("INSERT INTO doc_chunks (job_id, kind, seq, bytes) VALUES (?1, ?2, ?3, ?4)", params![id, kind_str(kind), seq, chunk])?;
@@ -261,9 +257,7 @@ impl Store for SqliteStore {
         let h = token_hash.to_owned();
         self.call(move |c| {
             let row: Option<(String, String)> = c
-                .query_row("SELECT id, name FROM dispatchers WHERE token_hash = ?1 AND active = 1", [h], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
+                .query_row("SELECT id, name FROM dispatchers WHERE token_hash = ?1 AND active = 1", [h], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
             Ok(row.and_then(|(id, name)| Some(DispatcherAuth { dispatcher: id.parse().ok()?, name })))
         })
@@ -348,9 +342,8 @@ impl Store for SqliteStore {
                 )
                 .optional()?;
             let Some(tech) = tech else { return Ok(None) };
-            let row: Option<(String, bool)> = tx
-                .query_row("SELECT json, active FROM technicians WHERE id = ?1", [&tech], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
+            let row: Option<(String, bool)> =
+                tx.query_row("SELECT json, active FROM technicians WHERE id = ?1", [&tech], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
             let Some((json, true)) = row else { return Ok(None) };
             tx.execute(
                 "INSERT INTO devices (id, technician_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -398,9 +391,11 @@ impl Store for SqliteStore {
             }
             let f = &i.facts;
             tx.execute(
-                &format!("INSERT OR REPLACE INTO jobs ({JOB_COLUMNS}, updated_at)
+                &format!(
+                    "INSERT OR REPLACE INTO jobs ({JOB_COLUMNS}, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-                         ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)"),
+                         ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)"
+                ),
                 rusqlite::params_from_iter([
                     &i.job.to_string() as &dyn rusqlite::ToSql,
                     &i.status,
@@ -472,27 +467,25 @@ impl Store for SqliteStore {
 
     async fn ever_assigned(&self, tech: TechnicianId, job: JobId) -> Result<bool> {
         self.call(move |c| {
-            Ok(c
-                .query_row(
-                    "SELECT 1 FROM job_assignees WHERE job_id = ?1 AND technician_id = ?2",
-                    params![job.to_string(), tech.to_string()],
-                    |_| Ok(()),
-                )
-                .optional()?
-                .is_some())
+            Ok(c.query_row(
+                "SELECT 1 FROM job_assignees WHERE job_id = ?1 AND technician_id = ?2",
+                params![job.to_string(), tech.to_string()],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
         })
         .await
     }
 
     async fn sync_state(&self, device: DeviceId, job: JobId, kind: DocKind) -> Result<Option<Vec<u8>>> {
         self.call(move |c| {
-            Ok(c
-                .query_row(
-                    "SELECT state FROM sync_states WHERE device_id = ?1 AND job_id = ?2 AND kind = ?3",
-                    params![device.to_string(), job.to_string(), kind_str(kind)],
-                    |r| r.get(0),
-                )
-                .optional()?)
+            Ok(c.query_row(
+                "SELECT state FROM sync_states WHERE device_id = ?1 AND job_id = ?2 AND kind = ?3",
+                params![device.to_string(), job.to_string(), kind_str(kind)],
+                |r| r.get(0),
+            )
+            .optional()?)
         })
         .await
     }
@@ -526,9 +519,7 @@ impl Store for SqliteStore {
 
     async fn job_row(&self, job: JobId) -> Result<Option<JobIndex>> {
         self.call(move |c| {
-            Ok(c
-                .query_row(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = ?1"), [job.to_string()], job_from_row)
-                .optional()?)
+            Ok(c.query_row(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = ?1"), [job.to_string()], job_from_row).optional()?)
         })
         .await
     }
@@ -588,9 +579,8 @@ impl Store for SqliteStore {
                 cols.join(", ")
             );
             let mut stmt = c.prepare_cached(&sql)?;
-            let rows = stmt.query_map(params![from.0, to.0, 30 * Timestamp::DAY], |r| {
-                Ok(KpiRow { index: job_from_row(r)?, repeat: r.get(29)? })
-            })?;
+            let rows =
+                stmt.query_map(params![from.0, to.0, 30 * Timestamp::DAY], |r| Ok(KpiRow { index: job_from_row(r)?, repeat: r.get(29)? }))?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
         .await
@@ -611,13 +601,10 @@ impl Store for SqliteStore {
 
     async fn location(&self, tech: TechnicianId) -> Result<Option<(shared::model::GeoPoint, Timestamp)>> {
         self.call(move |c| {
-            Ok(c
-                .query_row(
-                    "SELECT lat, lon, at FROM technician_locations WHERE technician_id = ?1",
-                    [tech.to_string()],
-                    |r| Ok((shared::model::GeoPoint { lat: r.get(0)?, lon: r.get(1)? }, Timestamp(r.get(2)?))),
-                )
-                .optional()?)
+            Ok(c.query_row("SELECT lat, lon, at FROM technician_locations WHERE technician_id = ?1", [tech.to_string()], |r| {
+                Ok((shared::model::GeoPoint { lat: r.get(0)?, lon: r.get(1)? }, Timestamp(r.get(2)?)))
+            })
+            .optional()?)
         })
         .await
     }
@@ -626,11 +613,8 @@ impl Store for SqliteStore {
         let kind = kind.to_owned();
         self.call(move |c| {
             let tx = c.transaction()?;
-            let next: u32 = tx.query_row(
-                "SELECT coalesce(max(version), 0) + 1 FROM reference_data WHERE kind = ?1",
-                [&kind],
-                |r| r.get(0),
-            )?;
+            let next: u32 =
+                tx.query_row("SELECT coalesce(max(version), 0) + 1 FROM reference_data WHERE kind = ?1", [&kind], |r| r.get(0))?;
             tx.execute(
                 "INSERT INTO reference_data (kind, version, json, published_at) VALUES (?1, ?2, ?3, ?4)",
                 params![kind, next, json, Timestamp::now().0],
@@ -651,11 +635,9 @@ impl Store for SqliteStore {
                     })
                     .optional()?,
                 None => c
-                    .query_row(
-                        "SELECT version, json FROM reference_data WHERE kind = ?1 ORDER BY version DESC LIMIT 1",
-                        [kind],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
+                    .query_row("SELECT version, json FROM reference_data WHERE kind = ?1 ORDER BY version DESC LIMIT 1", [kind], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
                     .optional()?,
             };
             Ok(row)
@@ -666,8 +648,7 @@ impl Store for SqliteStore {
     async fn reference_versions(&self, kind: &str) -> Result<Vec<ReferenceVersion>> {
         let kind = kind.to_owned();
         self.call(move |c| {
-            let mut stmt =
-                c.prepare_cached("SELECT version, published_at FROM reference_data WHERE kind = ?1 ORDER BY version")?;
+            let mut stmt = c.prepare_cached("SELECT version, published_at FROM reference_data WHERE kind = ?1 ORDER BY version")?;
             let rows = stmt.query_map([&kind], |r| {
                 Ok(ReferenceVersion { kind: kind.clone(), version: r.get(0)?, published_at: Timestamp(r.get(1)?) })
             })?;
