@@ -12,7 +12,7 @@ use super::job::{JobScreen, JobScreenData, UiAction};
 use super::panels::{KbScreen, SettingsAction, SettingsData, SettingsScreen, StockScreen};
 use super::today::TodayScreen;
 use super::{Lang, STYLE};
-use crate::platform::{FixedLocator, Locator};
+use crate::platform::{Camera, FilePicker, FixedLocator, ImageScanner, Locator, Scanner};
 use crate::store::{ScanMatch, Store, StoreError, TodayQuery};
 use crate::sync_client::{SyncClient, pair};
 
@@ -22,6 +22,9 @@ pub struct Services {
     pub store: Arc<Mutex<Store>>,
     pub sync: Arc<SyncClient>,
     pub locator: Arc<dyn Locator>,
+    /// Photos and pictures of part labels; the screens get it as context.
+    pub camera: Arc<dyn Camera>,
+    pub scanner: Arc<dyn Scanner>,
     /// The technician's time zone for display.
     pub utc_offset_min: i32,
 }
@@ -29,7 +32,14 @@ pub struct Services {
 impl Services {
     pub fn new(store: Store, utc_offset_min: i32) -> Self {
         let store = Arc::new(Mutex::new(store));
-        Services { sync: Arc::new(SyncClient::new(store.clone())), store, locator: Arc::new(FixedLocator::from_env()), utc_offset_min }
+        Services {
+            sync: Arc::new(SyncClient::new(store.clone())),
+            store,
+            locator: Arc::new(FixedLocator::from_env()),
+            camera: Arc::new(FilePicker),
+            scanner: Arc::new(ImageScanner),
+            utc_offset_min,
+        }
     }
 }
 
@@ -61,6 +71,7 @@ fn run(
     job: JobId,
     action: UiAction,
     here: Option<shared::model::GeoPoint>,
+    scanner: &dyn Scanner,
     last_scan: &mut Option<ScanMatch>,
 ) -> Result<(), String> {
     let err = |e: StoreError| e.to_string();
@@ -75,7 +86,7 @@ fn run(
             store.add_photo(job, kind, "", ready).map(|_| ())
         }
         UiAction::Scan(bytes) => {
-            let scanned = crate::scan::decode(&bytes).map_err(|e| e.to_string())?;
+            let scanned = scanner.scan(&bytes).map_err(|e| e.to_string())?;
             let m = store.match_scan(&scanned.text, &view.dispatch.appliance.brand, &view.dispatch.appliance.model).map_err(err)?;
             let scan = PartScan {
                 id: ItemId::new(),
@@ -124,6 +135,7 @@ fn run(
 #[component]
 pub fn App() -> Element {
     let services = use_context::<Services>();
+    use_context_provider(|| services.camera.clone());
     let mut screen = use_signal(|| Screen::Today);
     let mut lang = use_signal(|| Lang::Zh);
     let mut revision = use_signal(|| 0u64);
@@ -177,7 +189,7 @@ pub fn App() -> Element {
                         if a == UiAction::Back { screen.set(Screen::Today); return; }
                         let mut scan = last_scan();
                         // The store lock ends with this statement: the sync status below takes it again.
-                        let result = run(&mut s.store.lock().unwrap_or_else(|e| e.into_inner()), id, a, s.locator.current(), &mut scan);
+                        let result = run(&mut s.store.lock().unwrap_or_else(|e| e.into_inner()), id, a, s.locator.current(), s.scanner.as_ref(), &mut scan);
                         match result {
                             Ok(()) => message.set(None),
                             Err(e) => message.set(Some(e)),

@@ -2,6 +2,8 @@
 //! allows (check-in compares positions), notes, photos, part scans, the quote with the
 //! customer's signature, completion and rating.
 
+use std::sync::Arc;
+
 use dioxus::prelude::*;
 use shared::approval::{ApprovalCheck, check, content_hash, latest_signature};
 use shared::model::{FieldAction, FieldDoc, GeoPoint, LineKind, PhotoKind, Report, SignaturePurpose, WarrantyState};
@@ -11,10 +13,9 @@ use shared::signature::Strokes;
 use shared::status::{Action, Status};
 use shared::{ItemId, Timestamp};
 
-use super::pick::{FileSource, picked_files};
 use super::sign::SignaturePad;
 use super::{Lang, distance_text, money, status_label};
-use crate::platform::CHECK_IN_RADIUS_M;
+use crate::platform::{CHECK_IN_RADIUS_M, Camera, FilePicker};
 use crate::store::{JobSummary, JobView, ScanMatch};
 
 /// What the technician asked for on the job screen.
@@ -118,7 +119,7 @@ pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiActi
     let mut comment = use_signal(String::new);
     let working = matches!(status, Status::OnSite | Status::InProgress | Status::OnHold);
     let finished = matches!(status, Status::Completed | Status::Closed);
-    let files = try_use_context::<FileSource>().unwrap_or_default();
+    let camera = try_use_context::<Arc<dyn Camera>>().unwrap_or_else(|| Arc::new(FilePicker));
     rsx! {
         div { class: "row",
             button { class: "secondary", onclick: move |_| on_action.call(UiAction::Back), {lang.t("← 返回", "← Back")} }
@@ -190,13 +191,13 @@ pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiActi
             if working {
                 for (kind, label) in [(PhotoKind::DataPlate, lang.t("铭牌", "Data plate")), (PhotoKind::Fault, lang.t("故障", "Fault")), (PhotoKind::Before, lang.t("修前", "Before")), (PhotoKind::After, lang.t("修后", "After")), (PhotoKind::Part, lang.t("配件", "Part"))] {
                     label { class: "row", "📷 {label} "
-                        input { r#type: "file", accept: "image/*", "data-pick": "photo-{kind.as_str()}",
-                            onchange: move |e: FormEvent| async move {
-                                match picked_files(&e, &format!("photo-{}", kind.as_str()), files).await {
+                        input { r#type: "file", accept: "image/*", capture: "environment", "data-pick": "photo-{kind.as_str()}",
+                            onchange: { let camera = camera.clone(); move |e: FormEvent| { let camera = camera.clone(); async move {
+                                match camera.pictures(&e, &format!("photo-{}", kind.as_str())).await {
                                     Ok(all) => for bytes in all { on_action.call(UiAction::AddPhoto { kind, bytes }) },
                                     Err(msg) => on_action.call(UiAction::Failed(msg)),
                                 }
-                            }
+                            } } }
                         }
                     }
                 }
@@ -205,13 +206,13 @@ pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiActi
         if working {
             div { class: "card", "data-testid": "scan",
                 h2 { {lang.t("扫码配件", "Scan a part")} }
-                input { r#type: "file", accept: "image/*", "data-pick": "scan",
-                    onchange: move |e: FormEvent| async move {
-                        match picked_files(&e, "scan", files).await {
+                input { r#type: "file", accept: "image/*", capture: "environment", "data-pick": "scan",
+                    onchange: move |e: FormEvent| { let camera = camera.clone(); async move {
+                        match camera.pictures(&e, "scan").await {
                             Ok(all) => if let Some(bytes) = all.into_iter().next() { on_action.call(UiAction::Scan(bytes)) },
                             Err(msg) => on_action.call(UiAction::Failed(msg)),
                         }
-                    }
+                    } }
                 }
                 if let Some(s) = &data.last_scan {
                     match &s.part {

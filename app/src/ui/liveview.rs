@@ -12,7 +12,7 @@ use dioxus::prelude::*;
 use dioxus_liveview::{LiveViewPool, axum_socket, interpreter_glue};
 
 use super::app::{App, Services};
-use super::pick::FileSource;
+use crate::platform::BrowserFiles;
 
 /// The page to open. Every path serves the app (it keeps its own screen state), so any works.
 pub const START_PATH: &str = "/today";
@@ -38,11 +38,13 @@ fn page() -> String {
 
 /// A router serving the app; every browser tab gets its own screen state over the shared store.
 pub fn router(services: Services) -> Router {
+    // Files picked in the page stay in the browser: read them there.
+    let services = Services { camera: std::sync::Arc::new(BrowserFiles), ..services };
     let pool = LiveViewPool::new();
     let html = Html(page());
     let ws = get(move |upgrade: WebSocketUpgrade| async move {
         upgrade.on_upgrade(move |socket| async move {
-            let make = move || VirtualDom::new(App).with_root_context(services).with_root_context(FileSource::Browser);
+            let make = move || VirtualDom::new(App).with_root_context(services);
             if let Err(e) = pool.launch_virtualdom(axum_socket(socket), make).await {
                 tracing::debug!(error = ?e, "a browser tab closed");
             }

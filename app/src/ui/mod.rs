@@ -7,7 +7,6 @@ pub mod job;
 #[cfg(feature = "liveview")]
 pub mod liveview;
 pub mod panels;
-pub mod pick;
 pub mod sign;
 pub mod today;
 

@@ -1,36 +1,52 @@
-//! Reading the bytes of a picked file (a photo, a scanned code) whatever renderer shows the screen.
+//! Where photos and pictures of part labels come from.
 //!
-//! The desktop renderer answers a file input with a native dialog and hands the file engine real
-//! paths. A liveview page keeps the file in the browser: dioxus-liveview 0.7 sends the bytes in a
-//! field the event type does not read, so the file engine sees only a name. There a small script
-//! reads the chosen files in the page and sends them back as data URLs.
+//! On the desktop a capture control is a file input: the renderer answers it with a native dialog
+//! and hands the file engine real paths ([`FilePicker`]). A liveview page keeps the file in the
+//! browser: dioxus-liveview 0.7 sends the bytes in a field the event type does not read, so the
+//! file engine sees only a name; there a small script reads the chosen files in the page and sends
+//! them back as data URLs ([`BrowserFiles`]). File inputs deliver nothing on Android/iOS in Dioxus
+//! 0.7, so phones need a native capture plugin behind this same trait (see DESIGN.md).
+
+use std::future::Future;
+use std::pin::Pin;
 
 use base64::Engine;
 use dioxus::prelude::*;
 
-/// Where a file input's bytes can be read. Provided as context by the renderer's launcher;
-/// absent means the desktop behaviour.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum FileSource {
-    /// The file engine reads native paths (desktop, mobile webviews).
-    #[default]
-    Native,
-    /// The bytes stay in the browser page (liveview); a script reads them.
-    Browser,
+/// The pictures a capture control produced, or what went wrong, in words for the technician.
+pub type Pictures<'a> = Pin<Box<dyn Future<Output = Result<Vec<Vec<u8>>, String>> + 'a>>;
+
+/// Takes or picks pictures. The app asks it when a capture control (`data-pick="{pick}"`)
+/// reports a change; screens receive it as context and fall back to [`FilePicker`].
+pub trait Camera: Send + Sync {
+    /// The encoded images (JPEG, PNG, ...) chosen with the control `pick` that raised `event`.
+    fn pictures<'a>(&'a self, event: &'a FormEvent, pick: &'a str) -> Pictures<'a>;
 }
 
-/// The bytes of every file chosen in the input marked `data-pick="{pick}"`, read as `source` requires.
-pub async fn picked_files(event: &FormEvent, pick: &str, source: FileSource) -> Result<Vec<Vec<u8>>, String> {
-    match source {
-        FileSource::Native => {
+/// Desktop: the file engine reads the files chosen in the native dialog.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FilePicker;
+
+impl Camera for FilePicker {
+    fn pictures<'a>(&'a self, event: &'a FormEvent, _pick: &'a str) -> Pictures<'a> {
+        Box::pin(async move {
             let mut out = Vec::new();
             for file in event.files() {
                 let bytes = file.read_bytes().await.map_err(|e| format!("could not read {}: {e}", file.name()))?;
                 out.push(bytes.to_vec());
             }
             Ok(out)
-        }
-        FileSource::Browser => {
+        })
+    }
+}
+
+/// A browser page (liveview): the bytes stay in the page, so a script reads them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BrowserFiles;
+
+impl Camera for BrowserFiles {
+    fn pictures<'a>(&'a self, _event: &'a FormEvent, pick: &'a str) -> Pictures<'a> {
+        Box::pin(async move {
             let script = format!(
                 r#"const input = document.querySelector('input[data-pick="{pick}"]');
 if (!input) return [];
@@ -47,7 +63,7 @@ return out;"#
             );
             let urls: Vec<String> = document::eval(&script).join().await.map_err(|e| format!("could not read the picked file: {e}"))?;
             urls.iter().map(|u| decode_data_url(u)).collect()
-        }
+        })
     }
 }
 

@@ -1,8 +1,31 @@
 //! Platform services behind traits. Dioxus has no first-party camera or GPS API, so the app asks
-//! these; the desktop backends (file picker, configured position) are what runs in development
-//! and tests, and the mobile backends plug in through Kotlin/Swift plugins later.
+//! these; the desktop backends (file picker, configured position, decoding codes from an image in
+//! Rust) are what runs in development and tests, and the mobile backends plug in through
+//! Kotlin/Swift plugins later.
+
+pub mod camera;
 
 use shared::model::GeoPoint;
+
+pub use camera::{BrowserFiles, Camera, FilePicker};
+
+use crate::scan::{ScanError, Scanned};
+
+/// Reads the code on a part's label from a picture of it.
+pub trait Scanner: Send + Sync {
+    fn scan(&self, image: &[u8]) -> Result<Scanned, ScanError>;
+}
+
+/// Decodes QR codes and 1-D barcodes in Rust (rxing): the same on every platform; a phone may
+/// swap in its native scanner.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ImageScanner;
+
+impl Scanner for ImageScanner {
+    fn scan(&self, image: &[u8]) -> Result<Scanned, ScanError> {
+        crate::scan::decode(image)
+    }
+}
 
 /// Where the device is.
 pub trait Locator: Send + Sync {
