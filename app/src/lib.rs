@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod demo;
-pub mod photo;
+pub use shared::photo;
 pub mod platform;
 pub mod scan;
 pub mod store;

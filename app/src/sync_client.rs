@@ -77,6 +77,8 @@ pub struct SyncReport {
     pub dropped_jobs: usize,
     pub refused: Vec<shared::wire::DocRefusal>,
     pub blobs_uploaded: usize,
+    /// Blobs fetched for this device (the customer's photos).
+    pub blobs_downloaded: usize,
     /// Work remains (round limit reached or the server held some back).
     pub more: bool,
     /// Jobs the server took away that stay until their work (documents, photos) is confirmed.
@@ -194,6 +196,7 @@ impl SyncClient {
         let result = async {
             let mut report = self.sync_documents().await?;
             report.blobs_uploaded = self.upload_blobs().await?;
+            report.blobs_downloaded = self.download_blobs().await?;
             // Photos were the last thing keeping a reassigned job on this phone.
             for job in std::mem::take(&mut report.kept_revoked) {
                 if self.store().drop_job_if_synced(job)? {
@@ -370,6 +373,30 @@ impl SyncClient {
     }
 
     /// Uploads every pending blob, resuming each from the offset the server holds.
+    /// Fetches the blobs this device's documents name but it does not hold, each verified
+    /// against its hash before it is kept. A blob the server no longer lets us read (the job
+    /// moved on) is skipped; the next sync asks again while the job is here.
+    pub async fn download_blobs(&self) -> Result<usize, SyncError> {
+        let (server, token) = self.endpoint()?;
+        let wanted = self.store().wanted_blobs()?;
+        let mut done = 0;
+        for (job, hash) in wanted {
+            let resp = send(self.http.get(format!("{server}/v1/blobs/{hash}")).bearer_auth(&token)).await?;
+            if matches!(resp.status().as_u16(), 403 | 404) {
+                tracing::debug!(%job, blob = %hash, "blob not readable here; skipped");
+                continue;
+            }
+            let bytes = check(resp).await?.bytes().await?;
+            match self.store().put_remote_blob(job, &hash, "image/jpeg", &bytes) {
+                Ok(()) => done += 1,
+                // Damaged in transit or by the server: not kept, asked for again next time.
+                Err(StoreError::BlobMismatch) => tracing::warn!(%job, blob = %hash, "downloaded blob does not match its hash"),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(done)
+    }
+
     pub async fn upload_blobs(&self) -> Result<usize, SyncError> {
         let (server, token) = self.endpoint()?;
         let pending = self.store().pending_blobs()?;

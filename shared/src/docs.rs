@@ -122,6 +122,7 @@ pub fn create_job(job: NewJob, by: &str, now: Timestamp, actor: ActorId) -> Resu
         appointment: job.appointment,
         events: vec![DispatchEvent { id: ItemId::new(), at: now, by: by.to_owned(), action: DispatchAction::Created }],
         notes: Vec::new(),
+        customer_photos: Vec::new(),
     };
     let mut d = AutoCommit::new().with_actor(actor.clone());
     reconcile(&mut d, &dispatch)?;

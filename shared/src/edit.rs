@@ -9,8 +9,8 @@ use crate::approval::content_hash;
 use crate::docs::{DocError, commit, read_dispatch, read_field};
 use crate::ids::{DeviceId, ItemId, TechnicianId};
 use crate::model::{
-    Appliance, Customer, DispatchAction, DispatchDoc, DispatchEvent, FieldAction, FieldDoc, GeoPoint, LineItem, Note, PartScan, Photo,
-    Priority, Rating, Report, Signature, SignaturePurpose, Sla, StatusEvent, Window,
+    Appliance, Customer, CustomerPhoto, DispatchAction, DispatchDoc, DispatchEvent, FieldAction, FieldDoc, GeoPoint, LineItem, Note,
+    PartScan, Photo, Priority, Rating, Report, Signature, SignaturePurpose, Sla, StatusEvent, Window,
 };
 use crate::pricing::{PricingError, check_line, totals};
 use crate::signature::{Strokes, StrokesError};
@@ -320,6 +320,11 @@ pub enum DispatchEdit {
     Update {
         fields: Box<DispatchFields>,
     },
+    /// Only through the server's upload route, which stores the blobs first: a photo never
+    /// points at bytes nobody has.
+    AddCustomerPhoto {
+        photo: CustomerPhoto,
+    },
 }
 
 /// Dispatch fields a dispatcher may correct after creation; `None` leaves a field as it is.
@@ -342,6 +347,7 @@ impl DispatchEdit {
             DispatchEdit::Close => "close",
             DispatchEdit::AddNote { .. } => "add note",
             DispatchEdit::Update { .. } => "update",
+            DispatchEdit::AddCustomerPhoto { .. } => "add customer photo",
         }
     }
 }
@@ -379,6 +385,12 @@ pub fn apply_dispatch_edit(
             }
             room("notes", dispatch.notes.len())?;
             dispatch.notes.push(Note { id: ItemId::new(), at: now, author: by.to_owned(), text: t });
+            None
+        }
+        DispatchEdit::AddCustomerPhoto { photo } => {
+            text("caption", &photo.caption)?;
+            room("customer photos", dispatch.customer_photos.len())?;
+            dispatch.customer_photos.push(photo);
             None
         }
         DispatchEdit::Update { fields } => {

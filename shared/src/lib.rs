@@ -11,6 +11,7 @@ pub mod edit;
 pub mod ids;
 pub mod model;
 pub mod money;
+pub mod photo;
 pub mod pricing;
 pub mod reference;
 pub mod signature;

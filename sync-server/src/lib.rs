@@ -109,6 +109,10 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/v1/jobs/{id}/auto-assign", post(admin::views::auto_assign))
         .route("/admin/v1/jobs/{id}/self-service", get(admin::views::self_service_candidates).post(admin::views::answer_self_service))
         .route("/admin/v1/jobs/{id}/report.html", get(admin::views::report))
+        .route(
+            "/admin/v1/jobs/{id}/customer-photos",
+            post(admin::photos::add_customer_photo).layer(DefaultBodyLimit::max(shared::photo::INPUT_BYTES_MAX)),
+        )
         .route("/admin/v1/jobs/{id}/{action}", post(admin::job_action))
         .route("/admin/v1/kpis", get(admin::views::kpis))
         .route("/admin/v1/events", get(admin::views::events))

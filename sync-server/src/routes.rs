@@ -105,7 +105,7 @@ fn offset_headers(status: BlobStatus) -> HeaderMap {
     m
 }
 
-fn blob_error(e: BlobError) -> AppError {
+pub(crate) fn blob_error(e: BlobError) -> AppError {
     match e {
         BlobError::WrongOffset { .. } | BlobError::LengthChanged { .. } => AppError::Conflict(e.to_string()),
         BlobError::TooLarge(_) | BlobError::PastEnd { .. } => AppError::TooLarge(e.to_string()),

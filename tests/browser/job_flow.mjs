@@ -81,6 +81,8 @@ try {
   await shot("today");
   await card.click();
   await status("assigned");
+  // The customer's own picture came down with the first sync.
+  await page.waitForSelector("[data-testid=customer-photos] img");
   await shot("job-assigned");
 
   // Status flow up to work in progress; the check-in is near the address, so no reason needed.
@@ -92,8 +94,8 @@ try {
 
   // A data-plate photo: processed on the phone, shown at once.
   await page.setInputFiles('input[data-pick="photo-data_plate"]', env("ONSITE_PHOTO"));
-  await page.waitForSelector(".thumbs img");
-  await page.locator(".thumbs").scrollIntoViewIfNeeded();
+  await page.waitForSelector("[data-testid=photos] img");
+  await page.locator("[data-testid=photos]").scrollIntoViewIfNeeded();
   await shot("job-photo");
 
   // Scan the part's QR code: matched against the catalog and the van stock, then used.

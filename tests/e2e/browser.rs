@@ -62,6 +62,15 @@ async fn a_whole_job_in_a_real_browser() {
     let server = Server::start(dir.path().join("server"), &Default::default()).await;
     let creds = onsite_server::demo::seed(&server.state, "osa_browser_e2e_dispatcher").await.unwrap();
     let code = creds.technicians["li"].1.clone();
+    // The customer sent a picture of the kettle's data plate with the request.
+    let dispatcher =
+        onsite_tests::harness::Dispatcher { base: server.url(), token: "osa_browser_e2e_dispatcher".into(), http: reqwest::Client::new() };
+    let (_, page) = dispatcher.get("/admin/v1/jobs?limit=500").await;
+    let zhao = page["jobs"].as_array().unwrap().iter().find(|j| j["customer_name"].as_str().is_some_and(|n| n.contains(CUSTOMER))).unwrap();
+    let zhao = zhao["job"].as_str().unwrap().to_owned();
+    let (s, sent) =
+        dispatcher.post_bytes(&format!("/admin/v1/jobs/{zhao}/customer-photos?caption=kettle"), "image/jpeg", jpeg(1200, 900, 3)).await;
+    assert_eq!(s, 200, "{sent}");
     let phone = dir.path().join("phone.sqlite");
     // Standing ~15 m from the customer's door, so the check-in needs no reason.
     let here = GeoPoint { lat: 31.2309, lon: 121.5215 };

@@ -290,3 +290,55 @@ async fn bad_dispatcher_input_is_refused_and_changes_nothing() {
     let (_, sugg) = d.get(&format!("/admin/v1/jobs/{job}/suggestions")).await;
     assert_eq!(sugg[0]["qualified"], false, "a deactivated technician is not suggested as qualified");
 }
+
+#[tokio::test]
+async fn customer_photos_reach_the_assigned_phone_verified_and_bad_uploads_change_nothing() {
+    let w = World::new().await;
+    let (li, dev) = w.technician("李明").await;
+    let d = &w.dispatcher;
+    let job = w.assigned_jobs(li, 1).await[0];
+    dev.client.sync_now().await.unwrap();
+
+    // Bad uploads: each refused with a clear code, the job untouched.
+    let before = d.job(job).await;
+    let path = format!("/admin/v1/jobs/{job}/customer-photos");
+    for (status, code, (s, b)) in [
+        (422, "unprocessable", d.post_bytes(&path, "image/jpeg", b"not a picture at all".to_vec()).await),
+        (400, "bad_request", d.post_bytes(&path, "image/jpeg", Vec::new()).await),
+        (404, "not_found", d.post_bytes(&format!("/admin/v1/jobs/{}/customer-photos", JobId::new()), "image/jpeg", jpeg(64, 48, 1)).await),
+        (400, "bad_request", d.act(job, "add_customer_photo", json!({ "photo": {} })).await),
+    ] {
+        assert_eq!((s, b["error"]["code"].as_str()), (status, Some(code)), "{b}");
+    }
+    let http = reqwest::Client::new();
+    let tech =
+        http.post(format!("{}{path}", w.server.url())).bearer_auth(dev.with(|s| s.meta("token").unwrap().unwrap())).body(jpeg(64, 48, 1));
+    assert_eq!(tech.send().await.unwrap().status().as_u16(), 401, "a device token is no dispatcher token");
+    assert_eq!(d.job(job).await, before, "nothing changed");
+
+    // A 3000x2000 phone picture from the customer: re-encoded on the server, both blobs stored.
+    let (s, added) = d.post_bytes(&format!("{path}?caption=data%20plate"), "image/jpeg", jpeg(3000, 2000, 9)).await;
+    assert_eq!(s, 200, "{added}");
+    assert_eq!((added["photo"]["width"].as_u64(), added["photo"]["height"].as_u64()), (Some(1600), Some(1067)));
+    let full = d.http.get(format!("{}{}", w.server.url(), added["url"].as_str().unwrap())).bearer_auth(&d.token).send().await.unwrap();
+    let full = full.bytes().await.unwrap();
+    assert_eq!(image::load_from_memory(&full).unwrap().width(), 1600);
+
+    // The phone learns of it on the next sync and downloads both, each checked against its hash.
+    let blob: shared::BlobHash = added["photo"]["blob"].as_str().unwrap().parse().unwrap();
+    let thumb: shared::BlobHash = added["photo"]["thumbnail"].as_str().unwrap().parse().unwrap();
+    let report = dev.client.sync_now().await.unwrap();
+    assert_eq!(report.blobs_downloaded, 2, "{report:?}");
+    dev.with(|s| {
+        let v = s.open_job(job).unwrap();
+        assert_eq!(v.dispatch.customer_photos.len(), 1);
+        assert_eq!(v.dispatch.customer_photos[0].caption, "data plate");
+        assert_eq!(s.blob(&blob).unwrap().as_deref(), Some(&full[..]));
+        assert!(s.blob(&thumb).unwrap().is_some());
+        assert!(s.wanted_blobs().unwrap().is_empty(), "nothing left to fetch");
+        // Downloaded blobs are not the phone's to upload.
+        assert_eq!(s.pending_blob_bytes().unwrap(), 0);
+    });
+    assert_eq!(dev.client.sync_now().await.unwrap().blobs_downloaded, 0, "fetched once");
+    assert!(dev.client.status().is_synced());
+}

@@ -79,6 +79,7 @@ async fn every_documented_operation_is_served_and_every_route_documented() {
         "GET /admin/v1/jobs/{id}/self-service",
         "POST /admin/v1/jobs/{id}/self-service",
         "GET /admin/v1/jobs/{id}/report.html",
+        "POST /admin/v1/jobs/{id}/customer-photos",
         "POST /admin/v1/jobs/{id}/{action}",
         "GET /admin/v1/kpis",
         "GET /admin/v1/events",

@@ -85,6 +85,21 @@ impl Dispatcher {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// POSTs raw bytes (an upload); returns (status, body).
+    pub async fn post_bytes(&self, path: &str, content_type: &str, bytes: Vec<u8>) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("content-type", content_type)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
         let r = self.http.put(format!("{}{path}", self.base)).bearer_auth(&self.token).json(&body).send().await.unwrap();
         let status = r.status().as_u16();

@@ -28,14 +28,7 @@ pub struct PendingBlob {
     pub uploaded: u64,
 }
 
-/// A photo ready to keep: already downscaled and re-encoded (see `crate::photo`).
-#[derive(Clone, Debug)]
-pub struct ReadyPhoto {
-    pub jpeg: Vec<u8>,
-    pub thumbnail: Vec<u8>,
-    pub width: u32,
-    pub height: u32,
-}
+pub use shared::photo::ReadyPhoto;
 
 impl Store {
     /// Keeps a photo's bytes and adds it to the job, in one transaction.
@@ -86,12 +79,30 @@ impl Store {
         if !hash.matches(bytes) {
             return Err(StoreError::BlobMismatch);
         }
-        self.conn.execute(
+        let tx = self.conn.transaction()?;
+        tx.execute(
             "INSERT OR IGNORE INTO blobs (hash, job_id, mime, bytes, size, uploaded, state, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?5, 'uploaded', ?6)",
             params![hash.as_str(), job.to_string(), mime, bytes, bytes.len() as i64, Timestamp::now().0],
         )?;
+        tx.execute("DELETE FROM blob_wants WHERE hash = ?1", [hash.as_str()])?;
+        tx.commit()?;
         Ok(())
+    }
+
+    /// Blobs the documents name that this device still has to download (thumbnails first, so a
+    /// slow connection shows something early), with the job each belongs to.
+    pub fn wanted_blobs(&self) -> Result<Vec<(JobId, BlobHash)>> {
+        let mut stmt = self.conn.prepare_cached("SELECT job_id, hash FROM blob_wants ORDER BY rowid")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (job, hash) = row?;
+            if let (Ok(job), Ok(hash)) = (job.parse(), hash.parse()) {
+                out.push((job, hash));
+            }
+        }
+        Ok(out)
     }
 
     pub fn blob_state(&self, hash: &BlobHash) -> Result<Option<BlobState>> {

@@ -219,6 +219,15 @@ pub(super) fn index(tx: &Transaction<'_>, v: &JobView, dd: &mut AutoCommit, fd: 
             field_digest.as_slice(),
         ],
     )?;
+    for p in &d.customer_photos {
+        for hash in [&p.thumbnail, &p.blob] {
+            tx.execute(
+                "INSERT OR IGNORE INTO blob_wants (hash, job_id)
+                 SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM blobs WHERE hash = ?1)",
+                params![hash.as_str(), d.job_id.to_string()],
+            )?;
+        }
+    }
     Ok(())
 }
 

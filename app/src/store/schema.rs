@@ -126,6 +126,16 @@ pub fn migrations() -> Migrations<'static> {
         ALTER TABLE jobs ADD COLUMN confirmed_field_digest BLOB;
         "#,
         ),
+        // Blobs a job's documents name that this device does not hold yet (the customer's photos):
+        // kept in step with the documents, emptied as downloads land.
+        M::up(
+            r#"
+        CREATE TABLE blob_wants (
+            hash TEXT PRIMARY KEY,
+            job_id TEXT NOT NULL
+        );
+        "#,
+        ),
     ])
 }
 

@@ -177,7 +177,7 @@ impl Store {
         if synced != Some(true) || pending_blobs > 0 {
             return Ok(false);
         }
-        for table in ["docs", "doc_chunks", "jobs", "sync_states", "blobs"] {
+        for table in ["docs", "doc_chunks", "jobs", "sync_states", "blobs", "blob_wants"] {
             tx.execute(&format!("DELETE FROM {table} WHERE job_id = ?1"), [&id])?;
         }
         tx.commit()?;

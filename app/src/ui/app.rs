@@ -54,12 +54,13 @@ enum Screen {
 
 fn thumbnails(store: &Store, view: &crate::store::JobView) -> Vec<(String, String)> {
     use base64::Engine;
-    view.field
-        .photos
-        .iter()
-        .filter_map(|p| {
-            let bytes = store.blob(&p.thumbnail).ok()??;
-            Some((p.thumbnail.to_string(), format!("data:image/jpeg;base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes))))
+    let field = view.field.photos.iter().map(|p| &p.thumbnail);
+    let customer = view.dispatch.customer_photos.iter().map(|p| &p.thumbnail);
+    field
+        .chain(customer)
+        .filter_map(|hash| {
+            let bytes = store.blob(hash).ok()??;
+            Some((hash.to_string(), format!("data:image/jpeg;base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes))))
         })
         .collect()
 }

@@ -142,6 +142,20 @@ pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiActi
             div { b { "{d.appliance.brand} {d.appliance.model}" } " · SN {d.appliance.serial}" }
             div { class: "{warranty.1}", "data-testid": "warranty", "{warranty.0}" }
             div { "{d.problem}" }
+            if !d.customer_photos.is_empty() {
+                div { "data-testid": "customer-photos",
+                    div { class: "muted", {lang.t("客户发来的照片", "Photos from the customer")} }
+                    div { class: "thumbs",
+                        for p in &d.customer_photos {
+                            if let Some((_, url)) = data.thumbnails.iter().find(|(h, _)| h == p.thumbnail.as_str()) {
+                                img { src: "{url}", alt: "{p.caption}", title: "{p.caption}" }
+                            } else {
+                                span { class: "muted", "⏳ {p.caption} ({lang.t(\"联网后下载\", \"downloads when online\")})" }
+                            }
+                        }
+                    }
+                }
+            }
             for n in &d.notes { div { class: "muted", "📝 {n.author}: {n.text}" } }
         }
         if !data.history.is_empty() {
@@ -179,7 +193,7 @@ pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiActi
         }
         div { class: "card",
             h2 { {lang.t("照片", "Photos")} }
-            div { class: "thumbs",
+            div { class: "thumbs", "data-testid": "photos",
                 for p in &f.photos {
                     if let Some((_, url)) = data.thumbnails.iter().find(|(h, _)| h == p.thumbnail.as_str()) {
                         img { src: "{url}", alt: "{p.caption}" }

@@ -246,3 +246,31 @@ fn knowledge_base_stock_and_settings_render() {
     );
     assert!(html.contains("Signed in as 李明 Li Ming") && html.contains("sync before signing out"));
 }
+
+#[test]
+fn job_screen_shows_the_customers_photos_or_says_they_are_still_coming() {
+    let (_d, s) = store();
+    let mut view = find(&s, Status::Assigned);
+    let html = render(job, JobP { data: data(view.clone(), None), lang: Lang::En });
+    assert!(!html.contains("customer-photos"), "no section without photos");
+    let (blob, thumbnail) = (shared::BlobHash::of(b"full"), shared::BlobHash::of(b"thumb"));
+    view.dispatch.customer_photos.push(shared::model::CustomerPhoto {
+        id: ItemId::new(),
+        at: Timestamp::now(),
+        blob,
+        thumbnail: thumbnail.clone(),
+        width: 1600,
+        height: 1200,
+        caption: "铭牌".into(),
+    });
+    // Offline, not downloaded yet: said plainly.
+    let html = render(job, JobP { data: data(view.clone(), None), lang: Lang::En });
+    assert!(html.contains("Photos from the customer") && html.contains("铭牌 (downloads when online)"), "{html}");
+    // Downloaded: the thumbnail itself.
+    let mut d = data(view, None);
+    d.thumbnails = vec![(thumbnail.to_string(), "data:image/jpeg;base64,AAAA".into())];
+    let html = render(job, JobP { data: d, lang: Lang::Zh });
+    let section = &html[html.find("data-testid=\"customer-photos\"").unwrap()..];
+    assert!(section.contains("客户发来的照片") && section.contains(r#"src="data:image/jpeg;base64,AAAA""#), "{html}");
+    assert!(!section.contains("联网后下载"));
+}

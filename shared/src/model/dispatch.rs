@@ -2,7 +2,7 @@ use autosurgeon::{Hydrate, Reconcile};
 use serde::{Deserialize, Serialize};
 
 use super::{GeoPoint, Note, Window};
-use crate::ids::{ItemId, JobId, TechnicianId};
+use crate::ids::{BlobHash, ItemId, JobId, TechnicianId};
 use crate::time::{Timestamp, parse_date};
 
 /// The dispatcher's half of a job: who, where, what is broken, when, by whom it is to be fixed.
@@ -25,6 +25,26 @@ pub struct DispatchDoc {
     /// concurrent assignments resolve by the same rule everywhere.
     pub events: Vec<DispatchEvent>,
     pub notes: Vec<Note>,
+    /// Pictures the customer sent with the request (WeChat, web form): the technician sees the
+    /// fault, the data plate or the cabinet before driving out, and brings the right part.
+    /// Absent in documents written before it existed.
+    #[autosurgeon(missing = "Vec::new")]
+    #[serde(default)]
+    pub customer_photos: Vec<CustomerPhoto>,
+}
+
+/// A customer's picture, prepared by the server like a technician's photo (1600 px JPEG and a
+/// thumbnail, no EXIF), both stored as content-addressed blobs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct CustomerPhoto {
+    #[key]
+    pub id: ItemId,
+    pub at: Timestamp,
+    pub blob: BlobHash,
+    pub thumbnail: BlobHash,
+    pub width: u32,
+    pub height: u32,
+    pub caption: String,
 }
 
 /// How the job reached us.

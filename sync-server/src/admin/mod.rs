@@ -224,6 +224,9 @@ pub async fn job_action(
         Value::Null => serde_json::Map::new(),
         _ => return Err(AppError::BadRequest("body must be a JSON object".into())),
     };
+    if action == "add_customer_photo" {
+        return Err(AppError::BadRequest("customer photos are uploaded with POST /admin/v1/jobs/{id}/customer-photos".into()));
+    }
     fields.insert("edit".into(), Value::String(action.clone()));
     let edit: DispatchEdit = serde_json::from_value(Value::Object(fields)).map_err(|e| AppError::BadRequest(format!("{action}: {e}")))?;
     let index = crate::jobs::dispatch_edit(&state, job, &who.name, edit).await?;
@@ -233,6 +236,7 @@ pub async fn job_action(
 /// Largest page of a job list.
 pub const PAGE_MAX: usize = 500;
 
+pub mod photos;
 pub mod reference;
 pub mod views;
 

@@ -1,13 +1,21 @@
-//! Photos on the device: decoded, turned upright, downscaled to a long edge of 1600 px and
+//! Photos as OnSite keeps them: decoded, turned upright, downscaled to a long edge of 1600 px and
 //! re-encoded as JPEG with a thumbnail. Re-encoding writes no EXIF, so the location a camera
-//! embedded never leaves the phone.
+//! embedded never leaves the phone. The server prepares the customer's photos the same way, so
+//! a phone never downloads a 20 MB original. Pure computation on bytes in memory.
 
 use std::io::Cursor;
 
 use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
-use crate::store::ReadyPhoto;
+/// A photo ready to keep: the re-encoded image, its thumbnail, and the image's size.
+#[derive(Clone, Debug)]
+pub struct ReadyPhoto {
+    pub jpeg: Vec<u8>,
+    pub thumbnail: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+}
 
 pub const LONG_EDGE_PX: u32 = 1600;
 pub const THUMBNAIL_EDGE_PX: u32 = 320;

@@ -1,0 +1,73 @@
+//! `POST /admin/v1/jobs/{id}/customer-photos`: a picture the customer sent with the request.
+//!
+//! The server prepares it the way a phone prepares its own photos (upright, 1600 px JPEG, a
+//! thumbnail, no EXIF), stores both as blobs, and only then adds the photo to the dispatch
+//! document: a photo in a document always has its bytes on the server, and the assigned
+//! technician's phone downloads them on its next sync.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use shared::edit::DispatchEdit;
+use shared::model::CustomerPhoto;
+use shared::{BlobHash, ItemId, Timestamp};
+
+use super::parse_job;
+use crate::AppState;
+use crate::auth::DispatcherAuth;
+use crate::error::{AppError, AppResult};
+use crate::routes::{AppJson, blob_error};
+
+#[derive(Debug, Deserialize)]
+pub struct PhotoQuery {
+    #[serde(default)]
+    pub caption: String,
+}
+
+/// The body is the image itself (JPEG, PNG, WebP...), at most [`shared::photo::INPUT_BYTES_MAX`].
+pub async fn add_customer_photo(
+    State(state): State<AppState>,
+    who: DispatcherAuth,
+    Path(id): Path<String>,
+    Query(q): Query<PhotoQuery>,
+    body: Bytes,
+) -> AppResult<AppJson<Value>> {
+    let job = parse_job(&id)?;
+    if state.store.load_job(job).await?.is_none() {
+        return Err(AppError::NotFound(format!("no job {job}")));
+    }
+    if body.is_empty() {
+        return Err(AppError::BadRequest("the body must be the photo's bytes".into()));
+    }
+    let ready = tokio::task::spawn_blocking(move || shared::photo::process(&body))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(|e| match e {
+            shared::photo::PhotoError::TooLarge(_) => AppError::TooLarge(e.to_string()),
+            other => AppError::Unprocessable(other.to_string()),
+        })?;
+    let (blob, thumbnail) = (BlobHash::of(&ready.jpeg), BlobHash::of(&ready.thumbnail));
+    for (hash, bytes) in [(&blob, &ready.jpeg), (&thumbnail, &ready.thumbnail)] {
+        state.blobs.append(hash, 0, bytes.len() as u64, bytes).await.map_err(blob_error)?;
+        state.store.add_blob_ref(hash.as_str(), job).await?;
+    }
+    let photo = CustomerPhoto {
+        id: ItemId::new(),
+        at: Timestamp::now(),
+        blob,
+        thumbnail,
+        width: ready.width,
+        height: ready.height,
+        caption: q.caption,
+    };
+    let photo_id = photo.id;
+    crate::jobs::dispatch_edit(&state, job, &who.name, DispatchEdit::AddCustomerPhoto { photo: photo.clone() }).await?;
+    tracing::info!(%job, photo = %photo_id, bytes = ready.jpeg.len(), "customer photo added");
+    Ok(AppJson(json!({
+        "job_id": job,
+        "photo": photo,
+        "url": format!("/admin/v1/blobs/{}", photo.blob),
+        "thumbnail_url": format!("/admin/v1/blobs/{}", photo.thumbnail),
+    })))
+}
