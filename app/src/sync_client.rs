@@ -150,6 +150,10 @@ pub struct SyncClient {
     http: reqwest::Client,
     store: Arc<Mutex<Store>>,
     status: Arc<Mutex<SyncStatus>>,
+    /// Held for a whole sync and by sign-out: rounds never overlap, and a sign-out never lands
+    /// between a request and the store writes its answer causes (which would put the previous
+    /// technician's jobs back on the phone).
+    session: tokio::sync::Mutex<()>,
 }
 
 impl SyncClient {
@@ -159,7 +163,7 @@ impl SyncClient {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .expect("a default HTTP client builds");
-        Self { http, store, status: Arc::default() }
+        Self { http, store, status: Arc::default(), session: tokio::sync::Mutex::new(()) }
     }
 
     pub fn status(&self) -> SyncStatus {
@@ -192,6 +196,7 @@ impl SyncClient {
 
     /// One full sync: documents first, then blobs. Updates the status either way.
     pub async fn sync_now(&self) -> Result<SyncReport, SyncError> {
+        let _session = self.session.lock().await;
         self.status.lock().unwrap_or_else(|e| e.into_inner()).running = true;
         let result = async {
             let mut report = self.sync_documents().await?;
@@ -223,6 +228,15 @@ impl SyncClient {
             Err(e) => st.last_error = Some(e.to_string()),
         }
         result
+    }
+
+    /// Signs the technician out once no sync is in flight; refused, changing nothing, while
+    /// work is unsent (see [`Store::sign_out`]).
+    pub async fn sign_out(&self) -> Result<(), SyncError> {
+        let _session = self.session.lock().await;
+        self.store().sign_out()?;
+        *self.status.lock().unwrap_or_else(|e| e.into_inner()) = SyncStatus::default();
+        Ok(())
     }
 
     /// Syncs in a loop: right away, then every `every`, backing off on transient failures.

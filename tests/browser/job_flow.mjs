@@ -84,6 +84,12 @@ try {
   // The customer's own picture came down with the first sync.
   await page.waitForSelector("[data-testid=customer-photos] img");
   await shot("job-assigned");
+  // Known fixes for this kettle's problem, read in place before leaving.
+  const fix = page.locator("[data-testid=fix]").first();
+  await fix.locator("summary").click();
+  await page.waitForFunction(() => document.querySelector("[data-testid=fix]").open);
+  await fix.scrollIntoViewIfNeeded();
+  await shot("job-known-fixes");
 
   // Status flow up to work in progress; the check-in is near the address, so no reason needed.
   await act("accept", "accepted");
@@ -131,10 +137,12 @@ try {
   await page.locator("[data-testid=rating]").scrollIntoViewIfNeeded();
   await shot("report-signed-rated");
 
-  // The other screens: knowledge base search, van stock, settings with the sync state.
-  await page.click("[data-tab=kb]");
-  await page.fill("[data-testid=kb-search]", "kettle");
+  // The other screens: the knowledge base opened from the job on kettles, van stock, settings.
+  await page.click("[data-testid=search-kb]");
   await page.waitForSelector("[data-testid=kb-hit]");
+  if ((await page.inputValue("[data-testid=kb-category]")) !== "kettle") throw new Error("the knowledge base did not open on kettles");
+  await page.fill("[data-testid=kb-search]", "thermostat");
+  await page.waitForFunction(() => [...document.querySelectorAll("[data-testid=kb-hit]")].every((h) => /thermostat/i.test(h.textContent)));
   await shot("knowledge-base");
   await page.click("[data-tab=stock]");
   await page.waitForSelector("[data-testid=stock]");

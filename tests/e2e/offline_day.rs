@@ -152,3 +152,65 @@ async fn offline_day_converges_and_loses_nothing() {
         }
     }
 }
+
+#[tokio::test]
+async fn signing_out_keeps_unsent_work_then_hands_the_phone_over_clean() {
+    use onsite_app::store::StoreError;
+    use onsite_app::sync_client::{SyncError, pair};
+
+    let w = World::new().await;
+    let d = &w.dispatcher;
+    let catalog: serde_json::Value = serde_json::from_str(include_str!("../../assets/catalog.json")).unwrap();
+    assert_eq!(d.put("/admin/v1/reference/catalog", catalog).await.0, 200);
+    let (li, dev) = w.technician("李明").await;
+    let stock = json!([{ "part_no": "WM-PUMP-01", "quantity": 3, "min_quantity": 1 }]);
+    assert_eq!(d.put(&format!("/admin/v1/technicians/{li}/van-stock"), stock).await.0, 200);
+    let job = w.assigned_jobs(li, 1).await[0];
+    dev.client.sync_now().await.unwrap();
+
+    // Work done with no signal: signing out now would lose it, so it is refused and nothing changes.
+    let photo = dev.with(|s| {
+        s.apply_edit(job, status(FieldAction::Accept)).unwrap();
+        let ready = ReadyPhoto { jpeg: jpeg(320, 240, 3), thumbnail: jpeg(64, 48, 3), width: 320, height: 240 };
+        s.add_photo(job, PhotoKind::Fault, "漏水", ready).unwrap().field.photos[0].blob.clone()
+    });
+    let err = dev.client.sign_out().await.unwrap_err();
+    assert!(matches!(err, SyncError::Store(StoreError::UnsyncedWork { jobs: 1, photo_bytes }) if photo_bytes > 0), "{err}");
+    dev.with(|s| {
+        assert_eq!(s.identity().unwrap().map(|i| i.technician), Some(li));
+        assert_eq!(s.open_job(job).unwrap().field.photos.len(), 1);
+        assert!(s.blob(&photo).unwrap().is_some());
+        assert_eq!(s.van_stock().unwrap().len(), 1);
+    });
+
+    // Once the server holds it all, signing out clears the technician's data and keeps the shared data.
+    dev.client.sync_now().await.unwrap();
+    dev.client.sign_out().await.unwrap();
+    dev.with(|s| {
+        assert_eq!(s.job_count().unwrap(), 0);
+        assert!(s.blob(&photo).unwrap().is_none(), "the customer's photo left the phone");
+        assert!(s.identity().unwrap().is_none());
+        assert_eq!(s.meta("token").unwrap(), None);
+        assert!(s.van_stock().unwrap().is_empty(), "the van stock was the previous technician's");
+        assert!(s.part("KT-THERM-01").unwrap().is_some(), "the catalog stays for the next technician");
+        assert_eq!(s.meta("server").unwrap(), Some(w.server.url()));
+    });
+    assert!(matches!(dev.client.sync_now().await, Err(SyncError::NotPaired)));
+    assert!(!dev.client.status().is_synced());
+
+    // The next technician pairs the same phone and sees only their own jobs.
+    let zhang = d.technician("张伟", &["washer"]).await;
+    let theirs = w.assigned_jobs(zhang, 1).await[0];
+    let code = d.pairing_code(zhang).await;
+    pair(&dev.store, &w.server.url(), &code, "shared phone").await.unwrap();
+    assert_eq!(dev.client.sync_now().await.unwrap().new_jobs, 1);
+    dev.with(|s| {
+        assert_eq!(s.list_all().unwrap().iter().map(|j| j.job_id).collect::<Vec<_>>(), [theirs]);
+        assert_eq!(s.identity().unwrap().map(|i| i.technician), Some(zhang));
+    });
+
+    // And Li's work is on the server, whole.
+    let detail = d.job(job).await;
+    assert_eq!(detail["derived"]["status"], "accepted");
+    assert_eq!(detail["field"]["photos"].as_array().unwrap().len(), 1);
+}

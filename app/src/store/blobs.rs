@@ -137,9 +137,7 @@ impl Store {
 
     /// Total bytes still to upload (for the honest sync indicator).
     pub fn pending_blob_bytes(&self) -> Result<u64> {
-        let n: i64 =
-            self.conn.query_row("SELECT coalesce(sum(size - uploaded), 0) FROM blobs WHERE state = 'pending'", [], |r| r.get(0))?;
-        Ok(n as u64)
+        pending_blob_bytes(&self.conn)
     }
 
     /// Records upload progress; `uploaded == size` marks the blob as on the server.
@@ -152,4 +150,9 @@ impl Store {
         )?;
         Ok(())
     }
+}
+
+pub(super) fn pending_blob_bytes(conn: &rusqlite::Connection) -> Result<u64> {
+    let n: i64 = conn.query_row("SELECT coalesce(sum(size - uploaded), 0) FROM blobs WHERE state = 'pending'", [], |r| r.get(0))?;
+    Ok(n as u64)
 }

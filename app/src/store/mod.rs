@@ -16,9 +16,11 @@ mod sync;
 use std::path::Path;
 use std::time::Duration;
 
+use blobs::pending_blob_bytes;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use shared::docs::DocError;
 use shared::edit::{EditError, FieldActor};
+use sync::pending_field_jobs;
 
 pub use blobs::{BlobState, PendingBlob, ReadyPhoto};
 pub use jobs::{JobSummary, JobView, TodayQuery};
@@ -42,6 +44,8 @@ pub enum StoreError {
     BadSyncMessage { job: String, detail: String },
     #[error("this device is not paired to a technician yet")]
     NotPaired,
+    #[error("unsent work is on this phone ({jobs} jobs with changes, {photo_bytes} bytes of photos): sync before signing out")]
+    UnsyncedWork { jobs: u64, photo_bytes: u64 },
     #[error(transparent)]
     Edit(#[from] EditError),
     #[error("document error: {0}")]
@@ -123,6 +127,29 @@ impl Store {
     pub fn set_identity(&mut self, who: &FieldActor) -> Result<()> {
         self.set_meta("identity", &serde_json::to_string(who)?)?;
         self.identity = Some(who.clone());
+        Ok(())
+    }
+
+    /// Signs the technician out and leaves the phone ready for the next one: their jobs, photos,
+    /// sync states, van stock and credentials are removed in one transaction; the server address
+    /// and the shared reference data (catalog, prices, knowledge base) stay.
+    ///
+    /// Refused with [`StoreError::UnsyncedWork`], changing nothing, while any field change or
+    /// photo byte has not reached the server: sign-out must never be how work is lost.
+    pub fn sign_out(&mut self) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let jobs = pending_field_jobs(&tx)?;
+        let photo_bytes = pending_blob_bytes(&tx)?;
+        if jobs > 0 || photo_bytes > 0 {
+            return Err(StoreError::UnsyncedWork { jobs, photo_bytes });
+        }
+        tx.execute_batch(
+            "DELETE FROM doc_chunks; DELETE FROM docs; DELETE FROM jobs; DELETE FROM blobs; DELETE FROM blob_wants;
+             DELETE FROM sync_states; DELETE FROM van_stock;
+             DELETE FROM meta WHERE key IN ('identity', 'token', 'van_stock_version');",
+        )?;
+        tx.commit()?;
+        self.identity = None;
         Ok(())
     }
 

@@ -18,6 +18,15 @@ fn digest_of(v: Option<Vec<u8>>) -> Option<Digest> {
     v.and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
 }
 
+/// Jobs whose field document holds changes the server has not confirmed.
+pub(super) fn pending_field_jobs(conn: &rusqlite::Connection) -> Result<u64> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM jobs WHERE confirmed_field_digest IS NULL OR field_digest != confirmed_field_digest",
+        [],
+        |r| r.get::<_, i64>(0),
+    )? as u64)
+}
+
 impl Store {
     /// Every job on the device with the digest of its documents (what the server compares).
     pub fn sync_summaries(&self) -> Result<Vec<JobDigest>> {
@@ -43,11 +52,7 @@ impl Store {
     }
 
     pub fn pending_count(&self) -> Result<u64> {
-        Ok(self.conn.query_row(
-            "SELECT count(*) FROM jobs WHERE confirmed_field_digest IS NULL OR field_digest != confirmed_field_digest",
-            [],
-            |r| r.get::<_, i64>(0),
-        )? as u64)
+        pending_field_jobs(&self.conn)
     }
 
     /// Loads one of a job's documents for syncing.

@@ -78,7 +78,7 @@ fn run(
     let err = |e: StoreError| e.to_string();
     let view = store.open_job(job).map_err(err)?;
     let result = match action {
-        UiAction::Back => return Ok(()),
+        UiAction::Back | UiAction::SearchKb(_) => return Ok(()),
         UiAction::Failed(msg) => return Err(msg),
         UiAction::Status { action, reason } => store.apply_edit(job, FieldEdit::Status { action, location: here, reason }).map(|_| ()),
         UiAction::AddNote(text) => store.apply_edit(job, FieldEdit::AddNote { text }).map(|_| ()),
@@ -143,6 +143,7 @@ pub fn App() -> Element {
     let mut message = use_signal(|| None::<String>);
     let mut last_scan = use_signal(|| None::<ScanMatch>);
     let mut kb_query = use_signal(String::new);
+    let mut kb_category = use_signal(|| None::<shared::model::Category>);
     let mut sync_status = use_signal(|| services.sync.status());
 
     // Background sync: every 30 s, and the status refreshed after each attempt.
@@ -178,6 +179,14 @@ pub fn App() -> Element {
                         history: store.history_of(id, &view.dispatch.appliance.serial).unwrap_or_default(),
                         prices: store.price_list(Some(view.dispatch.appliance.category)).unwrap_or_default(),
                         thumbnails: thumbnails(&store, &view),
+                        fixes: store
+                            .fixes_for(
+                                view.dispatch.appliance.category,
+                                &view.dispatch.appliance.brand,
+                                &view.dispatch.appliance.model,
+                                &view.dispatch.problem,
+                            )
+                            .unwrap_or_default(),
                         view,
                         here,
                         now,
@@ -187,7 +196,11 @@ pub fn App() -> Element {
                     };
                     let s = services.clone();
                     rsx! { JobScreen { key: "{id}", data, lang: l, on_action: move |a: UiAction| {
-                        if a == UiAction::Back { screen.set(Screen::Today); return; }
+                        match a {
+                            UiAction::Back => { screen.set(Screen::Today); return; }
+                            UiAction::SearchKb(c) => { kb_category.set(Some(c)); kb_query.set(String::new()); screen.set(Screen::Kb); return; }
+                            _ => {}
+                        }
                         let mut scan = last_scan();
                         // The store lock ends with this statement: the sync status below takes it again.
                         let result = run(&mut s.store.lock().unwrap_or_else(|e| e.into_inner()), id, a, s.locator.current(), s.scanner.as_ref(), &mut scan);
@@ -204,8 +217,8 @@ pub fn App() -> Element {
                 Err(e) => rsx! { div { class: "banner error", "{e}" } },
             },
             Screen::Kb => {
-                let hits = store.search_kb(&kb_query(), None).unwrap_or_default();
-                rsx! { KbScreen { query: kb_query(), hits, lang: l, on_search: move |q| kb_query.set(q) } }
+                let hits = store.search_kb(&kb_query(), kb_category()).unwrap_or_default();
+                rsx! { KbScreen { query: kb_query(), category: kb_category(), hits, lang: l, on_search: move |q| kb_query.set(q), on_category: move |c| kb_category.set(c) } }
             }
             Screen::Stock => rsx! { StockScreen { stock: store.van_stock().unwrap_or_default(), lang: l } },
             Screen::Settings => {
@@ -223,16 +236,19 @@ pub fn App() -> Element {
                     let s = s.clone();
                     match a {
                         SettingsAction::SwitchLanguage => lang.set(lang().other()),
-                        SettingsAction::SignOut => {
-                            let st = s.sync.refresh_pending().unwrap_or_default();
-                            if st.pending_changes > 0 || st.pending_blob_bytes > 0 {
-                                message.set(Some(l.t("还有未上传的工作，请先同步后再退出", "Unsent work is on this phone: sync before signing out").into()));
-                            } else {
-                                let store = s.store.lock().unwrap_or_else(|e| e.into_inner());
-                                let _ = store.set_meta("token", "");
-                                message.set(Some(l.t("已退出", "Signed out").into()));
-                            }
-                        }
+                        SettingsAction::SignOut => { spawn(async move {
+                            let text = match s.sync.sign_out().await {
+                                Ok(()) => l.t("已退出，本机的工单已清除", "Signed out: this phone's jobs are cleared").to_owned(),
+                                Err(crate::sync_client::SyncError::Store(StoreError::UnsyncedWork { jobs, photo_bytes })) => match l {
+                                    Lang::Zh => format!("还有未上传的工作（{jobs} 个工单，{} KB 照片），请先同步后再退出", photo_bytes.div_ceil(1024)),
+                                    Lang::En => format!("Unsent work is on this phone ({jobs} jobs, {} KB of photos): sync before signing out", photo_bytes.div_ceil(1024)),
+                                },
+                                Err(e) => e.to_string(),
+                            };
+                            message.set(Some(text));
+                            sync_status.set(s.sync.status());
+                            revision += 1;
+                        }); }
                         SettingsAction::SyncNow => { spawn(async move { let r = s.sync.sync_now().await; if let Err(e) = r { message.set(Some(e.to_string())); } sync_status.set(s.sync.status()); revision += 1; }); }
                         SettingsAction::Pair { server, code } => { spawn(async move {
                             match pair(&s.store, &server, &code, "onsite-app").await {

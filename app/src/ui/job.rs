@@ -6,17 +6,18 @@ use std::sync::Arc;
 
 use dioxus::prelude::*;
 use shared::approval::{ApprovalCheck, check, content_hash, latest_signature};
-use shared::model::{FieldAction, FieldDoc, GeoPoint, LineKind, PhotoKind, Report, SignaturePurpose, WarrantyState};
+use shared::model::{Category, FieldAction, FieldDoc, GeoPoint, LineKind, PhotoKind, Report, SignaturePurpose, WarrantyState};
 use shared::pricing::totals;
 use shared::reference::PriceItem;
 use shared::signature::Strokes;
 use shared::status::{Action, Status};
 use shared::{ItemId, Timestamp};
 
+use super::panels::KbArticleBody;
 use super::sign::SignaturePad;
-use super::{Lang, distance_text, money, status_label};
+use super::{Lang, category_label, distance_text, money, status_label};
 use crate::platform::{CHECK_IN_RADIUS_M, Camera, FilePicker};
-use crate::store::{JobSummary, JobView, ScanMatch};
+use crate::store::{JobSummary, JobView, KbHit, ScanMatch};
 
 /// What the technician asked for on the job screen.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,6 +50,8 @@ pub enum UiAction {
     },
     /// Something went wrong before an action could be built (a picked file unreadable).
     Failed(String),
+    /// Open the knowledge base on this kind of appliance.
+    SearchKb(Category),
     Back,
 }
 
@@ -63,6 +66,8 @@ pub struct JobScreenData {
     /// Thumbnails as data URLs, by blob hash.
     pub thumbnails: Vec<(String, String)>,
     pub last_scan: Option<ScanMatch>,
+    /// Known fixes resembling this job's appliance and problem (see `Store::fixes_for`).
+    pub fixes: Vec<KbHit>,
     pub message: Option<String>,
     pub utc_offset_min: i32,
 }
@@ -119,6 +124,7 @@ pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiActi
     let mut comment = use_signal(String::new);
     let working = matches!(status, Status::OnSite | Status::InProgress | Status::OnHold);
     let finished = matches!(status, Status::Completed | Status::Closed);
+    let category = d.appliance.category;
     let camera = try_use_context::<Arc<dyn Camera>>().unwrap_or_else(|| Arc::new(FilePicker));
     rsx! {
         div { class: "row",
@@ -157,6 +163,21 @@ pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiActi
                 }
             }
             for n in &d.notes { div { class: "muted", "📝 {n.author}: {n.text}" } }
+        }
+        div { class: "card", "data-testid": "fixes",
+            b { {lang.t("已知故障与处理", "Known fixes")} }
+            if data.fixes.is_empty() {
+                div { class: "muted", {lang.t("知识库里没有相似的故障", "Nothing similar in the knowledge base")} }
+            }
+            for h in &data.fixes {
+                details { "data-testid": "fix",
+                    summary { if lang == Lang::Zh { "{h.article.title_zh}" } else { "{h.article.title_en}" } }
+                    KbArticleBody { article: h.article.clone(), lang }
+                }
+            }
+            button { class: "secondary", "data-testid": "search-kb", onclick: move |_| on_action.call(UiAction::SearchKb(category)),
+                "{lang.t(\"搜索知识库\", \"Search fixes for\")} {category_label(lang, category)}"
+            }
         }
         if !data.history.is_empty() {
             div { class: "card", "data-testid": "history",

@@ -11,7 +11,7 @@ pub mod sign;
 pub mod today;
 
 use shared::Timestamp;
-use shared::model::GeoPoint;
+use shared::model::{Category, GeoPoint};
 use shared::status::Status;
 
 /// The language the screens speak.
@@ -53,6 +53,18 @@ pub fn status_label(lang: Lang, s: Status) -> &'static str {
         CannotComplete => lang.t("无法完成", "Cannot complete"),
         Closed => lang.t("已关闭", "Closed"),
         Cancelled => lang.t("已取消", "Cancelled"),
+    }
+}
+
+pub fn category_label(lang: Lang, c: Category) -> &'static str {
+    match c {
+        Category::Kettle => lang.t("电水壶", "Kettle"),
+        Category::Washer => lang.t("洗衣机", "Washer"),
+        Category::Fridge => lang.t("冰箱", "Fridge"),
+        Category::AirConditioner => lang.t("空调", "Air conditioner"),
+        Category::WaterHeater => lang.t("热水器", "Water heater"),
+        Category::Furniture => lang.t("家具", "Furniture"),
+        Category::Other => lang.t("其他", "Other"),
     }
 }
 

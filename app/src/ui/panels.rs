@@ -2,14 +2,44 @@
 
 use dioxus::prelude::*;
 
-use super::{Lang, today::SyncIndicator};
+use shared::model::Category;
+use shared::reference::KbArticle;
+
+use super::{Lang, category_label, today::SyncIndicator};
 use crate::store::{KbHit, StockView};
 use crate::sync_client::SyncStatus;
 
+/// One article's symptom, cause, fix and parts, as the knowledge base and the job screen show it.
 #[component]
-pub fn KbScreen(query: String, hits: Vec<KbHit>, lang: Lang, on_search: EventHandler<String>) -> Element {
+pub fn KbArticleBody(article: KbArticle, lang: Lang) -> Element {
+    let a = &article;
     let zh = lang == Lang::Zh;
     rsx! {
+        div { b { {lang.t("症状", "Symptom")} } ": " if zh { "{a.symptom_zh}" } else { "{a.symptom_en}" } }
+        div { b { {lang.t("原因", "Cause")} } ": " if zh { "{a.cause_zh}" } else { "{a.cause_en}" } }
+        div { b { {lang.t("处理", "Fix")} } ": " if zh { "{a.fix_zh}" } else { "{a.fix_en}" } }
+        if !a.parts.is_empty() { div { class: "muted", "{lang.t(\"配件\", \"Parts\")}: {a.parts.join(\", \")}" } }
+    }
+}
+
+/// Search by symptom (Chinese or English), narrowed to one kind of appliance.
+#[component]
+pub fn KbScreen(
+    query: String,
+    category: Option<Category>,
+    hits: Vec<KbHit>,
+    lang: Lang,
+    on_search: EventHandler<String>,
+    on_category: EventHandler<Option<Category>>,
+) -> Element {
+    let zh = lang == Lang::Zh;
+    rsx! {
+        select { "data-testid": "kb-category", onchange: move |e| on_category.call(Category::parse(&e.value())),
+            option { value: "", selected: category.is_none(), {lang.t("全部设备", "All appliances")} }
+            for c in Category::ALL {
+                option { value: "{c.as_str()}", selected: category == Some(c), {category_label(lang, c)} }
+            }
+        }
         input { "data-testid": "kb-search", placeholder: lang.t("搜索故障：品牌、症状、错误码…", "Search faults: brand, symptom, error code…"), value: "{query}", oninput: move |e| on_search.call(e.value()) }
         if hits.is_empty() && !query.trim().is_empty() {
             div { class: "card", {lang.t("没有找到相关故障", "No matching faults")} }
@@ -17,11 +47,8 @@ pub fn KbScreen(query: String, hits: Vec<KbHit>, lang: Lang, on_search: EventHan
         for h in hits {
             div { class: "card", "data-testid": "kb-hit",
                 b { if zh { "{h.article.title_zh}" } else { "{h.article.title_en}" } }
-                div { class: "muted", "{h.article.category.as_str()} {h.article.brands.join(\", \")}" }
-                div { b { {lang.t("症状", "Symptom")} } ": " if zh { "{h.article.symptom_zh}" } else { "{h.article.symptom_en}" } }
-                div { b { {lang.t("原因", "Cause")} } ": " if zh { "{h.article.cause_zh}" } else { "{h.article.cause_en}" } }
-                div { b { {lang.t("处理", "Fix")} } ": " if zh { "{h.article.fix_zh}" } else { "{h.article.fix_en}" } }
-                if !h.article.parts.is_empty() { div { class: "muted", "{lang.t(\"配件\", \"Parts\")}: {h.article.parts.join(\", \")}" } }
+                div { class: "muted", "{category_label(lang, h.article.category)} {h.article.brands.join(\", \")}" }
+                KbArticleBody { article: h.article.clone(), lang }
             }
         }
     }
@@ -90,7 +117,9 @@ pub fn SettingsScreen(data: SettingsData, lang: Lang, on_action: EventHandler<Se
         }
         div { class: "card",
             button { class: "secondary", "data-testid": "language", onclick: move |_| on_action.call(SettingsAction::SwitchLanguage), "中文 / English" }
-            button { class: "danger", "data-testid": "sign-out", onclick: move |_| on_action.call(SettingsAction::SignOut), {lang.t("退出登录", "Sign out")} }
+            if data.technician.is_some() {
+                button { class: "danger", "data-testid": "sign-out", onclick: move |_| on_action.call(SettingsAction::SignOut), {lang.t("退出登录", "Sign out")} }
+            }
         }
     }
 }

@@ -11,7 +11,7 @@ use onsite_app::ui::panels::{KbScreen, SettingsData, SettingsScreen, StockScreen
 use onsite_app::ui::today::TodayScreen;
 use shared::approval::content_hash;
 use shared::edit::FieldEdit;
-use shared::model::{FieldAction, GeoPoint, LineItem, LineKind, SignaturePurpose};
+use shared::model::{Category, FieldAction, GeoPoint, LineItem, LineKind, SignaturePurpose};
 use shared::signature::Strokes;
 use shared::status::Status;
 use shared::{ItemId, Timestamp};
@@ -96,6 +96,7 @@ fn data(view: JobView, here: Option<GeoPoint>) -> JobScreenData {
         history: vec![],
         thumbnails: vec![],
         last_scan: None,
+        fixes: vec![],
         message: None,
         utc_offset_min: DEMO_UTC_OFFSET_MIN,
     }
@@ -115,6 +116,17 @@ fn job_screen_offers_only_the_allowed_actions() {
     assert!(!html.contains("data-action=\"complete\""));
     assert!(html.contains(&view.dispatch.customer.name) && html.contains("tel:"));
     assert!(html.contains("data-testid=\"warranty\""));
+    assert!(html.contains("Nothing similar in the knowledge base") && !html.contains("data-testid=\"fix\""));
+
+    // Known fixes for the appliance and problem, each opening in place; the search names the appliance.
+    let a = &view.dispatch.appliance;
+    let fixes = s.fixes_for(a.category, &a.brand, &a.model, &view.dispatch.problem).unwrap();
+    assert!(!fixes.is_empty(), "the demo job's problem is in the knowledge base: {}", view.dispatch.problem);
+    let html = render(job, JobP { data: JobScreenData { fixes: fixes.clone(), ..data(view.clone(), None) }, lang: Lang::En });
+    assert_eq!(html.matches("data-testid=\"fix\"").count(), fixes.len());
+    assert!(html.contains(&fixes[0].article.title_en) && html.contains(&fixes[0].article.fix_en));
+    assert!(!html.contains("Nothing similar"));
+    assert!(tag_with(&html, "data-testid=\"search-kb\"").contains("search-kb"));
 
     // Checking in far from the address needs a reason: the button starts disabled.
     let en_route = find(&s, Status::EnRoute);
@@ -182,12 +194,13 @@ fn job_screen_shows_errors_conflicts_and_voided_approvals() {
 #[derive(Clone, PartialEq, Props)]
 struct KbP {
     query: String,
+    category: Option<Category>,
     hits: Vec<KbHit>,
     lang: Lang,
 }
 
 fn kb(p: KbP) -> Element {
-    rsx! { KbScreen { query: p.query, hits: p.hits, lang: p.lang, on_search: |_| {} } }
+    rsx! { KbScreen { query: p.query, category: p.category, hits: p.hits, lang: p.lang, on_search: |_| {}, on_category: |_| {} } }
 }
 
 #[derive(Clone, PartialEq, Props)]
@@ -212,9 +225,14 @@ fn settings(p: SetP) -> Element {
 fn knowledge_base_stock_and_settings_render() {
     let (_d, s) = store();
     let hits = s.search_kb("不排水", None).unwrap();
-    let html = render(kb, KbP { query: "不排水".into(), hits, lang: Lang::Zh });
+    let html = render(kb, KbP { query: "不排水".into(), category: None, hits, lang: Lang::Zh });
     assert!(html.contains("洗衣机不排水"));
-    let html = render(kb, KbP { query: "zebra".into(), hits: vec![], lang: Lang::En });
+    let hits = s.search_kb("", Some(Category::Fridge)).unwrap();
+    let html = render(kb, KbP { query: String::new(), category: Some(Category::Fridge), hits: hits.clone(), lang: Lang::En });
+    assert!(tag_with(&html, "value=\"fridge\"").contains("selected"), "the chosen appliance stays selected");
+    assert_eq!(html.matches("data-testid=\"kb-hit\"").count(), hits.len());
+    assert!(!hits.is_empty() && html.contains("Fridge"));
+    let html = render(kb, KbP { query: "zebra".into(), category: None, hits: vec![], lang: Lang::En });
     assert!(html.contains("No matching faults"));
 
     let st = s.van_stock().unwrap();
@@ -234,6 +252,7 @@ fn knowledge_base_stock_and_settings_render() {
     };
     let html = render(settings, SetP { data: base.clone() });
     assert!(html.contains("Pair this phone") && html.contains("123 KB"));
+    assert!(!html.contains("sign-out"), "nobody to sign out before pairing");
     let html = render(
         settings,
         SetP {
@@ -245,6 +264,7 @@ fn knowledge_base_stock_and_settings_render() {
         },
     );
     assert!(html.contains("Signed in as 李明 Li Ming") && html.contains("sync before signing out"));
+    assert!(html.contains("sign-out") && !html.contains("Pair this phone"));
 }
 
 #[test]

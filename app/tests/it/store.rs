@@ -139,6 +139,27 @@ fn knowledge_base_search_works_in_chinese_and_english() {
 }
 
 #[test]
+fn known_fixes_follow_the_appliance_and_the_customers_words() {
+    let (_dir, _path, store) = seeded();
+    let cases = [
+        (Category::Kettle, "Midea", "MK-SH17E", "不断电，一直烧 / keeps boiling, does not switch off", "kb-kettle-no-off"),
+        (Category::Washer, "Haier", "EG100", "又不排水了 / stopped draining again", "kb-washer-no-drain"),
+        (Category::Washer, "Siemens", "WM12", "滚筒不转 / drum does not turn", "kb-washer-brush"),
+        (Category::Fridge, "Haier", "BCD-470", "冷藏室不冷 / fridge compartment warm", "kb-fridge-warm"),
+        (Category::AirConditioner, "Gree", "KFR-35", "显示F1 / shows F1", "kb-ac-e1"),
+        (Category::WaterHeater, "Vanward", "JSQ", "打不着火E1 / will not ignite, E1", "kb-wh-ignite"),
+        (Category::Furniture, "Sihoo", "M57", "办公椅下沉 / office chair sinks", "kb-fu-chair-sink"),
+    ];
+    for (category, brand, model, problem, want) in cases {
+        let fixes = store.fixes_for(category, brand, model, problem).unwrap();
+        assert_eq!(fixes.first().map(|h| h.article.id.as_str()), Some(want), "{problem}: {fixes:?}");
+        assert!(fixes.len() <= 3 && fixes.iter().all(|h| h.article.category == category));
+    }
+    assert!(store.fixes_for(Category::Kettle, "", "", "zebra crossing").unwrap().is_empty());
+    assert!(store.fixes_for(Category::Kettle, "", "", "\" OR (").unwrap().is_empty(), "user text is never FTS syntax");
+}
+
+#[test]
 fn photos_and_their_blobs_commit_together_and_wait_for_upload() {
     let (_dir, _path, mut store) = seeded();
     let job = open_job(&store);
