@@ -163,7 +163,7 @@ async fn a_whole_job_in_a_real_browser() {
         assert_eq!(v.field.report.cause, "Thermostat contacts welded shut");
         assert_eq!(v.field.report.warranty_days, 90);
         assert_eq!((v.field.rating.score, v.field.rating.comment.as_str()), (Some(5), "Fast and tidy"));
-        let stock = store.van_stock().unwrap();
+        let stock = store.van_stock(shared::Timestamp(0)).unwrap();
         (job, photo_bytes, stock.iter().find(|s| s.part_no == PART).unwrap().quantity)
     };
     assert_eq!(stock_left, 1, "the used thermostat left the van (2 before)");

@@ -181,7 +181,7 @@ async fn reference_data_reaches_devices_and_old_versions_stay_readable() {
 
     dev.client.sync_now().await.unwrap();
     let (part, van, versions) =
-        dev.with(|s| (s.part("KT-THERM-01").unwrap().unwrap(), s.van_stock().unwrap(), s.reference_versions().unwrap()));
+        dev.with(|s| (s.part("KT-THERM-01").unwrap().unwrap(), s.van_stock(Timestamp(0)).unwrap(), s.reference_versions().unwrap()));
     assert_eq!(part.price_minor, 99_00);
     assert_eq!(versions.catalog, 2);
     assert_eq!(van.len(), 1);

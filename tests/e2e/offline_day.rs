@@ -180,7 +180,7 @@ async fn signing_out_keeps_unsent_work_then_hands_the_phone_over_clean() {
         assert_eq!(s.identity().unwrap().map(|i| i.technician), Some(li));
         assert_eq!(s.open_job(job).unwrap().field.photos.len(), 1);
         assert!(s.blob(&photo).unwrap().is_some());
-        assert_eq!(s.van_stock().unwrap().len(), 1);
+        assert_eq!(s.van_stock(Timestamp(0)).unwrap().len(), 1);
     });
 
     // Once the server holds it all, signing out clears the technician's data and keeps the shared data.
@@ -191,7 +191,7 @@ async fn signing_out_keeps_unsent_work_then_hands_the_phone_over_clean() {
         assert!(s.blob(&photo).unwrap().is_none(), "the customer's photo left the phone");
         assert!(s.identity().unwrap().is_none());
         assert_eq!(s.meta("token").unwrap(), None);
-        assert!(s.van_stock().unwrap().is_empty(), "the van stock was the previous technician's");
+        assert!(s.van_stock(Timestamp(0)).unwrap().is_empty(), "the van stock was the previous technician's");
         assert!(s.part("KT-THERM-01").unwrap().is_some(), "the catalog stays for the next technician");
         assert_eq!(s.meta("server").unwrap(), Some(w.server.url()));
     });

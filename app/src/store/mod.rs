@@ -145,7 +145,7 @@ impl Store {
         }
         tx.execute_batch(
             "DELETE FROM doc_chunks; DELETE FROM docs; DELETE FROM jobs; DELETE FROM blobs; DELETE FROM blob_wants;
-             DELETE FROM sync_states; DELETE FROM van_stock;
+             DELETE FROM sync_states; DELETE FROM van_stock; DELETE FROM van_stock_moves;
              DELETE FROM meta WHERE key IN ('identity', 'token', 'van_stock_version');",
         )?;
         tx.commit()?;

@@ -28,6 +28,7 @@ pub struct StockView {
     pub name_zh: String,
     pub quantity: u32,
     pub min_quantity: u32,
+    /// Taken out since the start of the technician's day (see [`Store::van_stock`]).
     pub used_today: u32,
 }
 
@@ -151,7 +152,7 @@ impl Store {
         })
     }
 
-    /// Sets the van's stock (from the server or the depot), keeping today's usage counts.
+    /// Sets the van's stock (from the server or the depot); the record of what was used stays.
     pub fn set_van_stock(&mut self, lines: &[StockLine]) -> Result<()> {
         let tx = self.conn.transaction()?;
         tx.execute(
@@ -193,12 +194,15 @@ impl Store {
         Ok(self.conn.query_row("SELECT quantity FROM van_stock WHERE part_no = ?1", [part_no], |r| r.get(0)).optional()?.unwrap_or(0))
     }
 
-    pub fn van_stock(&self) -> Result<Vec<StockView>> {
+    /// What is on board, with what was taken out since `day_start` (the start of the
+    /// technician's local day).
+    pub fn van_stock(&self, day_start: shared::Timestamp) -> Result<Vec<StockView>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT s.part_no, coalesce(p.name_en, s.part_no), coalesce(p.name_zh, s.part_no), s.quantity, s.min_quantity, s.used_today
+            "SELECT s.part_no, coalesce(p.name_en, s.part_no), coalesce(p.name_zh, s.part_no), s.quantity, s.min_quantity,
+                    (SELECT coalesce(sum(m.quantity), 0) FROM van_stock_moves m WHERE m.part_no = s.part_no AND m.at >= ?1)
              FROM van_stock s LEFT JOIN parts p ON p.part_no = s.part_no ORDER BY s.part_no",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map([day_start.0], |r| {
             Ok(StockView {
                 part_no: r.get(0)?,
                 name_en: r.get(1)?,
@@ -242,9 +246,10 @@ impl Store {
         }
         let now = shared::Timestamp::now();
         let tx = self.conn.transaction()?;
+        tx.execute("UPDATE van_stock SET quantity = quantity - ?2 WHERE part_no = ?1", params![part_no, quantity])?;
         tx.execute(
-            "UPDATE van_stock SET quantity = quantity - ?2, used_today = used_today + ?2 WHERE part_no = ?1",
-            params![part_no, quantity],
+            "INSERT INTO van_stock_moves (part_no, job_id, quantity, at) VALUES (?1, ?2, ?3, ?4)",
+            params![part_no, job.to_string(), quantity, now.0],
         )?;
         let line = shared::model::LineItem {
             id: shared::ItemId::new(),

@@ -220,7 +220,7 @@ pub fn App() -> Element {
                 let hits = store.search_kb(&kb_query(), kb_category()).unwrap_or_default();
                 rsx! { KbScreen { query: kb_query(), category: kb_category(), hits, lang: l, on_search: move |q| kb_query.set(q), on_category: move |c| kb_category.set(c) } }
             }
-            Screen::Stock => rsx! { StockScreen { stock: store.van_stock().unwrap_or_default(), lang: l } },
+            Screen::Stock => rsx! { StockScreen { stock: store.van_stock(now.start_of_local_day(off)).unwrap_or_default(), lang: l } },
             Screen::Settings => {
                 let data = SettingsData {
                     server: store.meta("server").ok().flatten(),

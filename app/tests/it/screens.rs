@@ -235,7 +235,7 @@ fn knowledge_base_stock_and_settings_render() {
     let html = render(kb, KbP { query: "zebra".into(), category: None, hits: vec![], lang: Lang::En });
     assert!(html.contains("No matching faults"));
 
-    let st = s.van_stock().unwrap();
+    let st = s.van_stock(Timestamp::now().start_of_local_day(DEMO_UTC_OFFSET_MIN)).unwrap();
     let low = st.iter().filter(|x| x.is_low()).count();
     let html = render(stock, StockP { stock: st });
     assert!(html.contains(&format!("{low} parts are low")));

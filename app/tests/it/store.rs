@@ -181,19 +181,24 @@ fn photos_and_their_blobs_commit_together_and_wait_for_upload() {
 fn parts_come_out_of_the_van_with_their_quote_line() {
     let (_dir, _path, mut store) = seeded();
     let job = open_job(&store);
-    let stock = store.van_stock().unwrap();
+    let today = Timestamp::now().start_of_local_day(DEMO_UTC_OFFSET_MIN);
+    let stock = store.van_stock(today).unwrap();
     let have = stock.iter().find(|s| s.quantity >= 1).unwrap().clone();
     let view = store.use_part(job, &have.part_no, 1).unwrap();
     assert!(view.field.quote.lines.iter().any(|l| l.code == have.part_no && l.quantity == 1));
-    let after = store.van_stock().unwrap().into_iter().find(|s| s.part_no == have.part_no).unwrap();
+    let after = store.van_stock(today).unwrap().into_iter().find(|s| s.part_no == have.part_no).unwrap();
     assert_eq!((after.quantity, after.used_today), (have.quantity - 1, have.used_today + 1));
+    // Tomorrow the part is still gone from the van, but it was not used "today" any more.
+    let tomorrow = Timestamp(today.0 + Timestamp::DAY);
+    let next_day = store.van_stock(tomorrow).unwrap().into_iter().find(|s| s.part_no == have.part_no).unwrap();
+    assert_eq!((next_day.quantity, next_day.used_today), (after.quantity, 0));
 
     // Asking for more than the van holds changes neither stock nor quote.
     let lines = view.field.quote.lines.len();
     let err = store.use_part(job, &have.part_no, after.quantity + 1).unwrap_err();
     assert!(matches!(err, StoreError::OutOfStock { .. }));
     assert_eq!(store.open_job(job).unwrap().field.quote.lines.len(), lines);
-    assert_eq!(store.van_stock().unwrap().into_iter().find(|s| s.part_no == have.part_no).unwrap(), after);
+    assert_eq!(store.van_stock(today).unwrap().into_iter().find(|s| s.part_no == have.part_no).unwrap(), after);
 
     let m = store.match_scan(&store.part(&have.part_no).unwrap().unwrap().barcode, "Nobrand", "X").unwrap();
     assert_eq!(m.part.unwrap().part_no, have.part_no);
