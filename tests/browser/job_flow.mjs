@@ -4,7 +4,8 @@
 //
 // Environment: ONSITE_APP_URL (the app page), ONSITE_SERVER_URL and ONSITE_PAIRING_CODE (to pair
 // through the settings screen), ONSITE_CUSTOMER (the job to work), ONSITE_PHOTO (a JPEG),
-// ONSITE_QR (a PNG with a part's QR code), ONSITE_SCREENSHOTS (folder for the screenshots).
+// ONSITE_QR (a PNG with a part's QR code), ONSITE_SCREENSHOTS (folder for the screenshots),
+// ONSITE_GEOLOCATION ("lat,lon": where the browser says the phone is).
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -21,7 +22,15 @@ const browser = await chromium.launch({
   executablePath: process.env.ONSITE_CHROMIUM || "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
 });
-const page = await browser.newPage({ viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, hasTouch: true, locale: "zh-CN" });
+const [latitude, longitude] = env("ONSITE_GEOLOCATION").split(",").map(Number);
+const page = await browser.newPage({
+  viewport: { width: 360, height: 740 },
+  deviceScaleFactor: 2,
+  hasTouch: true,
+  locale: "zh-CN",
+  geolocation: { latitude, longitude, accuracy: 8 },
+  permissions: ["geolocation"],
+});
 page.setDefaultTimeout(15_000);
 page.on("pageerror", (e) => console.error("page error:", e.message));
 

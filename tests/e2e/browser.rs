@@ -72,9 +72,10 @@ async fn a_whole_job_in_a_real_browser() {
         dispatcher.post_bytes(&format!("/admin/v1/jobs/{zhao}/customer-photos?caption=kettle"), "image/jpeg", jpeg(1200, 900, 3)).await;
     assert_eq!(s, 200, "{sent}");
     let phone = dir.path().join("phone.sqlite");
-    // Standing ~15 m from the customer's door, so the check-in needs no reason.
+    // The browser stands ~15 m from the customer's door, so the check-in needs no reason. The
+    // phone has no configured position: the one the check-in records can only be the browser's.
     let here = GeoPoint { lat: 31.2309, lon: 121.5215 };
-    let services = Services { locator: Arc::new(FixedLocator(Some(here))), ..Services::new(Store::open(&phone).unwrap(), OFFSET_MIN) };
+    let services = Services { locator: Arc::new(FixedLocator(None)), ..Services::new(Store::open(&phone).unwrap(), OFFSET_MIN) };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app_addr = listener.local_addr().unwrap();
     let app = tokio::spawn(axum::serve(listener, liveview::router(services.clone())).into_future());
@@ -93,6 +94,7 @@ async fn a_whole_job_in_a_real_browser() {
         .env("ONSITE_SERVER_URL", server.url())
         .env("ONSITE_PAIRING_CODE", &code)
         .env("ONSITE_CUSTOMER", CUSTOMER)
+        .env("ONSITE_GEOLOCATION", format!("{},{}", here.lat, here.lon))
         .env("ONSITE_PHOTO", &photo)
         .env("ONSITE_QR", &qr)
         .env("ONSITE_SCREENSHOTS", &shots)
@@ -142,7 +144,7 @@ async fn a_whole_job_in_a_real_browser() {
         assert_eq!(v.derived.status, Status::Completed, "{:?}", v.derived);
         assert!(v.derived.conflicts.is_empty());
         let check_in = v.field.events.iter().find(|e| e.action == shared::model::FieldAction::CheckIn).expect("a check-in event");
-        assert_eq!(check_in.location, Some(here), "the check-in records where it happened");
+        assert_eq!(check_in.location, Some(here), "the check-in records where the browser said it was");
         let [p] = v.field.photos.as_slice() else { panic!("one photo: {:?}", v.field.photos) };
         assert_eq!(p.kind, PhotoKind::DataPlate);
         let photo_bytes = store.blob(&p.blob).unwrap().expect("photo bytes on the phone");

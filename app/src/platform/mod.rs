@@ -1,13 +1,14 @@
 //! Platform services behind traits. Dioxus has no first-party camera or GPS API, so the app asks
 //! these; the desktop backends (file picker, configured position, decoding codes from an image in
-//! Rust) are what runs in development and tests, and the mobile backends plug in through
-//! Kotlin/Swift plugins later.
+//! Rust) are what runs in development and tests. A page the app runs in (a browser over liveview,
+//! a phone's webview) can also answer through its own web APIs ([`PageGeolocation`],
+//! [`BrowserFiles`]); native capture on phones plugs in through Kotlin/Swift plugins later.
 
 pub mod camera;
-
-use shared::model::GeoPoint;
+pub mod location;
 
 pub use camera::{BrowserFiles, Camera, FilePicker};
+pub use location::{FixedLocator, Locator, PageGeolocation, Watch};
 
 use crate::scan::{ScanError, Scanned};
 
@@ -24,33 +25,6 @@ pub struct ImageScanner;
 impl Scanner for ImageScanner {
     fn scan(&self, image: &[u8]) -> Result<Scanned, ScanError> {
         crate::scan::decode(image)
-    }
-}
-
-/// Where the device is.
-pub trait Locator: Send + Sync {
-    /// The current position, if the platform knows it.
-    fn current(&self) -> Option<GeoPoint>;
-}
-
-/// A fixed position from configuration (`ONSITE_LOCATION=lat,lon`), for desktop use.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct FixedLocator(pub Option<GeoPoint>);
-
-impl FixedLocator {
-    pub fn from_env() -> Self {
-        let parsed = std::env::var("ONSITE_LOCATION").ok().and_then(|v| {
-            let (lat, lon) = v.split_once(',')?;
-            let p = GeoPoint { lat: lat.trim().parse().ok()?, lon: lon.trim().parse().ok()? };
-            p.is_valid().then_some(p)
-        });
-        FixedLocator(parsed)
-    }
-}
-
-impl Locator for FixedLocator {
-    fn current(&self) -> Option<GeoPoint> {
-        self.0
     }
 }
 

@@ -160,6 +160,21 @@ pub fn App() -> Element {
         }
     });
 
+    // A locator that listens to the page (browser, webview) does so while the app is open, and
+    // a real move redraws the distances and the check-in check.
+    let watcher = services.locator.clone();
+    use_future(move || {
+        let watcher = watcher.clone();
+        async move {
+            if let Some(watch) = watcher.watch(Box::new(move || {
+                let mut r = revision;
+                r += 1;
+            })) {
+                watch.await;
+            }
+        }
+    });
+
     let _ = revision();
     let online = sync_status.read().last_error.as_deref().is_none_or(|e| !e.contains("unreachable"));
     let now = Timestamp::now();

@@ -4,6 +4,8 @@
 //! draws and sends events. This is what the real-browser end-to-end test drives, and a way to try
 //! the app at phone size in any browser, or on a phone on the same network (`onsite serve`).
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::WebSocketUpgrade;
 use axum::response::Html;
@@ -12,7 +14,7 @@ use dioxus::prelude::*;
 use dioxus_liveview::{LiveViewPool, axum_socket, interpreter_glue};
 
 use super::app::{App, Services};
-use crate::platform::BrowserFiles;
+use crate::platform::{BrowserFiles, PageGeolocation};
 
 /// The page to open. Every path serves the app (it keeps its own screen state), so any works.
 pub const START_PATH: &str = "/today";
@@ -38,13 +40,17 @@ fn page() -> String {
 
 /// A router serving the app; every browser tab gets its own screen state over the shared store.
 pub fn router(services: Services) -> Router {
-    // Files picked in the page stay in the browser: read them there.
-    let services = Services { camera: std::sync::Arc::new(BrowserFiles), ..services };
+    // Files picked in the page stay in the browser: read them there. Each tab asks its own
+    // browser where it is, falling back to the configured position.
+    let services = Services { camera: Arc::new(BrowserFiles), ..services };
     let pool = LiveViewPool::new();
     let html = Html(page());
     let ws = get(move |upgrade: WebSocketUpgrade| async move {
         upgrade.on_upgrade(move |socket| async move {
-            let make = move || VirtualDom::new(App).with_root_context(services);
+            let make = move || {
+                let locator = Arc::new(PageGeolocation::new(services.locator.clone()));
+                VirtualDom::new(App).with_root_context(Services { locator, ..services })
+            };
             if let Err(e) = pool.launch_virtualdom(axum_socket(socket), make).await {
                 tracing::debug!(error = ?e, "a browser tab closed");
             }
