@@ -49,6 +49,8 @@ enum Command {
     /// Serve the app's screens to a browser instead of opening a window (try it at phone size).
     #[cfg(feature = "liveview")]
     Serve {
+        /// Where to listen. The page has no login of its own: whoever reaches this address works
+        /// as the paired technician, so it stays on loopback unless you mean otherwise.
         #[arg(long, default_value = "127.0.0.1:8790")]
         listen: std::net::SocketAddr,
     },
@@ -84,6 +86,11 @@ fn main() -> anyhow::Result<()> {
         }
         #[cfg(feature = "liveview")]
         Command::Serve { listen } => {
+            if !listen.ip().is_loopback() {
+                eprintln!(
+                    "warning: {listen} is reachable from other machines, and anyone who opens the page works as this phone's technician"
+                );
+            }
             let services = onsite_app::ui::app::Services::new(store, cli.utc_offset_min);
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async move {

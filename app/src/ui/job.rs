@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use dioxus::prelude::*;
 use shared::approval::{ApprovalCheck, check, content_hash, latest_signature};
-use shared::model::{Category, FieldAction, FieldDoc, GeoPoint, LineKind, PhotoKind, Report, SignaturePurpose, WarrantyState};
-use shared::pricing::totals;
+use shared::model::{Category, FieldAction, FieldDoc, GeoPoint, LineKind, PhotoKind, Quote, Report, SignaturePurpose, WarrantyState};
+use shared::pricing::{line_amount, totals};
 use shared::reference::PriceItem;
 use shared::signature::Strokes;
 use shared::status::{Action, Status};
@@ -117,7 +117,6 @@ pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiActi
     let completion_check = check(SignaturePurpose::Completion, d, f);
     let quote_hash = content_hash(SignaturePurpose::QuoteApproval, d, f).unwrap_or_default();
     let completion_hash = content_hash(SignaturePurpose::Completion, d, f).unwrap_or_default();
-    let t = totals(&f.quote).ok();
     let status = v.derived.status;
     let mut report = use_signal(|| f.report.clone());
     let mut signer = use_signal(|| d.customer.name.clone());
@@ -270,21 +269,7 @@ pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiActi
         }
         div { class: "card", "data-testid": "quote",
             h2 { {lang.t("报价", "Quote")} }
-            table {
-                for l in &f.quote.lines {
-                    tr {
-                        td { "{l.description}" }
-                        td { class: "n", "×{l.quantity}" }
-                        td { class: "n", "{money(l.unit_price_minor * i64::from(l.quantity), &cur)}" }
-                        if !finished {
-                            td { button { class: "secondary", onclick: { let id = l.id; move |_| on_action.call(UiAction::RemoveLine(id)) }, "✕" } }
-                        }
-                    }
-                }
-            }
-            if let Some(t) = &t {
-                div { b { "{lang.t(\"合计\", \"Total\")} {money(t.total_minor, &cur)}" } }
-            }
+            Charges { quote: f.quote.clone(), lang, on_remove: if finished { None } else { Some(EventHandler::new(move |id| on_action.call(UiAction::RemoveLine(id)))) } }
             if !finished {
                 // Keyed by the line count: a fresh select (back on its prompt) after each added line.
                 select { key: "{f.quote.lines.len()}", "data-testid": "price-select",
@@ -311,10 +296,15 @@ pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiActi
                     input { r#type: "number", placeholder: lang.t("保修天数", "Warranty days"), value: "{report.read().warranty_days}", oninput: move |e| report.write().warranty_days = e.value().parse().unwrap_or(0) }
                     button { "data-testid": "save-report", onclick: move |_| on_action.call(UiAction::SetReport(report.read().clone())), {lang.t("保存报告", "Save report")} }
                 } else {
-                    div { "{lang.t(\"原因\", \"Cause\")}: {f.report.cause}" }
-                    div { "{lang.t(\"方法\", \"Method\")}: {f.report.method}" }
-                    div { "{lang.t(\"保修\", \"Warranty\")}: {f.report.warranty_days} {lang.t(\"天\", \"days\")}" }
-                    if let Some(t) = &t { div { "{lang.t(\"费用\", \"Charges\")}: {money(t.total_minor, &cur)}" } }
+                    // Everything the customer's signature covers, on one card they can read.
+                    div { "data-testid": "report-content",
+                        div { "{d.customer.name} · {d.customer.address}" }
+                        div { "{d.appliance.brand} {d.appliance.model} · SN {d.appliance.serial}" }
+                        div { b { {lang.t("原因", "Cause")} } ": {f.report.cause}" }
+                        div { b { {lang.t("方法", "Method")} } ": {f.report.method}" }
+                        div { b { {lang.t("保修", "Warranty")} } ": {f.report.warranty_days} {lang.t(\"天\", \"days\")}" }
+                        Charges { quote: f.quote.clone(), lang, on_remove: None }
+                    }
                     ApprovalLine { check: completion_check.clone(), lang, drawn: signature_image(f, SignaturePurpose::Completion) }
                     if !completion_check.is_valid() && !f.report.cause.is_empty() {
                         div { {lang.t("请客户阅读报告并签名", "Customer: read the report and sign")} }
@@ -371,6 +361,43 @@ fn ApprovalLine(check: ApprovalCheck, lang: Lang, drawn: Option<String>) -> Elem
                 Lang::En => format!("✘ Changed after {signer}'s signature: it is void, sign again"),
             };
             rsx! { div { class: "bad", "data-testid": "approval", "{text}" } }
+        }
+    }
+}
+
+/// The quote's lines and its totals as the customer approves them: subtotal, discount and tax
+/// appear whenever they change the total, since the signature covers them too.
+#[component]
+fn Charges(quote: Quote, lang: Lang, on_remove: Option<EventHandler<ItemId>>) -> Element {
+    let cur = quote.currency.clone();
+    let t = totals(&quote);
+    rsx! {
+        table { "data-testid": "charges",
+            for l in &quote.lines {
+                tr {
+                    td { "{l.description}" }
+                    td { class: "n", "{money(l.unit_price_minor, &cur)} ×{l.quantity}" }
+                    td { class: "n", match line_amount(l) { Ok(a) => money(a, &cur), Err(e) => e.to_string() } }
+                    if let Some(remove) = on_remove {
+                        td { button { class: "secondary", onclick: { let id = l.id; move |_| remove.call(id) }, "✕" } }
+                    }
+                }
+            }
+        }
+        match t {
+            Ok(t) => rsx! {
+                if t.discount_minor != 0 || t.tax_minor != 0 {
+                    div { class: "n", "{lang.t(\"小计\", \"Subtotal\")} {money(t.subtotal_minor, &cur)}" }
+                }
+                if t.discount_minor != 0 {
+                    div { class: "n", "{lang.t(\"优惠\", \"Discount\")} −{money(t.discount_minor, &cur)}" }
+                }
+                if t.tax_minor != 0 {
+                    div { class: "n", "{lang.t(\"税\", \"Tax\")} {quote.tax_rate_bp / 100}.{quote.tax_rate_bp % 100:02} % {money(t.tax_minor, &cur)}" }
+                }
+                div { class: "n", "data-testid": "total", b { "{lang.t(\"合计\", \"Total\")} {money(t.total_minor, &cur)}" } }
+            },
+            Err(e) => rsx! { div { class: "bad", "data-testid": "total", "{e}" } },
         }
     }
 }

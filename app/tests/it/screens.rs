@@ -11,7 +11,7 @@ use onsite_app::ui::panels::{KbScreen, SettingsData, SettingsScreen, StockScreen
 use onsite_app::ui::today::TodayScreen;
 use shared::approval::content_hash;
 use shared::edit::FieldEdit;
-use shared::model::{Category, FieldAction, GeoPoint, LineItem, LineKind, SignaturePurpose};
+use shared::model::{Category, FieldAction, GeoPoint, LineItem, LineKind, Report, SignaturePurpose};
 use shared::signature::Strokes;
 use shared::status::Status;
 use shared::{ItemId, Timestamp};
@@ -28,6 +28,11 @@ fn tag_with<'a>(html: &'a str, needle: &str) -> &'a str {
     let start = html[..at].rfind('<').unwrap();
     let end = at + html[at..].find('>').unwrap();
     &html[start..=end]
+}
+
+/// Text as dioxus-ssr writes it into HTML.
+fn escaped(text: &str) -> String {
+    text.replace('&', "&#38;").replace('<', "&#60;").replace('>', "&#62;").replace('"', "&#34;").replace('\'', "&#39;")
 }
 
 fn store() -> (tempfile::TempDir, Store) {
@@ -189,6 +194,53 @@ fn job_screen_shows_errors_conflicts_and_voided_approvals() {
     v.derived = shared::status::derive(&v.dispatch, &v.field);
     let html = render(job, JobP { data: data(v, None), lang: Lang::Zh });
     assert!(html.contains("data-testid=\"conflict\"") && html.contains("冲突"));
+}
+
+#[test]
+fn the_report_the_customer_signs_shows_everything_the_signature_covers() {
+    let (_d, mut s) = store();
+    let id = s.list_all().unwrap().into_iter().find(|j| j.status == Status::InProgress).unwrap().job_id;
+    let part = LineItem {
+        id: ItemId::new(),
+        kind: LineKind::Part,
+        code: "WM-PUMP-01".into(),
+        description: "排水泵 Drain pump".into(),
+        quantity: 2,
+        unit_price_minor: 180_00,
+    };
+    s.apply_edit(id, FieldEdit::UpsertLine { line: part }).unwrap();
+    s.apply_edit(id, FieldEdit::SetDiscount { discount_minor: 20_00 }).unwrap();
+    s.apply_edit(id, FieldEdit::SetTaxRate { tax_rate_bp: 600 }).unwrap();
+    let report = Report { cause: "Pump impeller jammed by a coin".into(), method: "Replaced the drain pump".into(), warranty_days: 90 };
+    s.apply_edit(id, FieldEdit::SetReport { report }).unwrap();
+    let view = s.open_job(id).unwrap();
+    let t = shared::pricing::totals(&view.field.quote).unwrap();
+    assert_eq!((t.subtotal_minor, t.discount_minor), (360_00, 20_00));
+
+    // While working, the quote card shows the lines with their removal buttons and every total.
+    let html = render(job, JobP { data: data(view.clone(), None), lang: Lang::En });
+    assert!(html.contains("×2") && html.contains("Subtotal") && html.contains("Discount") && html.contains("Tax 6.00 %"));
+    assert!(!html.contains("report-content"), "no report to sign before completion");
+
+    s.apply_edit(id, FieldEdit::Status { action: FieldAction::Complete, location: None, reason: String::new() }).unwrap();
+    let view = s.open_job(id).unwrap();
+    let html = render(job, JobP { data: data(view.clone(), None), lang: Lang::En });
+    let start = html.find("data-testid=\"report-content\"").expect("the report is shown once complete");
+    let report = &html[start..];
+    let d = &view.dispatch;
+    for covered in [
+        d.customer.name.as_str(),
+        d.customer.address.as_str(),
+        d.appliance.serial.as_str(),
+        "Pump impeller jammed by a coin",
+        "Replaced the drain pump",
+        "90 days",
+        "排水泵 Drain pump",
+        &shared::money::Money { minor: t.total_minor, currency: t.currency.clone() }.to_string(),
+    ] {
+        assert!(report.contains(&escaped(covered)), "the signed report shows {covered}");
+    }
+    assert!(!html.contains("✕"), "finished lines cannot be removed");
 }
 
 #[derive(Clone, PartialEq, Props)]
