@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::docs::DocKind;
 use crate::ids::JobId;
 
-pub const WIRE_VERSION: u8 = 1;
+/// 2: a van stock update says when it was counted.
+pub const WIRE_VERSION: u8 = 2;
 /// Largest sync request or response body.
 pub const SYNC_BODY_BYTES_MAX: usize = 8 * 1024 * 1024;
 /// Jobs one device may hold / summarise in one request.
@@ -91,6 +92,9 @@ pub struct ReferenceUpdate {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VanStock {
     pub version: u32,
+    /// When the dispatcher recorded this count: parts the phone took out later (and the count
+    /// cannot include) still come off it.
+    pub counted_at: crate::Timestamp,
     pub lines: Vec<crate::reference::StockLine>,
 }
 

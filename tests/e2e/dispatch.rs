@@ -198,6 +198,44 @@ async fn reference_data_reaches_devices_and_old_versions_stay_readable() {
 }
 
 #[tokio::test]
+async fn a_new_van_count_never_puts_a_part_used_offline_back() {
+    let w = World::new().await;
+    let d = &w.dispatcher;
+    let catalog: Value = serde_json::from_str(include_str!("../../assets/catalog.json")).unwrap();
+    assert_eq!(d.put("/admin/v1/reference/catalog", catalog).await.0, 200);
+    let (li, dev) = w.technician("李明").await;
+    let job = w.assigned_jobs(li, 1).await[0];
+    let path = format!("/admin/v1/technicians/{li}/van-stock");
+    let count = |n: u32| json!([{ "part_no": "WM-PUMP-01", "quantity": n, "min_quantity": 1 }]);
+    let on_board = || dev.with(|s| s.van_stock(Timestamp(0)).unwrap()[0].quantity);
+    // Counts and uses are ordered by their millisecond timestamps: keep them apart.
+    let tick = || tokio::time::sleep(Duration::from_millis(5));
+
+    assert_eq!(d.put(&path, count(3)).await.0, 200);
+    dev.client.sync_now().await.unwrap();
+    assert_eq!(on_board(), 3);
+
+    // Used before the depot's next count: that count already reflects it.
+    dev.with(|s| s.use_part(job, "WM-PUMP-01", 1).unwrap());
+    assert_eq!(on_board(), 2);
+    tick().await;
+    assert_eq!(d.put(&path, count(6)).await.0, 200);
+    dev.client.sync_now().await.unwrap();
+    assert_eq!(on_board(), 6, "restocked to 6, as counted");
+
+    // Used offline after a count the phone has not received yet: it still comes off that count.
+    tick().await;
+    assert_eq!(d.put(&path, count(8)).await.0, 200);
+    tick().await;
+    dev.with(|s| s.use_part(job, "WM-PUMP-01", 2).unwrap());
+    assert_eq!(on_board(), 4);
+    dev.client.sync_now().await.unwrap();
+    assert_eq!(on_board(), 6, "8 counted, 2 used after the count");
+    let q = dev.with(|s| s.open_job(job).unwrap().field.quote.lines.iter().map(|l| l.quantity).sum::<u32>());
+    assert_eq!(q, 3, "every part used is on the quote");
+}
+
+#[tokio::test]
 async fn kpis_report_and_live_events() {
     let w = World::new().await;
     let (li, dev) = w.technician("李明").await;

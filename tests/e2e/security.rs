@@ -92,8 +92,8 @@ async fn malformed_and_oversized_bodies_are_refused_without_harm() {
 
     for (body, code) in [
         (vec![], "bad_request"),
-        (vec![9, 1, 2, 3], "bad_request"),                            // unknown version
-        (vec![1, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], "bad_request"), // truncated postcard
+        (vec![9, 1, 2, 3], "bad_request"), // unknown version
+        (vec![shared::wire::WIRE_VERSION, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], "bad_request"), // truncated postcard
         (b"{\"jobs\": []}".to_vec(), "bad_request"),
     ] {
         let (s, b) = raw_sync(&w.server.url(), Some(&t), body).await;

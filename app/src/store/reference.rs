@@ -38,6 +38,32 @@ impl StockView {
     }
 }
 
+/// Replaces the van's lines with a count. A count taken at `counted_at` cannot include the parts
+/// this phone took out after it (used offline, not yet known to the dispatcher): those still come
+/// off, so a restock message never puts a used part back on the shelf.
+fn write_van_stock(tx: &rusqlite::Transaction<'_>, lines: &[StockLine], counted_at: Option<shared::Timestamp>) -> Result<()> {
+    tx.execute(
+        "DELETE FROM van_stock WHERE part_no NOT IN (SELECT value FROM json_each(?1))",
+        [serde_json::to_string(&lines.iter().map(|l| &l.part_no).collect::<Vec<_>>())?],
+    )?;
+    for l in lines {
+        let used_since: u32 = match counted_at {
+            Some(t) => tx.query_row(
+                "SELECT coalesce(sum(quantity), 0) FROM van_stock_moves WHERE part_no = ?1 AND at > ?2",
+                params![l.part_no, t.0],
+                |r| r.get(0),
+            )?,
+            None => 0,
+        };
+        tx.execute(
+            "INSERT INTO van_stock (part_no, quantity, min_quantity) VALUES (?1, ?2, ?3)
+             ON CONFLICT (part_no) DO UPDATE SET quantity = excluded.quantity, min_quantity = excluded.min_quantity",
+            params![l.part_no, l.quantity.saturating_sub(used_since), l.min_quantity],
+        )?;
+    }
+    Ok(())
+}
+
 fn set_meta(tx: &rusqlite::Transaction<'_>, key: &str, value: &str) -> Result<()> {
     tx.execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -133,11 +159,11 @@ impl Store {
         if let Some(k) = &up.knowledge_base {
             import_kb(&tx, k)?;
         }
-        tx.commit()?;
         if let Some(v) = &up.van_stock {
-            self.set_van_stock(&v.lines)?;
-            self.set_meta("van_stock_version", &v.version.to_string())?;
+            write_van_stock(&tx, &v.lines, Some(v.counted_at))?;
+            set_meta(&tx, "van_stock_version", &v.version.to_string())?;
         }
+        tx.commit()?;
         Ok(())
     }
 
@@ -152,20 +178,10 @@ impl Store {
         })
     }
 
-    /// Sets the van's stock (from the server or the depot); the record of what was used stays.
+    /// Sets the van's stock as counted at the depot, now; the record of what was used stays.
     pub fn set_van_stock(&mut self, lines: &[StockLine]) -> Result<()> {
         let tx = self.conn.transaction()?;
-        tx.execute(
-            "DELETE FROM van_stock WHERE part_no NOT IN (SELECT value FROM json_each(?1))",
-            [serde_json::to_string(&lines.iter().map(|l| &l.part_no).collect::<Vec<_>>())?],
-        )?;
-        for l in lines {
-            tx.execute(
-                "INSERT INTO van_stock (part_no, quantity, min_quantity) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (part_no) DO UPDATE SET quantity = excluded.quantity, min_quantity = excluded.min_quantity",
-                params![l.part_no, l.quantity, l.min_quantity],
-            )?;
-        }
+        write_van_stock(&tx, lines, None)?;
         tx.commit()?;
         Ok(())
     }

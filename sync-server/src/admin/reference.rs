@@ -3,9 +3,9 @@
 
 use axum::extract::{Path, State};
 use serde_json::{Value, json};
-use shared::TechnicianId;
 use shared::reference::{Catalog, KnowledgeBase, PriceList, StockLine};
 use shared::wire::{ReferenceUpdate, ReferenceVersions, VanStock};
+use shared::{TechnicianId, Timestamp};
 
 use crate::AppState;
 use crate::auth::DispatcherAuth;
@@ -131,8 +131,10 @@ pub async fn update_for(state: &AppState, tech: TechnicianId, have: ReferenceVer
         up.knowledge_base = Some(parse(&load("knowledge_base".into()).await?.1)?);
     }
     if newer(&van, have.van_stock) {
+        let counted = state.store.reference_versions(&van).await?;
         let (v, j) = load(van).await?;
-        up.van_stock = Some(VanStock { version: v, lines: parse(&j)? });
+        let counted_at = counted.iter().find(|r| r.version == v).map(|r| r.published_at).unwrap_or_else(Timestamp::now);
+        up.van_stock = Some(VanStock { version: v, counted_at, lines: parse(&j)? });
     }
     Ok(up)
 }
