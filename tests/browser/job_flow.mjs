@@ -159,6 +159,17 @@ try {
   await page.click("[data-tab=settings]");
   await page.waitForSelector("[data-testid=sync]");
   await shot("settings-sync");
+  // Sign-out asks first, and cannot go ahead while work is unsent; cancelling keeps everything
+  // (the checks afterwards prove it).
+  await page.click("[data-testid=sign-out]");
+  await page.waitForSelector("[data-testid=sign-out-question]");
+  await page.waitForFunction(() => {
+    const unsent = document.querySelector("[data-testid=sync]").dataset.unsent === "true";
+    return document.querySelector("[data-testid=sign-out-confirm]").disabled === unsent;
+  });
+  await shot("settings-sign-out-asks");
+  await page.click("[data-testid=sign-out-cancel]");
+  await page.waitForSelector("[data-testid=sign-out]");
   await page.click("[data-tab=today]");
   await page.waitForSelector("[data-testid=job-card]");
   await shot("today-after");

@@ -160,4 +160,16 @@ mod tests {
     fn migrations_are_valid() {
         super::migrations().validate().unwrap();
     }
+
+    #[test]
+    fn a_van_stocked_before_the_usage_record_keeps_its_parts() {
+        let mut c = rusqlite::Connection::open_in_memory().unwrap();
+        let m = super::migrations();
+        m.to_version(&mut c, 3).unwrap();
+        c.execute("INSERT INTO van_stock (part_no, quantity, min_quantity, used_today) VALUES ('WM-PUMP-01', 4, 1, 2)", []).unwrap();
+        m.to_latest(&mut c).unwrap();
+        let row: (String, u32, u32) =
+            c.query_row("SELECT part_no, quantity, min_quantity FROM van_stock", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap();
+        assert_eq!(row, ("WM-PUMP-01".into(), 4, 1));
+    }
 }

@@ -97,6 +97,10 @@ pub enum SettingsAction {
 pub fn SettingsScreen(data: SettingsData, lang: Lang, on_action: EventHandler<SettingsAction>) -> Element {
     let mut server = use_signal(|| data.server.clone().unwrap_or_else(|| "http://127.0.0.1:8787".into()));
     let mut code = use_signal(String::new);
+    // Signing out needs a second tap: re-pairing needs a new code from dispatch.
+    let mut confirming = use_signal(|| false);
+    // The store refuses anyway; saying so before the second tap saves the technician a surprise.
+    let unsent = data.sync.pending_changes > 0 || data.sync.pending_blob_bytes > 0;
     rsx! {
         if let Some(m) = &data.message { div { class: "banner error", "data-testid": "message", "{m}" } }
         div { class: "card",
@@ -118,7 +122,21 @@ pub fn SettingsScreen(data: SettingsData, lang: Lang, on_action: EventHandler<Se
         div { class: "card",
             button { class: "secondary", "data-testid": "language", onclick: move |_| on_action.call(SettingsAction::SwitchLanguage), "中文 / English" }
             if data.technician.is_some() {
-                button { class: "danger", "data-testid": "sign-out", onclick: move |_| on_action.call(SettingsAction::SignOut), {lang.t("退出登录", "Sign out")} }
+                if confirming() {
+                    div { "data-testid": "sign-out-question",
+                        if unsent {
+                            {lang.t("本机还有未上传的工作：请先同步，再退出。", "This phone holds unsent work: sync first, then sign out.")}
+                        } else {
+                            {lang.t("退出后本机的工单和照片将被清除。确定退出？", "Signing out clears this phone's jobs and photos. Sign out?")}
+                        }
+                    }
+                    div { class: "row",
+                        button { class: "danger", "data-testid": "sign-out-confirm", disabled: unsent, onclick: move |_| { confirming.set(false); on_action.call(SettingsAction::SignOut) }, {lang.t("退出并清除", "Sign out and clear")} }
+                        button { class: "secondary", "data-testid": "sign-out-cancel", onclick: move |_| confirming.set(false), {lang.t("取消", "Cancel")} }
+                    }
+                } else {
+                    button { class: "danger", "data-testid": "sign-out", onclick: move |_| confirming.set(true), {lang.t("退出登录", "Sign out")} }
+                }
             }
         }
     }

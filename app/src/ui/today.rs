@@ -40,7 +40,7 @@ pub fn SyncIndicator(sync: SyncStatus, online: bool, lang: Lang, utc_offset_min:
     };
     let last = sync.last_success.map(|t| t.in_zone(utc_offset_min)).unwrap_or_else(|| lang.t("从未", "never").to_owned());
     rsx! {
-        div { class: "sync", "data-testid": "sync",
+        div { class: "sync", "data-testid": "sync", "data-unsent": "{sync.pending_changes > 0 || sync.pending_blob_bytes > 0}",
             span { class: if sync.is_synced() { "ok" } else { "" }, "{state}" }
             span { class: "muted", " · {lang.t(\"上次同步\", \"last sync\")} {last}" }
             if let Some(err) = &sync.last_error {

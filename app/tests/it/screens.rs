@@ -69,7 +69,7 @@ fn today_groups_jobs_and_is_honest_about_sync_and_network() {
     let html = render(today, TodayP { jobs: jobs.clone(), sync, online: false, lang: Lang::Zh });
     assert!(html.contains("data-testid=\"offline\""), "offline banner");
     assert!(html.contains("待上传 3") && html.contains("411 KB"), "honest pending counts: {html}");
-    assert!(html.contains("同步错误"));
+    assert!(html.contains("同步错误") && html.contains("data-unsent=\"true\""));
     for j in &jobs {
         assert!(html.contains(&j.customer_name), "{}", j.customer_name);
     }
@@ -78,7 +78,7 @@ fn today_groups_jobs_and_is_honest_about_sync_and_network() {
 
     let synced = SyncStatus { last_success: Some(Timestamp::now()), ..SyncStatus::default() };
     let html = render(today, TodayP { jobs: vec![], sync: synced, online: true, lang: Lang::En });
-    assert!(html.contains("No jobs today") && html.contains("Synced"));
+    assert!(html.contains("No jobs today") && html.contains("Synced") && html.contains("data-unsent=\"false\""));
     assert!(!html.contains("data-testid=\"offline\""));
 }
 
