@@ -124,6 +124,13 @@ try {
   // Quote: a labour line from the price list next to the part, then the customer signs.
   await page.selectOption("[data-testid=price-select]", { index: 1 });
   await page.waitForFunction(() => document.querySelectorAll("[data-testid=quote] tr").length === 2);
+  // Two of it, then back to one: the stepper changes the line, it does not add lines.
+  const labour = page.locator("[data-testid=quote] tr", { has: page.locator("[data-step=up]") });
+  await labour.locator("[data-step=up]").click();
+  await labour.filter({ hasText: "×2" }).waitFor();
+  await labour.locator("[data-step=down]").click();
+  await labour.filter({ hasText: "×1" }).waitFor();
+  if ((await page.locator("[data-testid=quote] tr").count()) !== 2) throw new Error("the stepper added a line");
   await page.locator("[data-testid=quote]").scrollIntoViewIfNeeded();
   await shot("quote");
   await sign("quote");

@@ -47,7 +47,8 @@ fn write_van_stock(tx: &rusqlite::Transaction<'_>, lines: &[StockLine], counted_
         [serde_json::to_string(&lines.iter().map(|l| &l.part_no).collect::<Vec<_>>())?],
     )?;
     for l in lines {
-        let used_since: u32 = match counted_at {
+        // Net: a part taken out and put back after the count changes nothing.
+        let used_since: i64 = match counted_at {
             Some(t) => tx.query_row(
                 "SELECT coalesce(sum(quantity), 0) FROM van_stock_moves WHERE part_no = ?1 AND at > ?2",
                 params![l.part_no, t.0],
@@ -58,7 +59,7 @@ fn write_van_stock(tx: &rusqlite::Transaction<'_>, lines: &[StockLine], counted_
         tx.execute(
             "INSERT INTO van_stock (part_no, quantity, min_quantity) VALUES (?1, ?2, ?3)
              ON CONFLICT (part_no) DO UPDATE SET quantity = excluded.quantity, min_quantity = excluded.min_quantity",
-            params![l.part_no, l.quantity.saturating_sub(used_since), l.min_quantity],
+            params![l.part_no, (i64::from(l.quantity) - used_since).max(0), l.min_quantity],
         )?;
     }
     Ok(())
@@ -215,7 +216,7 @@ impl Store {
     pub fn van_stock(&self, day_start: shared::Timestamp) -> Result<Vec<StockView>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT s.part_no, coalesce(p.name_en, s.part_no), coalesce(p.name_zh, s.part_no), s.quantity, s.min_quantity,
-                    (SELECT coalesce(sum(m.quantity), 0) FROM van_stock_moves m WHERE m.part_no = s.part_no AND m.at >= ?1)
+                    (SELECT max(0, coalesce(sum(m.quantity), 0)) FROM van_stock_moves m WHERE m.part_no = s.part_no AND m.at >= ?1)
              FROM van_stock s LEFT JOIN parts p ON p.part_no = s.part_no ORDER BY s.part_no",
         )?;
         let rows = stmt.query_map([day_start.0], |r| {
@@ -249,6 +250,38 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Removes a line from a job's quote. A part line that came out of the van puts its parts
+    /// back (as far as this job took them out), in the same transaction.
+    pub fn remove_line(&mut self, job: shared::JobId, line: shared::ItemId) -> Result<super::JobView> {
+        let actor = self.actor()?;
+        let view = self.open_job(job)?;
+        let removed = view.field.quote.lines.iter().find(|l| l.id == line).cloned();
+        let now = shared::Timestamp::now();
+        let tx = self.conn.transaction()?;
+        let after = super::jobs::field_edit_in(&tx, &job.to_string(), &actor, now, shared::edit::FieldEdit::RemoveLine { id: line })?;
+        if let Some(l) = removed.filter(|l| l.kind == LineKind::Part) {
+            let out: i64 = tx.query_row(
+                "SELECT coalesce(sum(quantity), 0) FROM van_stock_moves WHERE job_id = ?1 AND part_no = ?2",
+                params![job.to_string(), l.code],
+                |r| r.get(0),
+            )?;
+            let back = out.min(i64::from(l.quantity));
+            if back > 0 {
+                tx.execute(
+                    "INSERT INTO van_stock (part_no, quantity, min_quantity) VALUES (?1, ?2, 0)
+                     ON CONFLICT (part_no) DO UPDATE SET quantity = quantity + excluded.quantity",
+                    params![l.code, back],
+                )?;
+                tx.execute(
+                    "INSERT INTO van_stock_moves (part_no, job_id, quantity, at) VALUES (?1, ?2, ?3, ?4)",
+                    params![l.code, job.to_string(), -back, now.0],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(after)
     }
 
     /// Takes parts from the van for a job and adds the priced line to its quote, in one

@@ -136,15 +136,16 @@ pub fn migrations() -> Migrations<'static> {
         );
         "#,
         ),
-        // What left the van, when and for which job: "used today" is counted from here for the
-        // technician's own day, instead of a counter nothing resets at midnight.
+        // What left the van (positive) or went back (negative), when and for which job: "used
+        // today" is counted from here for the technician's own day, instead of a counter nothing
+        // resets at midnight.
         M::up(
             r#"
         CREATE TABLE van_stock_moves (
             id       INTEGER PRIMARY KEY,
             part_no  TEXT NOT NULL,
             job_id   TEXT NOT NULL,
-            quantity INTEGER NOT NULL CHECK (quantity > 0),
+            quantity INTEGER NOT NULL CHECK (quantity != 0),
             at       INTEGER NOT NULL
         );
         CREATE INDEX van_stock_moves_by_part ON van_stock_moves (part_no, at);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use dioxus::prelude::*;
 use shared::edit::FieldEdit;
-use shared::model::{LineItem, PartScan};
+use shared::model::{LineItem, LineKind, PartScan};
 use shared::{ItemId, JobId, Timestamp};
 
 use super::job::{JobScreen, JobScreenData, UiAction};
@@ -107,6 +107,10 @@ fn run(
             store.use_part(job, &part_no, 1).map(|_| ())
         }
         UiAction::AddPriceLine(code) => {
+            if let Some(l) = view.field.quote.lines.iter().find(|l| l.code == code && l.kind != LineKind::Part) {
+                let line = LineItem { quantity: l.quantity.saturating_add(1), ..l.clone() };
+                return store.apply_edit(job, FieldEdit::UpsertLine { line }).map(|_| ()).map_err(err);
+            }
             let item = store
                 .price_list(Some(view.dispatch.appliance.category))
                 .map_err(err)?
@@ -123,7 +127,14 @@ fn run(
             };
             store.apply_edit(job, FieldEdit::UpsertLine { line }).map(|_| ())
         }
-        UiAction::RemoveLine(id) => store.apply_edit(job, FieldEdit::RemoveLine { id }).map(|_| ()),
+        UiAction::RemoveLine(id) => store.remove_line(job, id).map(|_| ()),
+        UiAction::SetQuantity { id, quantity } => {
+            let l = view.field.quote.lines.iter().find(|l| l.id == id).ok_or("that line is no longer on the quote")?;
+            if l.kind == LineKind::Part {
+                return Err("parts come from the van: scan another one, or remove the line".into());
+            }
+            store.apply_edit(job, FieldEdit::UpsertLine { line: LineItem { quantity: quantity.max(1), ..l.clone() } }).map(|_| ())
+        }
         UiAction::Sign { purpose, signer, strokes, shown_hash } => {
             store.apply_edit(job, FieldEdit::Sign { purpose, signer, strokes, shown_hash }).map(|_| ())
         }

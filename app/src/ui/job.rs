@@ -35,8 +35,15 @@ pub enum UiAction {
     UsePart {
         part_no: String,
     },
+    /// Adds a line from the price list; the same item again counts one more.
     AddPriceLine(String),
     RemoveLine(ItemId),
+    /// Hours of labour, units cleaned: quantity of a line that is not a part (parts come from
+    /// scans, so the van count follows).
+    SetQuantity {
+        id: ItemId,
+        quantity: u32,
+    },
     Sign {
         purpose: SignaturePurpose,
         signer: String,
@@ -269,7 +276,16 @@ pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiActi
         }
         div { class: "card", "data-testid": "quote",
             h2 { {lang.t("报价", "Quote")} }
-            Charges { quote: f.quote.clone(), lang, on_remove: if finished { None } else { Some(EventHandler::new(move |id| on_action.call(UiAction::RemoveLine(id)))) } }
+            if finished {
+                Charges { quote: f.quote.clone(), lang, on_remove: None, on_quantity: None }
+            } else {
+                Charges {
+                    quote: f.quote.clone(),
+                    lang,
+                    on_remove: move |id| on_action.call(UiAction::RemoveLine(id)),
+                    on_quantity: move |(id, quantity)| on_action.call(UiAction::SetQuantity { id, quantity }),
+                }
+            }
             if !finished {
                 // Keyed by the line count: a fresh select (back on its prompt) after each added line.
                 select { key: "{f.quote.lines.len()}", "data-testid": "price-select",
@@ -303,7 +319,7 @@ pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiActi
                         div { b { {lang.t("原因", "Cause")} } ": {f.report.cause}" }
                         div { b { {lang.t("方法", "Method")} } ": {f.report.method}" }
                         div { b { {lang.t("保修", "Warranty")} } ": {f.report.warranty_days} {lang.t(\"天\", \"days\")}" }
-                        Charges { quote: f.quote.clone(), lang, on_remove: None }
+                        Charges { quote: f.quote.clone(), lang, on_remove: None, on_quantity: None }
                     }
                     ApprovalLine { check: completion_check.clone(), lang, drawn: signature_image(f, SignaturePurpose::Completion) }
                     if !completion_check.is_valid() && !f.report.cause.is_empty() {
@@ -368,19 +384,29 @@ fn ApprovalLine(check: ApprovalCheck, lang: Lang, drawn: Option<String>) -> Elem
 /// The quote's lines and its totals as the customer approves them: subtotal, discount and tax
 /// appear whenever they change the total, since the signature covers them too.
 #[component]
-fn Charges(quote: Quote, lang: Lang, on_remove: Option<EventHandler<ItemId>>) -> Element {
+fn Charges(quote: Quote, lang: Lang, on_remove: Option<EventHandler<ItemId>>, on_quantity: Option<EventHandler<(ItemId, u32)>>) -> Element {
     let cur = quote.currency.clone();
     let t = totals(&quote);
     rsx! {
         table { "data-testid": "charges",
             for l in &quote.lines {
                 tr {
-                    td { "{l.description}" }
-                    td { class: "n", "{money(l.unit_price_minor, &cur)} ×{l.quantity}" }
-                    td { class: "n", match line_amount(l) { Ok(a) => money(a, &cur), Err(e) => e.to_string() } }
-                    if let Some(remove) = on_remove {
-                        td { button { class: "secondary", onclick: { let id = l.id; move |_| remove.call(id) }, "✕" } }
+                    td {
+                        div { "{l.description}" }
+                        div { class: "muted", "{money(l.unit_price_minor, &cur)} ×{l.quantity}" }
+                        if on_remove.is_some() || on_quantity.is_some() {
+                            div { class: "row line-controls",
+                                if let Some(set) = on_quantity.filter(|_| l.kind != LineKind::Part) {
+                                    button { class: "secondary", "data-step": "down", disabled: l.quantity <= 1, onclick: { let (id, q) = (l.id, l.quantity); move |_| set.call((id, q - 1)) }, "−" }
+                                    button { class: "secondary", "data-step": "up", onclick: { let (id, q) = (l.id, l.quantity); move |_| set.call((id, q + 1)) }, "+" }
+                                }
+                                if let Some(remove) = on_remove {
+                                    button { class: "secondary", "data-remove": "{l.code}", onclick: { let id = l.id; move |_| remove.call(id) }, "✕ {lang.t(\"删除\", \"Remove\")}" }
+                                }
+                            }
+                        }
                     }
+                    td { class: "n", match line_amount(l) { Ok(a) => money(a, &cur), Err(e) => e.to_string() } }
                 }
             }
         }

@@ -120,7 +120,8 @@ input, select, textarea { width: 100%; min-height: 48px; font-size: 17px; paddin
 .prio-high { border-left: 6px solid #e07000; }
 h2 { font-size: 18px; margin: 14px 0 6px; }
 table { width: 100%; border-collapse: collapse; } td { padding: 4px 2px; border-bottom: 1px solid #eee; }
-td.n { text-align: right; }
+td.n { text-align: right; white-space: nowrap; }
+.line-controls button { min-width: 48px; }
 .pad { width: 100%; height: 180px; border: 2px dashed #0b5cad; border-radius: 8px; background: #fff; touch-action: none; }
 .signature { display: block; width: 240px; height: 80px; margin: 4px 0; border-bottom: 1px solid #bbb; }
 .thumbs img { width: 96px; height: 72px; object-fit: cover; border-radius: 6px; margin: 2px; }

@@ -188,6 +188,14 @@ fn parts_come_out_of_the_van_with_their_quote_line() {
     assert!(view.field.quote.lines.iter().any(|l| l.code == have.part_no && l.quantity == 1));
     let after = store.van_stock(today).unwrap().into_iter().find(|s| s.part_no == have.part_no).unwrap();
     assert_eq!((after.quantity, after.used_today), (have.quantity - 1, have.used_today + 1));
+    // Taken off the quote again (wrong part), it goes back in the van.
+    let line = view.field.quote.lines.iter().find(|l| l.code == have.part_no).unwrap().id;
+    let back = store.remove_line(job, line).unwrap();
+    assert!(back.field.quote.lines.iter().all(|l| l.code != have.part_no));
+    let returned = store.van_stock(today).unwrap().into_iter().find(|s| s.part_no == have.part_no).unwrap();
+    assert_eq!((returned.quantity, returned.used_today), (have.quantity, have.used_today));
+    let view = store.use_part(job, &have.part_no, 1).unwrap();
+
     // Tomorrow the part is still gone from the van, but it was not used "today" any more.
     let tomorrow = Timestamp(today.0 + Timestamp::DAY);
     let next_day = store.van_stock(tomorrow).unwrap().into_iter().find(|s| s.part_no == have.part_no).unwrap();
