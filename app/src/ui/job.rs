@@ -179,6 +179,23 @@ pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiActi
                 details { "data-testid": "fix",
                     summary { if lang == Lang::Zh { "{h.article.title_zh}" } else { "{h.article.title_en}" } }
                     KbArticleBody { article: h.article.clone(), lang }
+                    if working {
+                        button { class: "secondary", "data-testid": "use-fix",
+                            onclick: {
+                                let (cause, method) = if lang == Lang::Zh {
+                                    (h.article.cause_zh.clone(), h.article.fix_zh.clone())
+                                } else {
+                                    (h.article.cause_en.clone(), h.article.fix_en.clone())
+                                };
+                                move |_| {
+                                    let mut r = report.write();
+                                    r.cause = cause.clone();
+                                    r.method = method.clone();
+                                }
+                            },
+                            {lang.t("用作维修报告草稿", "Start the report from this fix")}
+                        }
+                    }
                 }
             }
             button { class: "secondary", "data-testid": "search-kb", onclick: move |_| on_action.call(UiAction::SearchKb(category)),
