@@ -197,6 +197,8 @@ impl SyncClient {
     /// One full sync: documents first, then blobs. Updates the status either way.
     pub async fn sync_now(&self) -> Result<SyncReport, SyncError> {
         let _session = self.session.lock().await;
+        // Not being paired is a state the screens show, not a failed sync.
+        self.endpoint()?;
         self.status.lock().unwrap_or_else(|e| e.into_inner()).running = true;
         let result = async {
             let mut report = self.sync_documents().await?;

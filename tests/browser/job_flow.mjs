@@ -67,13 +67,14 @@ async function sign(card) {
 }
 
 try {
-  // Unpaired: Today is empty (Chinese, the default language).
+  // Unpaired: Today is empty and offers pairing (Chinese, the default language).
   await page.goto(env("ONSITE_APP_URL"));
   await page.waitForSelector("[data-testid=empty]");
+  await page.waitForSelector("[data-testid=not-paired]");
   await shot("today-empty");
 
   // Pair through settings with the dispatcher's one-time code; switch to English.
-  await page.click("[data-tab=settings]");
+  await page.click("[data-testid=go-pair]");
   await page.fill("[data-testid=server]", env("ONSITE_SERVER_URL"));
   await page.fill("[data-testid=code]", env("ONSITE_PAIRING_CODE"));
   await shot("settings-pairing");

@@ -197,7 +197,12 @@ pub fn App() -> Element {
         match screen() {
             Screen::Today => {
                 let jobs = store.list_today(TodayQuery { day_start: now.start_of_local_day(off) }).unwrap_or_default();
-                rsx! { TodayScreen { jobs, now, here, sync: sync_status(), online, lang: l, utc_offset_min: off, on_open: move |id| { message.set(None); last_scan.set(None); screen.set(Screen::Job(id)) } } }
+                let paired = store.identity().ok().flatten().is_some();
+                rsx! { TodayScreen {
+                    jobs, now, here, sync: sync_status(), online, lang: l, utc_offset_min: off,
+                    on_open: move |id| { message.set(None); last_scan.set(None); screen.set(Screen::Job(id)) },
+                    on_pair: (!paired).then_some(EventHandler::new(move |_| screen.set(Screen::Settings))),
+                } }
             }
             Screen::Job(id) => match store.open_job(id) {
                 Ok(view) => {

@@ -60,14 +60,23 @@ pub fn TodayScreen(
     lang: Lang,
     utc_offset_min: i32,
     on_open: EventHandler<JobId>,
+    /// Set while the phone is not paired: the screen offers pairing instead of a sync state.
+    on_pair: Option<EventHandler<()>>,
 ) -> Element {
     rsx! {
-        if !online {
-            div { class: "banner offline", "data-testid": "offline",
-                {lang.t("离线模式：所有操作已保存在手机上，联网后自动同步", "Offline: everything is saved on the phone and syncs when the network is back")}
+        if let Some(pair) = on_pair {
+            div { class: "card", "data-testid": "not-paired",
+                div { {lang.t("这台手机还没有配对。请向调度索取配对码。", "This phone is not paired yet. Ask dispatch for a pairing code.")} }
+                button { "data-testid": "go-pair", onclick: move |_| pair.call(()), {lang.t("去配对", "Pair this phone")} }
             }
+        } else {
+            if !online {
+                div { class: "banner offline", "data-testid": "offline",
+                    {lang.t("离线模式：所有操作已保存在手机上，联网后自动同步", "Offline: everything is saved on the phone and syncs when the network is back")}
+                }
+            }
+            SyncIndicator { sync: sync.clone(), online, lang, utc_offset_min }
         }
-        SyncIndicator { sync: sync.clone(), online, lang, utc_offset_min }
         if jobs.is_empty() {
             div { class: "card", "data-testid": "empty", {lang.t("今天没有工单", "No jobs today")} }
         }

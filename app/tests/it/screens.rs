@@ -48,10 +48,24 @@ struct TodayP {
     sync: SyncStatus,
     online: bool,
     lang: Lang,
+    #[props(default = true)]
+    paired: bool,
 }
 
 fn today(p: TodayP) -> Element {
-    rsx! { TodayScreen { jobs: p.jobs, now: Timestamp::now(), here: Some(GeoPoint { lat: 31.2, lon: 121.45 }), sync: p.sync, online: p.online, lang: p.lang, utc_offset_min: DEMO_UTC_OFFSET_MIN, on_open: |_| {} } }
+    rsx! {
+        TodayScreen {
+            jobs: p.jobs,
+            now: Timestamp::now(),
+            here: Some(GeoPoint { lat: 31.2, lon: 121.45 }),
+            sync: p.sync,
+            online: p.online,
+            lang: p.lang,
+            utc_offset_min: DEMO_UTC_OFFSET_MIN,
+            on_open: |_| {},
+            on_pair: (!p.paired).then_some(EventHandler::new(|_| {})),
+        }
+    }
 }
 
 #[test]
@@ -66,7 +80,7 @@ fn today_groups_jobs_and_is_honest_about_sync_and_network() {
         last_error: Some("server unreachable".into()),
         running: false,
     };
-    let html = render(today, TodayP { jobs: jobs.clone(), sync, online: false, lang: Lang::Zh });
+    let html = render(today, TodayP { jobs: jobs.clone(), sync, online: false, lang: Lang::Zh, paired: true });
     assert!(html.contains("data-testid=\"offline\""), "offline banner");
     assert!(html.contains("待上传 3") && html.contains("411 KB"), "honest pending counts: {html}");
     assert!(html.contains("同步错误") && html.contains("data-unsent=\"true\""));
@@ -77,9 +91,14 @@ fn today_groups_jobs_and_is_honest_about_sync_and_network() {
     assert!(html.contains(" km") || html.contains(" m<") || html.contains(" m "), "distance shown");
 
     let synced = SyncStatus { last_success: Some(Timestamp::now()), ..SyncStatus::default() };
-    let html = render(today, TodayP { jobs: vec![], sync: synced, online: true, lang: Lang::En });
+    let html = render(today, TodayP { jobs: vec![], sync: synced, online: true, lang: Lang::En, paired: true });
     assert!(html.contains("No jobs today") && html.contains("Synced") && html.contains("data-unsent=\"false\""));
     assert!(!html.contains("data-testid=\"offline\""));
+
+    // Not paired yet: the way to pair instead of a sync state that could only be an error.
+    let html = render(today, TodayP { jobs: vec![], sync: SyncStatus::default(), online: true, lang: Lang::En, paired: false });
+    assert!(html.contains("data-testid=\"not-paired\"") && html.contains("data-testid=\"go-pair\""));
+    assert!(!html.contains("data-testid=\"sync\""));
 }
 
 #[derive(Clone, PartialEq, Props)]
