@@ -57,8 +57,36 @@ pub struct SyncStatus {
     pub pending_changes: u64,
     pub pending_blob_bytes: u64,
     pub last_success: Option<Timestamp>,
+    /// The last attempt's error, as the software said it (shown as detail).
     pub last_error: Option<String>,
+    /// What that error means for the technician, for the screens to say in their language.
+    pub problem: Option<SyncProblem>,
     pub running: bool,
+}
+
+/// Why the last sync did not fully succeed, in the terms a technician acts on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SyncProblem {
+    /// No network or no server: keep working, it syncs later.
+    Unreachable,
+    /// The server no longer accepts this phone's token: pair again.
+    NotAccepted,
+    /// The server is overloaded or failing: it retries by itself.
+    ServerBusy,
+    /// Some changes were refused (see the detail); the rest synced.
+    Refused,
+    Other,
+}
+
+impl SyncError {
+    pub fn problem(&self) -> SyncProblem {
+        match self {
+            SyncError::Network(_) => SyncProblem::Unreachable,
+            SyncError::Server { status: 401 | 403, .. } => SyncProblem::NotAccepted,
+            SyncError::Server { status, .. } if *status == 429 || *status >= 500 => SyncProblem::ServerBusy,
+            _ => SyncProblem::Other,
+        }
+    }
 }
 
 impl SyncStatus {
@@ -222,12 +250,17 @@ impl SyncClient {
             Ok(r) if r.refused.is_empty() => {
                 st.last_success = Some(Timestamp::now());
                 st.last_error = None;
+                st.problem = None;
             }
             Ok(r) => {
                 st.last_success = Some(Timestamp::now());
                 st.last_error = Some(format!("{}: {}", r.refused[0].code, r.refused[0].message));
+                st.problem = Some(SyncProblem::Refused);
             }
-            Err(e) => st.last_error = Some(e.to_string()),
+            Err(e) => {
+                st.last_error = Some(e.to_string());
+                st.problem = Some(e.problem());
+            }
         }
         result
     }

@@ -53,6 +53,13 @@ async fn tokens_are_checked_on_every_request() {
     assert_eq!(s, 200);
     let (s, b) = raw_sync(&w.server.url(), Some(&token(&dev)), body.clone()).await;
     assert_eq!((s, error_code(&b).as_str()), (401, "bad_token"));
+    // The phone's own sync says so in words the technician can act on.
+    assert!(dev.client.sync_now().await.is_err());
+    assert_eq!(dev.client.status().problem, Some(onsite_app::sync_client::SyncProblem::NotAccepted));
+    dev.set_server("http://127.0.0.1:9");
+    assert!(dev.client.sync_now().await.is_err());
+    assert_eq!(dev.client.status().problem, Some(onsite_app::sync_client::SyncProblem::Unreachable), "no server: offline, not broken");
+    dev.set_server(&w.server.url());
 
     // A device token is not a dispatcher token, and the other way round.
     let r = reqwest::Client::new().get(format!("{}/admin/v1/technicians", w.server.url())).bearer_auth(token(&dev)).send().await.unwrap();

@@ -187,7 +187,7 @@ pub fn App() -> Element {
     });
 
     let _ = revision();
-    let online = sync_status.read().last_error.as_deref().is_none_or(|e| !e.contains("unreachable"));
+    let online = sync_status.read().problem != Some(crate::sync_client::SyncProblem::Unreachable);
     let now = Timestamp::now();
     let here = services.locator.current();
     let off = services.utc_offset_min;

@@ -8,7 +8,7 @@ use shared::{JobId, Timestamp};
 
 use super::{Lang, countdown, distance_text, status_label};
 use crate::store::JobSummary;
-use crate::sync_client::SyncStatus;
+use crate::sync_client::{SyncProblem, SyncStatus};
 
 /// Order of the groups on screen: what needs the technician now first.
 const GROUPS: [Status; 9] = [
@@ -22,6 +22,23 @@ const GROUPS: [Status; 9] = [
     Status::Completed,
     Status::Cancelled,
 ];
+
+fn problem_text(lang: Lang, p: SyncProblem) -> &'static str {
+    match p {
+        SyncProblem::Unreachable => {
+            lang.t("连不上服务器：工作已存在手机上，联网后自动同步", "Server unreachable: your work is on the phone and syncs later")
+        }
+        SyncProblem::NotAccepted => lang.t(
+            "服务器不再接受这台手机：请向调度索取新的配对码",
+            "The server no longer accepts this phone: ask dispatch for a new pairing code",
+        ),
+        SyncProblem::ServerBusy => lang.t("服务器繁忙：稍后自动重试", "Server busy: it retries by itself"),
+        SyncProblem::Refused => {
+            lang.t("有修改被服务器拒绝（见下方说明），其余已同步", "The server refused some changes (see below); the rest synced")
+        }
+        SyncProblem::Other => lang.t("同步失败", "Sync failed"),
+    }
+}
 
 #[component]
 pub fn SyncIndicator(sync: SyncStatus, online: bool, lang: Lang, utc_offset_min: i32) -> Element {
@@ -43,8 +60,11 @@ pub fn SyncIndicator(sync: SyncStatus, online: bool, lang: Lang, utc_offset_min:
         div { class: "sync", "data-testid": "sync", "data-unsent": "{sync.pending_changes > 0 || sync.pending_blob_bytes > 0}",
             span { class: if sync.is_synced() { "ok" } else { "" }, "{state}" }
             span { class: "muted", " · {lang.t(\"上次同步\", \"last sync\")} {last}" }
+            if let Some(problem) = sync.problem {
+                div { class: "bad", "data-problem": "{problem:?}", {problem_text(lang, problem)} }
+            }
             if let Some(err) = &sync.last_error {
-                div { class: "bad", "{lang.t(\"同步错误\", \"Sync error\")}: {err}" }
+                div { class: "muted", "{err}" }
             }
         }
     }

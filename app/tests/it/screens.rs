@@ -4,7 +4,7 @@
 use dioxus::prelude::*;
 use onsite_app::demo::{DEMO_UTC_OFFSET_MIN, seed};
 use onsite_app::store::{JobSummary, JobView, KbHit, StockView, Store, TodayQuery};
-use onsite_app::sync_client::SyncStatus;
+use onsite_app::sync_client::{SyncProblem, SyncStatus};
 use onsite_app::ui::Lang;
 use onsite_app::ui::job::{JobScreen, JobScreenData};
 use onsite_app::ui::panels::{KbScreen, SettingsData, SettingsScreen, StockScreen};
@@ -77,13 +77,15 @@ fn today_groups_jobs_and_is_honest_about_sync_and_network() {
         pending_changes: 3,
         pending_blob_bytes: 420_000,
         last_success: None,
-        last_error: Some("server unreachable".into()),
+        last_error: Some("server unreachable: error sending request".into()),
+        problem: Some(SyncProblem::Unreachable),
         running: false,
     };
     let html = render(today, TodayP { jobs: jobs.clone(), sync, online: false, lang: Lang::Zh, paired: true });
     assert!(html.contains("data-testid=\"offline\""), "offline banner");
     assert!(html.contains("待上传 3") && html.contains("411 KB"), "honest pending counts: {html}");
-    assert!(html.contains("同步错误") && html.contains("data-unsent=\"true\""));
+    assert!(html.contains("连不上服务器") && html.contains("data-unsent=\"true\""), "the problem in the technician's language");
+    assert!(html.contains("error sending request"), "the software's words as detail");
     for j in &jobs {
         assert!(html.contains(&j.customer_name), "{}", j.customer_name);
     }
@@ -94,6 +96,12 @@ fn today_groups_jobs_and_is_honest_about_sync_and_network() {
     let html = render(today, TodayP { jobs: vec![], sync: synced, online: true, lang: Lang::En, paired: true });
     assert!(html.contains("No jobs today") && html.contains("Synced") && html.contains("data-unsent=\"false\""));
     assert!(!html.contains("data-testid=\"offline\""));
+
+    // A revoked phone is told what to do about it.
+    let revoked =
+        SyncStatus { problem: Some(SyncProblem::NotAccepted), last_error: Some("server refused (401)".into()), ..SyncStatus::default() };
+    let html = render(today, TodayP { jobs: vec![], sync: revoked, online: true, lang: Lang::En, paired: true });
+    assert!(html.contains("ask dispatch for a new pairing code"));
 
     // Not paired yet: the way to pair instead of a sync state that could only be an error.
     let html = render(today, TodayP { jobs: vec![], sync: SyncStatus::default(), online: true, lang: Lang::En, paired: false });
