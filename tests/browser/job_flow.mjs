@@ -113,6 +113,12 @@ try {
   await page.waitForSelector("[data-testid=photos] img");
   await page.locator("[data-testid=photos]").scrollIntoViewIfNeeded();
   await shot("job-photo");
+  // Tapped, the thumbnail opens the full 1600 px picture; a tap closes it.
+  await page.click("[data-testid=photos] img");
+  await page.waitForFunction(() => document.querySelector("[data-testid=photo-view] img")?.naturalWidth === 1600);
+  await shot("job-photo-full");
+  await page.click("[data-testid=photo-view]");
+  await page.waitForSelector("[data-testid=photo-view]", { state: "detached" });
 
   // Scan the part's QR code: matched against the catalog and the van stock, then used.
   await page.setInputFiles('input[data-pick="scan"]', env("ONSITE_QR"));

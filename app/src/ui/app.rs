@@ -6,9 +6,9 @@ use std::time::Duration;
 use dioxus::prelude::*;
 use shared::edit::FieldEdit;
 use shared::model::{LineItem, LineKind, PartScan};
-use shared::{ItemId, JobId, Timestamp};
+use shared::{BlobHash, ItemId, JobId, Timestamp};
 
-use super::job::{JobScreen, JobScreenData, UiAction};
+use super::job::{JobScreen, JobScreenData, PhotoView, UiAction};
 use super::panels::{KbScreen, SettingsAction, SettingsData, SettingsScreen, StockScreen};
 use super::today::TodayScreen;
 use super::{Lang, STYLE};
@@ -52,17 +52,24 @@ enum Screen {
     Settings,
 }
 
-fn thumbnails(store: &Store, view: &crate::store::JobView) -> Vec<(String, String)> {
+fn jpeg_url(store: &Store, hash: &BlobHash) -> Option<String> {
     use base64::Engine;
+    let bytes = store.blob(hash).ok()??;
+    Some(format!("data:image/jpeg;base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes)))
+}
+
+fn thumbnails(store: &Store, view: &crate::store::JobView) -> Vec<(String, String)> {
     let field = view.field.photos.iter().map(|p| &p.thumbnail);
     let customer = view.dispatch.customer_photos.iter().map(|p| &p.thumbnail);
-    field
-        .chain(customer)
-        .filter_map(|hash| {
-            let bytes = store.blob(hash).ok()??;
-            Some((hash.to_string(), format!("data:image/jpeg;base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes))))
-        })
-        .collect()
+    field.chain(customer).filter_map(|hash| Some((hash.to_string(), jpeg_url(store, hash)?))).collect()
+}
+
+/// The full picture behind a thumbnail the technician tapped, if the phone holds it.
+fn full_photo(store: &Store, view: &crate::store::JobView, thumbnail: &str) -> Option<PhotoView> {
+    let field = view.field.photos.iter().map(|p| (&p.thumbnail, &p.blob, &p.caption));
+    let customer = view.dispatch.customer_photos.iter().map(|p| (&p.thumbnail, &p.blob, &p.caption));
+    let (_, blob, caption) = field.chain(customer).find(|(t, _, _)| t.as_str() == thumbnail)?;
+    Some(PhotoView { url: jpeg_url(store, blob)?, caption: caption.clone() })
 }
 
 /// Runs one job action against the store; the error text is what the technician sees.
@@ -78,7 +85,7 @@ fn run(
     let err = |e: StoreError| e.to_string();
     let view = store.open_job(job).map_err(err)?;
     let result = match action {
-        UiAction::Back | UiAction::SearchKb(_) => return Ok(()),
+        UiAction::Back | UiAction::SearchKb(_) | UiAction::ViewPhoto(_) => return Ok(()),
         UiAction::Failed(msg) => return Err(msg),
         UiAction::Status { action, reason } => store.apply_edit(job, FieldEdit::Status { action, location: here, reason }).map(|_| ()),
         UiAction::AddNote(text) => store.apply_edit(job, FieldEdit::AddNote { text }).map(|_| ()),
@@ -155,6 +162,8 @@ pub fn App() -> Element {
     let mut last_scan = use_signal(|| None::<ScanMatch>);
     let mut kb_query = use_signal(String::new);
     let mut kb_category = use_signal(|| None::<shared::model::Category>);
+    // The thumbnail whose full picture is open on the job screen.
+    let mut viewing = use_signal(|| None::<String>);
     let mut sync_status = use_signal(|| services.sync.status());
 
     // Background sync: every 30 s, and the status refreshed after each attempt.
@@ -206,6 +215,7 @@ pub fn App() -> Element {
             }
             Screen::Job(id) => match store.open_job(id) {
                 Ok(view) => {
+                    let photo_view = viewing().and_then(|t| full_photo(&store, &view, &t));
                     let data = JobScreenData {
                         history: store.history_of(id, &view.dispatch.appliance.serial).unwrap_or_default(),
                         prices: store.price_list(Some(view.dispatch.appliance.category)).unwrap_or_default(),
@@ -224,11 +234,13 @@ pub fn App() -> Element {
                         last_scan: last_scan(),
                         message: message(),
                         utc_offset_min: off,
+                        photo_view,
                     };
                     let s = services.clone();
                     rsx! { JobScreen { key: "{id}", data, lang: l, on_action: move |a: UiAction| {
                         match a {
-                            UiAction::Back => { screen.set(Screen::Today); return; }
+                            UiAction::Back => { viewing.set(None); screen.set(Screen::Today); return; }
+                            UiAction::ViewPhoto(thumbnail) => { viewing.set(thumbnail); return; }
                             UiAction::SearchKb(c) => { kb_category.set(Some(c)); kb_query.set(String::new()); screen.set(Screen::Kb); return; }
                             _ => {}
                         }

@@ -59,6 +59,8 @@ pub enum UiAction {
     Failed(String),
     /// Open the knowledge base on this kind of appliance.
     SearchKb(Category),
+    /// Show the full picture behind this thumbnail (by its hash), or close it.
+    ViewPhoto(Option<String>),
     Back,
 }
 
@@ -77,6 +79,26 @@ pub struct JobScreenData {
     pub fixes: Vec<KbHit>,
     pub message: Option<String>,
     pub utc_offset_min: i32,
+    /// The full picture the technician opened from a thumbnail.
+    pub photo_view: Option<PhotoView>,
+}
+
+/// A full-size picture shown over the job screen.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PhotoView {
+    /// A `data:` URL of the JPEG.
+    pub url: String,
+    pub caption: String,
+}
+
+fn photo_kind_label(lang: Lang, k: PhotoKind) -> &'static str {
+    match k {
+        PhotoKind::DataPlate => lang.t("铭牌", "Data plate"),
+        PhotoKind::Fault => lang.t("故障", "Fault"),
+        PhotoKind::Before => lang.t("修前", "Before"),
+        PhotoKind::After => lang.t("修后", "After"),
+        PhotoKind::Part => lang.t("配件", "Part"),
+    }
 }
 
 fn action_label(lang: Lang, a: FieldAction) -> &'static str {
@@ -133,6 +155,15 @@ pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiActi
     let category = d.appliance.category;
     let camera = try_use_context::<Arc<dyn Camera>>().unwrap_or_else(|| Arc::new(FilePicker));
     rsx! {
+        if let Some(view) = &data.photo_view {
+            div { class: "photo-view", "data-testid": "photo-view", onclick: move |_| on_action.call(UiAction::ViewPhoto(None)),
+                img { src: "{view.url}", alt: "{view.caption}" }
+                div {
+                    if !view.caption.is_empty() { "{view.caption} · " }
+                    {lang.t("点击关闭", "tap to close")}
+                }
+            }
+        }
         div { class: "row",
             button { class: "secondary", onclick: move |_| on_action.call(UiAction::Back), {lang.t("← 返回", "← Back")} }
             b { "data-testid": "status", "data-status": "{status.as_str()}", "{status_label(lang, status)}" }
@@ -160,7 +191,7 @@ pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiActi
                     div { class: "thumbs",
                         for p in &d.customer_photos {
                             if let Some((_, url)) = data.thumbnails.iter().find(|(h, _)| h == p.thumbnail.as_str()) {
-                                img { src: "{url}", alt: "{p.caption}", title: "{p.caption}" }
+                                img { src: "{url}", alt: "{p.caption}", title: "{p.caption}", onclick: { let t = p.thumbnail.to_string(); move |_| on_action.call(UiAction::ViewPhoto(Some(t.clone()))) } }
                             } else {
                                 span { class: "muted", "⏳ {p.caption} ({lang.t(\"联网后下载\", \"downloads when online\")})" }
                             }
@@ -239,15 +270,18 @@ pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiActi
             h2 { {lang.t("照片", "Photos")} }
             div { class: "thumbs", "data-testid": "photos",
                 for p in &f.photos {
-                    if let Some((_, url)) = data.thumbnails.iter().find(|(h, _)| h == p.thumbnail.as_str()) {
-                        img { src: "{url}", alt: "{p.caption}" }
-                    } else {
-                        span { class: "muted", "🖼 {p.caption} " }
+                    figure {
+                        if let Some((_, url)) = data.thumbnails.iter().find(|(h, _)| h == p.thumbnail.as_str()) {
+                            img { src: "{url}", alt: "{p.caption}", onclick: { let t = p.thumbnail.to_string(); move |_| on_action.call(UiAction::ViewPhoto(Some(t.clone()))) } }
+                        } else {
+                            span { class: "muted", "🖼 {p.caption} " }
+                        }
+                        figcaption { class: "muted", {photo_kind_label(lang, p.kind)} }
                     }
                 }
             }
             if working {
-                for (kind, label) in [(PhotoKind::DataPlate, lang.t("铭牌", "Data plate")), (PhotoKind::Fault, lang.t("故障", "Fault")), (PhotoKind::Before, lang.t("修前", "Before")), (PhotoKind::After, lang.t("修后", "After")), (PhotoKind::Part, lang.t("配件", "Part"))] {
+                for (kind, label) in PhotoKind::ALL.map(|k| (k, photo_kind_label(lang, k))) {
                     label { class: "row", "📷 {label} "
                         input { r#type: "file", accept: "image/*", capture: "environment", "data-pick": "photo-{kind.as_str()}",
                             onchange: { let camera = camera.clone(); move |e: FormEvent| { let camera = camera.clone(); async move {

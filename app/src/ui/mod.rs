@@ -122,6 +122,9 @@ h2 { font-size: 18px; margin: 14px 0 6px; }
 table { width: 100%; border-collapse: collapse; } td { padding: 4px 2px; border-bottom: 1px solid #eee; }
 td.n { text-align: right; white-space: nowrap; }
 .line-controls button { min-width: 48px; }
+.photo-view { position: fixed; inset: 0; background: rgba(0,0,0,.92); color: #fff; z-index: 10; display: flex; flex-direction: column; align-items: center; justify-content: center; padding: 8px; }
+.photo-view img { max-width: 100%; max-height: 85vh; object-fit: contain; }
+figure { margin: 0; display: inline-block; text-align: center; }
 .pad { width: 100%; height: 180px; border: 2px dashed #0b5cad; border-radius: 8px; background: #fff; touch-action: none; }
 .signature { display: block; width: 240px; height: 80px; margin: 4px 0; border-bottom: 1px solid #bbb; }
 .thumbs img { width: 96px; height: 72px; object-fit: cover; border-radius: 6px; margin: 2px; }

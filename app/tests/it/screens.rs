@@ -6,7 +6,7 @@ use onsite_app::demo::{DEMO_UTC_OFFSET_MIN, seed};
 use onsite_app::store::{JobSummary, JobView, KbHit, StockView, Store, TodayQuery};
 use onsite_app::sync_client::{SyncProblem, SyncStatus};
 use onsite_app::ui::Lang;
-use onsite_app::ui::job::{JobScreen, JobScreenData};
+use onsite_app::ui::job::{JobScreen, JobScreenData, PhotoView};
 use onsite_app::ui::panels::{KbScreen, SettingsData, SettingsScreen, StockScreen};
 use onsite_app::ui::today::TodayScreen;
 use shared::approval::content_hash;
@@ -131,6 +131,7 @@ fn data(view: JobView, here: Option<GeoPoint>) -> JobScreenData {
         fixes: vec![],
         message: None,
         utc_offset_min: DEMO_UTC_OFFSET_MIN,
+        photo_view: None,
     }
 }
 
@@ -368,8 +369,15 @@ fn job_screen_shows_the_customers_photos_or_says_they_are_still_coming() {
     // Downloaded: the thumbnail itself.
     let mut d = data(view, None);
     d.thumbnails = vec![(thumbnail.to_string(), "data:image/jpeg;base64,AAAA".into())];
-    let html = render(job, JobP { data: d, lang: Lang::Zh });
+    let html = render(job, JobP { data: d.clone(), lang: Lang::Zh });
     let section = &html[html.find("data-testid=\"customer-photos\"").unwrap()..];
     assert!(section.contains("客户发来的照片") && section.contains(r#"src="data:image/jpeg;base64,AAAA""#), "{html}");
     assert!(!section.contains("联网后下载"));
+    assert!(!html.contains("photo-view"), "no picture open");
+    // Tapped: the full picture over the screen, with its caption.
+    d.photo_view = Some(PhotoView { url: "data:image/jpeg;base64,BBBB".into(), caption: "铭牌".into() });
+    let html = render(job, JobP { data: d, lang: Lang::En });
+    let overlay = tag_with(&html, "data-testid=\"photo-view\"");
+    assert!(overlay.contains("photo-view"));
+    assert!(html.contains(r#"src="data:image/jpeg;base64,BBBB""#) && html.contains("铭牌 · tap to close"));
 }

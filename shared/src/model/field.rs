@@ -96,6 +96,8 @@ pub enum PhotoKind {
 }
 
 impl PhotoKind {
+    pub const ALL: [PhotoKind; 5] = [PhotoKind::DataPlate, PhotoKind::Fault, PhotoKind::Before, PhotoKind::After, PhotoKind::Part];
+
     /// The wire name (as serde writes it), for element ids and file names.
     pub fn as_str(self) -> &'static str {
         match self {
