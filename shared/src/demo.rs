@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::docs::{NewJob, NewJobDocs, create_job, read_dispatch, read_field};
 use crate::edit::{DispatchEdit, EditError, FieldActor, FieldEdit, apply_dispatch_edit, apply_field_edit};
 use crate::ids::{DeviceId, TechnicianId};
-use crate::model::{FieldAction, Window};
+use crate::model::{FieldAction, Report, Window};
 use crate::time::Timestamp;
 
 /// The shipped demo and reference data (`assets/`), compiled in so the app and the server seed the
@@ -72,6 +72,14 @@ pub fn build(demo: &DemoJob, today: Timestamp, techs: &HashMap<String, Technicia
     let who = FieldActor { technician: *tech, device: DeviceId::new(), name: String::new() };
     for (i, action) in demo.progress.iter().enumerate() {
         let at = Timestamp(start.0 + i as i64 * 15 * Timestamp::MINUTE);
+        if *action == FieldAction::Complete {
+            let report = Report {
+                cause: dispatch.problem.clone(),
+                method: "现场维修并试机 / Repaired and tested on site".into(),
+                warranty_days: 90,
+            };
+            apply_field_edit(&mut docs.field, &dispatch, &who, at, FieldEdit::SetReport { report })?;
+        }
         let edit = FieldEdit::Status { action: *action, location: dispatch.customer.location, reason: String::new() };
         apply_field_edit(&mut docs.field, &dispatch, &who, at, edit)?;
     }

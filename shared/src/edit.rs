@@ -38,6 +38,8 @@ pub enum EditError {
     ContentChanged,
     #[error("nothing to sign: {0}")]
     NothingToSign(&'static str),
+    #[error("save the service report (cause and method) before completing")]
+    ReportMissing,
     #[error("rating must be 1 to 5, got {0}")]
     BadRating(u8),
     #[error("the customer rates after the job is completed")]
@@ -169,6 +171,10 @@ pub fn apply_field_edit(
             }
             room("status events", field.events.len())?;
             derived.state().apply(&Action::Field { action, by: actor.technician })?;
+            // A completed job without a report could never be signed off by the customer.
+            if action == FieldAction::Complete && (field.report.cause.trim().is_empty() || field.report.method.trim().is_empty()) {
+                return Err(EditError::ReportMissing);
+            }
             // Keep the replay order equal to the order the device acted in, even if its clock
             // stepped back: an event never sorts before the last one it saw.
             let at = derived.timeline.last().map_or(now, |e| now.max(Timestamp(e.at.0 + 1)));

@@ -72,6 +72,10 @@ fn tech() -> FieldActor {
     FieldActor { technician: TechnicianId::new(), device: DeviceId::new(), name: "李师傅".into() }
 }
 
+fn report() -> FieldEdit {
+    FieldEdit::SetReport { report: Report { cause: "温控器触点粘连".into(), method: "更换温控器".into(), warranty_days: 90 } }
+}
+
 fn st(action: FieldAction) -> FieldEdit {
     FieldEdit::Status { action, location: None, reason: String::new() }
 }
@@ -103,6 +107,9 @@ fn full_lifecycle_derives_each_status() {
         (70, FieldAction::Resume, Status::InProgress),
         (80, FieldAction::Complete, Status::Completed),
     ] {
+        if a == FieldAction::Complete {
+            job.field(&li, t, report()).unwrap();
+        }
         job.field(&li, t, st(a)).unwrap();
         assert_eq!(job.status(), s, "after {a:?}");
     }
@@ -143,6 +150,7 @@ fn cancel_while_completed_offline_is_a_flagged_conflict_not_a_loss() {
     // The technician's phone goes offline and completes; the dispatcher cancels meanwhile.
     let mut phone = job.field.fork().with_actor(ActorId::random());
     let d = job.d();
+    apply_field_edit(&mut phone, &d, &li, Timestamp(T0.0 + 55), report()).unwrap();
     apply_field_edit(&mut phone, &d, &li, Timestamp(T0.0 + 60), st(FieldAction::Complete)).unwrap();
     job.dispatch(50, DispatchEdit::Cancel { reason: "customer called to cancel".into() }).unwrap();
     job.field.merge(&mut phone).unwrap();
@@ -195,9 +203,15 @@ fn rating_needs_completion_and_range() {
     let li = tech();
     job.dispatch(10, DispatchEdit::Assign { technician: li.technician }).unwrap();
     assert!(matches!(job.field(&li, 20, FieldEdit::Rate { score: 5, comment: String::new() }), Err(EditError::RatingBeforeCompletion)));
-    for (t, a) in [(20, FieldAction::Accept), (30, FieldAction::CheckIn), (40, FieldAction::Start), (50, FieldAction::Complete)] {
+    for (t, a) in [(20, FieldAction::Accept), (30, FieldAction::CheckIn), (40, FieldAction::Start)] {
         job.field(&li, t, st(a)).unwrap();
     }
+    // Completing needs the report the customer will sign, and a refusal writes nothing.
+    let heads = job.field.get_heads();
+    assert!(matches!(job.field(&li, 50, st(FieldAction::Complete)), Err(EditError::ReportMissing)));
+    assert_eq!(job.field.get_heads(), heads);
+    job.field(&li, 50, report()).unwrap();
+    job.field(&li, 50, st(FieldAction::Complete)).unwrap();
     assert!(matches!(job.field(&li, 60, FieldEdit::Rate { score: 6, comment: String::new() }), Err(EditError::BadRating(6))));
     job.field(&li, 60, FieldEdit::Rate { score: 4, comment: "准时".into() }).unwrap();
     assert_eq!(job.f().rating.score, Some(4));

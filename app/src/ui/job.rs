@@ -153,6 +153,7 @@ pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiActi
     let working = matches!(status, Status::OnSite | Status::InProgress | Status::OnHold);
     let finished = matches!(status, Status::Completed | Status::Closed);
     let category = d.appliance.category;
+    let report_saved = !f.report.cause.trim().is_empty() && !f.report.method.trim().is_empty();
     let camera = try_use_context::<Arc<dyn Camera>>().unwrap_or_else(|| Arc::new(FilePicker));
     rsx! {
         if let Some(view) = &data.photo_view {
@@ -250,6 +251,9 @@ pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiActi
                     }
                 }
             }
+            if allowed.contains(&FieldAction::Complete) && !report_saved {
+                div { class: "muted", "data-testid": "report-first", {lang.t("完工前请先保存维修报告（原因和方法）", "Save the service report (cause and method) to complete")} }
+            }
             if allowed.iter().any(|a| matches!(a, FieldAction::Decline | FieldAction::Hold | FieldAction::CannotComplete | FieldAction::CheckIn)) {
                 input { placeholder: lang.t("原因（拒单/暂停/无法完成/远距签到）", "Reason (decline / hold / cannot complete / far check-in)"), value: "{reason}", oninput: move |e| reason.set(e.value()) }
             }
@@ -259,6 +263,7 @@ pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiActi
                         class: if matches!(a, FieldAction::Decline | FieldAction::CannotComplete) { "danger" } else { "" },
                         "data-action": "{shared::status::field_name(a)}",
                         disabled: (a == FieldAction::CheckIn && far && reason.read().trim().is_empty())
+                            || (a == FieldAction::Complete && !report_saved)
                             || (matches!(a, FieldAction::Decline | FieldAction::CannotComplete) && reason.read().trim().is_empty()),
                         onclick: move |_| on_action.call(UiAction::Status { action: a, reason: reason.read().clone() }),
                         "{action_label(lang, a)}"

@@ -239,14 +239,19 @@ fn the_report_the_customer_signs_shows_everything_the_signature_covers() {
     s.apply_edit(id, FieldEdit::UpsertLine { line: part }).unwrap();
     s.apply_edit(id, FieldEdit::SetDiscount { discount_minor: 20_00 }).unwrap();
     s.apply_edit(id, FieldEdit::SetTaxRate { tax_rate_bp: 600 }).unwrap();
+    // No report saved yet: completing waits for it, and says so.
+    let html = render(job, JobP { data: data(s.open_job(id).unwrap(), None), lang: Lang::En });
+    assert!(tag_with(&html, "data-action=\"complete\"").contains("disabled") && html.contains("data-testid=\"report-first\""));
     let report = Report { cause: "Pump impeller jammed by a coin".into(), method: "Replaced the drain pump".into(), warranty_days: 90 };
     s.apply_edit(id, FieldEdit::SetReport { report }).unwrap();
     let view = s.open_job(id).unwrap();
     let t = shared::pricing::totals(&view.field.quote).unwrap();
     assert_eq!((t.subtotal_minor, t.discount_minor), (360_00, 20_00));
 
-    // While working, the quote card shows the lines with their removal buttons and every total.
+    // While working, the quote card shows the lines with their removal buttons and every total;
+    // with the report saved, the job can be completed.
     let html = render(job, JobP { data: data(view.clone(), None), lang: Lang::En });
+    assert!(!tag_with(&html, "data-action=\"complete\"").contains("disabled") && !html.contains("report-first"));
     assert!(html.contains("×2") && html.contains("Subtotal") && html.contains("Discount") && html.contains("Tax 6.00 %"));
     assert!(!html.contains("report-content"), "no report to sign before completion");
 
