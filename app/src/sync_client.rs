@@ -51,6 +51,21 @@ impl SyncError {
     }
 }
 
+/// How long to wait before the next background sync after `result`: `every` normally, at once
+/// while the server holds more back, doubling up to [`BACKOFF_MAX`] while it cannot be reached,
+/// and the longest wait when a person must act (a revoked phone).
+pub fn next_wait(result: &Result<SyncReport, SyncError>, every: Duration, last: Duration) -> Duration {
+    match result {
+        Ok(r) if r.more => Duration::from_millis(200),
+        Ok(_) | Err(SyncError::NotPaired) => every,
+        Err(e) if e.is_transient() => (last.max(every) * 2).min(BACKOFF_MAX),
+        Err(e) => {
+            tracing::warn!(error = %e, "background sync waits: needs attention");
+            BACKOFF_MAX
+        }
+    }
+}
+
 /// What the sync indicator shows.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SyncStatus {
@@ -272,23 +287,6 @@ impl SyncClient {
         self.store().sign_out()?;
         *self.status.lock().unwrap_or_else(|e| e.into_inner()) = SyncStatus::default();
         Ok(())
-    }
-
-    /// Syncs in a loop: right away, then every `every`, backing off on transient failures.
-    pub async fn run(self: Arc<Self>, every: Duration) {
-        let mut backoff = every;
-        loop {
-            match self.sync_now().await {
-                Ok(r) if r.more => backoff = Duration::from_millis(200),
-                Ok(_) => backoff = every,
-                Err(e) if e.is_transient() => backoff = (backoff * 2).min(BACKOFF_MAX),
-                Err(e) => {
-                    tracing::warn!(error = %e, "sync stopped: needs attention");
-                    backoff = BACKOFF_MAX;
-                }
-            }
-            tokio::time::sleep(backoff).await;
-        }
     }
 
     async fn post_sync(&self, req: &SyncRequest) -> Result<(SyncResponse, usize, usize), SyncError> {
@@ -515,4 +513,24 @@ impl SyncClient {
 
 fn header_u64(resp: &reqwest::Response, name: &str) -> Option<u64> {
     resp.headers().get(name)?.to_str().ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn background_sync_backs_off_only_while_it_cannot_help() {
+        let every = Duration::from_secs(30);
+        let ok: Result<SyncReport, SyncError> = Ok(SyncReport::default());
+        assert_eq!(next_wait(&ok, every, BACKOFF_MAX), every);
+        let more = Ok(SyncReport { more: true, ..SyncReport::default() });
+        assert_eq!(next_wait(&more, every, every), Duration::from_millis(200));
+        let busy = Err(SyncError::Server { status: 503, code: "overloaded".into(), message: String::new() });
+        assert_eq!(next_wait(&busy, every, every), Duration::from_secs(60));
+        assert_eq!(next_wait(&busy, every, Duration::from_secs(240)), BACKOFF_MAX);
+        let revoked = Err(SyncError::Server { status: 401, code: "bad_token".into(), message: String::new() });
+        assert_eq!(next_wait(&revoked, every, every), BACKOFF_MAX);
+        assert_eq!(next_wait(&Err(SyncError::NotPaired), every, BACKOFF_MAX), every, "pairing syncs at once anyway");
+    }
 }

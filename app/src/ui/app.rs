@@ -14,7 +14,7 @@ use super::today::TodayScreen;
 use super::{Lang, STYLE};
 use crate::platform::{Camera, FilePicker, FixedLocator, ImageScanner, Locator, Scanner};
 use crate::store::{ScanMatch, Store, StoreError, TodayQuery};
-use crate::sync_client::{SyncClient, pair};
+use crate::sync_client::{SyncClient, next_wait, pair};
 
 /// What the app runs on: the store and the sync client, provided as root context.
 #[derive(Clone)]
@@ -166,16 +166,20 @@ pub fn App() -> Element {
     let mut viewing = use_signal(|| None::<String>);
     let mut sync_status = use_signal(|| services.sync.status());
 
-    // Background sync: every 30 s, and the status refreshed after each attempt.
+    // Background sync: every 30 s (backing off while the server cannot be reached), and the
+    // status refreshed after each attempt.
     let bg = services.clone();
     use_future(move || {
         let bg = bg.clone();
         async move {
+            let every = Duration::from_secs(30);
+            let mut wait = every;
             loop {
-                let _ = bg.sync.sync_now().await;
+                let result = bg.sync.sync_now().await;
+                wait = next_wait(&result, every, wait);
                 sync_status.set(bg.sync.status());
                 revision += 1;
-                tokio::time::sleep(Duration::from_secs(30)).await;
+                tokio::time::sleep(wait).await;
             }
         }
     });
