@@ -208,26 +208,30 @@ async fn a_new_van_count_never_puts_a_part_used_offline_back() {
     let path = format!("/admin/v1/technicians/{li}/van-stock");
     let count = |n: u32| json!([{ "part_no": "WM-PUMP-01", "quantity": n, "min_quantity": 1 }]);
     let on_board = || dev.with(|s| s.van_stock(Timestamp(0)).unwrap()[0].quantity);
-    // Counts and uses are ordered by their millisecond timestamps: keep them apart.
-    let tick = || tokio::time::sleep(Duration::from_millis(5));
+    // A count is stamped by the server when it is published; bracket it to place uses around it.
+    let publish = |n: u32| {
+        let path = path.clone();
+        async move {
+            let before = Timestamp::now();
+            assert_eq!(d.put(&path, count(n)).await.0, 200);
+            (Timestamp(before.0 - 1), Timestamp(Timestamp::now().0 + 1))
+        }
+    };
 
-    assert_eq!(d.put(&path, count(3)).await.0, 200);
+    publish(3).await;
     dev.client.sync_now().await.unwrap();
     assert_eq!(on_board(), 3);
 
     // Used before the depot's next count: that count already reflects it.
-    dev.with(|s| s.use_part(job, "WM-PUMP-01", 1).unwrap());
+    let (before_count, _) = publish(6).await;
+    dev.with(|s| s.use_part_at(job, "WM-PUMP-01", 1, before_count).unwrap());
     assert_eq!(on_board(), 2);
-    tick().await;
-    assert_eq!(d.put(&path, count(6)).await.0, 200);
     dev.client.sync_now().await.unwrap();
     assert_eq!(on_board(), 6, "restocked to 6, as counted");
 
     // Used offline after a count the phone has not received yet: it still comes off that count.
-    tick().await;
-    assert_eq!(d.put(&path, count(8)).await.0, 200);
-    tick().await;
-    dev.with(|s| s.use_part(job, "WM-PUMP-01", 2).unwrap());
+    let (_, after_count) = publish(8).await;
+    dev.with(|s| s.use_part_at(job, "WM-PUMP-01", 2, after_count).unwrap());
     assert_eq!(on_board(), 4);
     dev.client.sync_now().await.unwrap();
     assert_eq!(on_board(), 6, "8 counted, 2 used after the count");

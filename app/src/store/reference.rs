@@ -287,13 +287,17 @@ impl Store {
     /// Takes parts from the van for a job and adds the priced line to its quote, in one
     /// transaction: stock and quote never disagree.
     pub fn use_part(&mut self, job: shared::JobId, part_no: &str, quantity: u32) -> Result<super::JobView> {
+        self.use_part_at(job, part_no, quantity, shared::Timestamp::now())
+    }
+
+    /// [`Store::use_part`] at a given time (tests and replays).
+    pub fn use_part_at(&mut self, job: shared::JobId, part_no: &str, quantity: u32, now: shared::Timestamp) -> Result<super::JobView> {
         let actor = self.actor()?;
         let part = self.part(part_no)?.ok_or_else(|| StoreError::UnknownPart(part_no.to_owned()))?;
         let have = self.stock_of(part_no)?;
         if have < quantity {
             return Err(StoreError::OutOfStock { part_no: part_no.to_owned(), have, need: quantity });
         }
-        let now = shared::Timestamp::now();
         let tx = self.conn.transaction()?;
         tx.execute("UPDATE van_stock SET quantity = quantity - ?2 WHERE part_no = ?1", params![part_no, quantity])?;
         tx.execute(
