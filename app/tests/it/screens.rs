@@ -172,18 +172,27 @@ fn job_screen_offers_only_the_allowed_actions() {
     assert!(!html.contains("give a reason"));
 }
 
-#[test]
-fn job_screen_shows_errors_conflicts_and_voided_approvals() {
-    let (_d, mut s) = store();
-    let id = s.list_all().unwrap().into_iter().find(|j| j.status == Status::InProgress).unwrap().job_id;
-    let line = LineItem {
+fn in_progress(s: &Store) -> shared::JobId {
+    s.list_all().unwrap().into_iter().find(|j| j.status == Status::InProgress).unwrap().job_id
+}
+
+/// A drain pump line at 180.00 each.
+fn pump(description: &str, quantity: u32) -> LineItem {
+    LineItem {
         id: ItemId::new(),
         kind: LineKind::Part,
         code: "WM-PUMP-01".into(),
-        description: "排水泵".into(),
-        quantity: 1,
+        description: description.into(),
+        quantity,
         unit_price_minor: 180_00,
-    };
+    }
+}
+
+#[test]
+fn job_screen_shows_errors_conflicts_and_voided_approvals() {
+    let (_d, mut s) = store();
+    let id = in_progress(&s);
+    let line = pump("排水泵", 1);
     s.apply_edit(id, FieldEdit::UpsertLine { line: line.clone() }).unwrap();
     let v = s.open_job(id).unwrap();
     let shown = content_hash(SignaturePurpose::QuoteApproval, &v.dispatch, &v.field).unwrap();
@@ -227,15 +236,8 @@ fn job_screen_shows_errors_conflicts_and_voided_approvals() {
 #[test]
 fn the_report_the_customer_signs_shows_everything_the_signature_covers() {
     let (_d, mut s) = store();
-    let id = s.list_all().unwrap().into_iter().find(|j| j.status == Status::InProgress).unwrap().job_id;
-    let part = LineItem {
-        id: ItemId::new(),
-        kind: LineKind::Part,
-        code: "WM-PUMP-01".into(),
-        description: "排水泵 Drain pump".into(),
-        quantity: 2,
-        unit_price_minor: 180_00,
-    };
+    let id = in_progress(&s);
+    let part = pump("排水泵 Drain pump", 2);
     s.apply_edit(id, FieldEdit::UpsertLine { line: part }).unwrap();
     s.apply_edit(id, FieldEdit::SetDiscount { discount_minor: 20_00 }).unwrap();
     s.apply_edit(id, FieldEdit::SetTaxRate { tax_rate_bp: 600 }).unwrap();
