@@ -14,6 +14,10 @@ use automerge::sync::{State as SyncState, SyncDoc};
 use serde::{Deserialize, Serialize};
 use shared::docs::DocKind;
 use shared::edit::FieldActor;
+use shared::wire::http::{
+    ErrorEnvelope, JOB_HEADER, PAIR_PATH, SYNC_CONTENT_TYPE, SYNC_PATH, UPLOAD_COMPLETE_HEADER, UPLOAD_LENGTH_HEADER, UPLOAD_OFFSET_HEADER,
+    blob_path,
+};
 use shared::wire::{self, DocMessage, PairRequest, PairResponse, SyncRequest, SyncResponse};
 use shared::{JobId, Timestamp};
 
@@ -128,17 +132,6 @@ pub struct SyncReport {
     pub kept_revoked: Vec<JobId>,
 }
 
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: ErrorDetail,
-}
-
-#[derive(Deserialize)]
-struct ErrorDetail {
-    code: String,
-    message: String,
-}
-
 /// Sends a request, waiting out `429 Too Many Requests` (as the server's `Retry-After` says) a
 /// few times before giving up.
 async fn send(req: reqwest::RequestBuilder) -> Result<reqwest::Response, SyncError> {
@@ -162,8 +155,8 @@ async fn check(resp: reqwest::Response) -> Result<reqwest::Response, SyncError> 
     }
     let status = resp.status().as_u16();
     let text = resp.text().await.unwrap_or_default();
-    let (code, message) = match serde_json::from_str::<ErrorBody>(&text) {
-        Ok(b) => (b.error.code, b.error.message),
+    let (code, message) = match serde_json::from_str::<ErrorEnvelope>(&text) {
+        Ok(b) => (b.error.code.as_str().to_owned(), b.error.message),
         Err(_) => ("http".into(), text),
     };
     Err(SyncError::Server { status, code, message })
@@ -174,7 +167,7 @@ async fn check(resp: reqwest::Response) -> Result<reqwest::Response, SyncError> 
 pub async fn pair(store: &Arc<Mutex<Store>>, server: &str, code: &str, device_name: &str) -> Result<FieldActor, SyncError> {
     let server = server.trim_end_matches('/').to_owned();
     let resp = reqwest::Client::new()
-        .post(format!("{server}/v1/pair"))
+        .post(format!("{server}{PAIR_PATH}"))
         .json(&PairRequest { code: code.to_owned(), device_name: device_name.to_owned() })
         .timeout(Duration::from_secs(20))
         .send()
@@ -293,10 +286,9 @@ impl SyncClient {
         let (server, token) = self.endpoint()?;
         let body = wire::encode(req);
         let sent = body.len();
-        let resp = send(
-            self.http.post(format!("{server}/v1/sync")).bearer_auth(token).header("content-type", "application/x-onsite-sync").body(body),
-        )
-        .await?;
+        let resp =
+            send(self.http.post(format!("{server}{SYNC_PATH}")).bearer_auth(token).header("content-type", SYNC_CONTENT_TYPE).body(body))
+                .await?;
         let bytes = check(resp).await?.bytes().await?;
         Ok((wire::decode(&bytes)?, sent, bytes.len()))
     }
@@ -428,7 +420,7 @@ impl SyncClient {
         let wanted = self.store().wanted_blobs()?;
         let mut done = 0;
         for (job, hash) in wanted {
-            let resp = send(self.http.get(format!("{server}/v1/blobs/{hash}")).bearer_auth(&token)).await?;
+            let resp = send(self.http.get(format!("{server}{}", blob_path(&hash))).bearer_auth(&token)).await?;
             if matches!(resp.status().as_u16(), 403 | 404) {
                 tracing::debug!(%job, blob = %hash, "blob not readable here; skipped");
                 continue;
@@ -449,15 +441,15 @@ impl SyncClient {
         let pending = self.store().pending_blobs()?;
         let mut done = 0;
         for b in pending {
-            let url = format!("{server}/v1/blobs/{}", b.hash);
+            let url = format!("{server}{}", blob_path(&b.hash));
             // A blob we began before may be further along (or done) on the server: ask. A fresh
             // one starts at 0; a 409 would tell us otherwise.
             let mut offset = 0;
             if b.uploaded > 0 {
-                let head = send(self.http.head(&url).bearer_auth(&token).header("onsite-job", b.job_id.to_string())).await?;
+                let head = send(self.http.head(&url).bearer_auth(&token).header(JOB_HEADER, b.job_id.to_string())).await?;
                 let head = check(head).await?;
-                offset = header_u64(&head, "upload-offset").unwrap_or(0);
-                if header_u64(&head, "upload-complete") == Some(1) {
+                offset = header_u64(&head, UPLOAD_OFFSET_HEADER).unwrap_or(0);
+                if header_u64(&head, UPLOAD_COMPLETE_HEADER) == Some(1) {
                     self.store().set_blob_uploaded(&b.hash, b.size)?;
                     done += 1;
                     continue;
@@ -482,16 +474,16 @@ impl SyncClient {
                     self.http
                         .patch(&url)
                         .bearer_auth(&token)
-                        .header("onsite-job", b.job_id.to_string())
-                        .header("upload-offset", offset.to_string())
-                        .header("upload-length", b.size.to_string())
+                        .header(JOB_HEADER, b.job_id.to_string())
+                        .header(UPLOAD_OFFSET_HEADER, offset.to_string())
+                        .header(UPLOAD_LENGTH_HEADER, b.size.to_string())
                         .body(bytes[start..end].to_vec()),
                 )
                 .await?;
                 if resp.status() == reqwest::StatusCode::CONFLICT {
                     // An earlier, interrupted attempt got further: resume from there. A conflict
                     // that does not move the offset is a real disagreement: report it.
-                    match header_u64(&resp, "upload-offset") {
+                    match header_u64(&resp, UPLOAD_OFFSET_HEADER) {
                         Some(o) if o != offset => {
                             offset = o;
                             continue;
@@ -500,8 +492,8 @@ impl SyncClient {
                     }
                 }
                 let resp = check(resp).await?;
-                complete = header_u64(&resp, "upload-complete") == Some(1);
-                offset = header_u64(&resp, "upload-offset").unwrap_or(end as u64);
+                complete = header_u64(&resp, UPLOAD_COMPLETE_HEADER) == Some(1);
+                offset = header_u64(&resp, UPLOAD_OFFSET_HEADER).unwrap_or(end as u64);
                 let progress = if complete { b.size } else { offset.min(b.size.saturating_sub(1)) };
                 self.store().set_blob_uploaded(&b.hash, progress)?;
             }

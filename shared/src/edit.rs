@@ -13,6 +13,7 @@ use crate::model::{
     PartScan, Photo, Priority, Rating, Report, Signature, SignaturePurpose, Sla, StatusEvent, Window,
 };
 use crate::pricing::{PricingError, check_line, totals};
+use crate::rules::{TimeWindow, check_field_change};
 use crate::signature::{Strokes, StrokesError};
 use crate::status::{Action, Rejection, Status, derive};
 use crate::time::Timestamp;
@@ -56,6 +57,8 @@ pub enum EditError {
     BadLocation,
     #[error("appointment window must end after it starts")]
     BadWindow,
+    #[error(transparent)]
+    Rule(#[from] crate::rules::RuleViolation),
     /// Boxed: a document error is rare and large; it should not size every `Result`.
     #[error(transparent)]
     Doc(#[from] Box<DocError>),
@@ -161,6 +164,7 @@ pub fn apply_field_edit(
     edit: FieldEdit,
 ) -> Result<FieldDoc, EditError> {
     let mut field = read_field(field_doc)?;
+    let before = field.clone();
     let derived = derive(dispatch, &field);
     let name = edit.name();
     match edit {
@@ -190,6 +194,9 @@ pub fn apply_field_edit(
             edit_content(&mut field, dispatch, derived.status, actor, now, other)?;
         }
     }
+    // The same rules the server applies to what this device sends: an edit that would be refused
+    // there is refused here, before it is written.
+    check_field_change(&before, &field, actor, TimeWindow { job_created_at: dispatch.created_at, received_at: now })?;
     if let Err(e) = reconcile(field_doc, &field) {
         field_doc.rollback();
         return Err(Box::new(DocError::from(e)).into());

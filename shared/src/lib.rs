@@ -14,6 +14,7 @@ pub mod money;
 pub mod photo;
 pub mod pricing;
 pub mod reference;
+pub mod rules;
 pub mod signature;
 pub mod status;
 pub mod time;

@@ -39,6 +39,8 @@ fn bearer(parts: &Parts) -> Result<&str, AppError> {
 pub struct DeviceAuth {
     pub device: DeviceId,
     pub technician: TechnicianId,
+    /// The technician's name: the author the device's notes must carry.
+    pub technician_name: String,
 }
 
 impl FromRequestParts<AppState> for DeviceAuth {

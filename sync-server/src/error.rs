@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use shared::wire::http::{ErrorCode, ErrorEnvelope};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -31,18 +31,18 @@ pub enum AppError {
 }
 
 impl AppError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            AppError::NoToken => "no_token",
-            AppError::BadToken => "bad_token",
-            AppError::Forbidden(_) => "forbidden",
-            AppError::NotFound(_) => "not_found",
-            AppError::BadRequest(_) => "bad_request",
-            AppError::Conflict(_) => "conflict",
-            AppError::TooLarge(_) => "too_large",
-            AppError::Unprocessable(_) => "unprocessable",
-            AppError::RateLimited => "rate_limited",
-            AppError::Internal(_) => "internal",
+            AppError::NoToken => ErrorCode::NoToken,
+            AppError::BadToken => ErrorCode::BadToken,
+            AppError::Forbidden(_) => ErrorCode::Forbidden,
+            AppError::NotFound(_) => ErrorCode::NotFound,
+            AppError::BadRequest(_) => ErrorCode::BadRequest,
+            AppError::Conflict(_) => ErrorCode::Conflict,
+            AppError::TooLarge(_) => ErrorCode::TooLarge,
+            AppError::Unprocessable(_) => ErrorCode::Unprocessable,
+            AppError::RateLimited => ErrorCode::RateLimited,
+            AppError::Internal(_) => ErrorCode::Internal,
         }
     }
 
@@ -66,7 +66,7 @@ impl IntoResponse for AppError {
         if let AppError::Internal(e) = &self {
             tracing::error!(error = format!("{e:#}"), "internal error");
         }
-        let body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
+        let body = ErrorEnvelope::new(self.code(), self.to_string());
         let mut resp = (self.status(), Json(body)).into_response();
         if let AppError::RateLimited = self {
             resp.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));

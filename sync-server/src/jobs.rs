@@ -102,6 +102,25 @@ pub fn facts_of(f: &FieldDoc, derived: &Derived) -> JobFacts {
 /// Prefix of a cancellation reason that answered the customer with a knowledge-base article.
 pub const SELF_SERVICE_PREFIX: &str = "self_service:";
 
+/// The write for the changes made to a loaded job since `before` (dispatch heads, field heads):
+/// the new chunks and the fresh index row. Pure computation (run it on the CPU pool).
+pub fn write_for(dispatch: &mut AutoCommit, field: &mut AutoCommit, before: (&[ChangeHash], &[ChangeHash])) -> AppResult<JobWrite> {
+    Ok(JobWrite {
+        index: index_of(dispatch, field)?,
+        full: None,
+        dispatch_chunk: dispatch.save_after(before.0),
+        field_chunk: field.save_after(before.1),
+    })
+}
+
+/// Stores a write made by [`write_for`] and tells the live streams.
+pub async fn commit_write(state: &AppState, write: JobWrite) -> AppResult<JobIndex> {
+    let index = write.index.clone();
+    state.store.write_job(write).await?;
+    state.notify(index.job);
+    Ok(index)
+}
+
 /// Writes the changes made to a loaded job since `before` (dispatch heads, field heads).
 pub async fn save_changes(
     state: &AppState,
@@ -109,16 +128,7 @@ pub async fn save_changes(
     field: &mut AutoCommit,
     before: (&[ChangeHash], &[ChangeHash]),
 ) -> AppResult<JobIndex> {
-    let index = index_of(dispatch, field)?;
-    let write = JobWrite {
-        index: index.clone(),
-        full: None,
-        dispatch_chunk: dispatch.save_after(before.0),
-        field_chunk: field.save_after(before.1),
-    };
-    state.store.write_job(write).await?;
-    state.notify(index.job);
-    Ok(index)
+    commit_write(state, write_for(dispatch, field, before)?).await
 }
 
 pub async fn create(state: &AppState, job: NewJob, by: &str) -> AppResult<JobId> {

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod auth;
 pub mod blobs;
+pub mod cpu;
 pub mod demo;
 pub mod error;
 pub mod jobs;
@@ -22,12 +23,15 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use shared::wire::http as wire;
 use shared::{DeviceId, JobId};
 use tower_http::trace::TraceLayer;
 
 use crate::blobs::{BLOB_CHUNK_BYTES_MAX, BlobStore, FsBlobStore};
+use crate::cpu::CpuPool;
 use crate::jobs::JobLocks;
 use crate::store::{SqliteStore, Store};
+use shared::wire::guard::GuardLimits;
 
 /// Limits a deployment may tune.
 #[derive(Clone, Debug)]
@@ -54,6 +58,10 @@ pub struct AppState {
     pub pair_limiter: Arc<DefaultDirectRateLimiter>,
     /// Job changes, for live progress streams.
     pub events: tokio::sync::broadcast::Sender<JobId>,
+    /// Where Automerge work runs (never on the async workers).
+    pub cpu: Arc<CpuPool>,
+    /// Bounds on each sync message a device sends.
+    pub guard_limits: GuardLimits,
 }
 
 impl AppState {
@@ -70,6 +78,8 @@ impl AppState {
                 Quota::per_second(per_s(limits.pairings_per_s)).allow_burst(per_s(limits.pairings_per_s * 2)),
             )),
             events: tokio::sync::broadcast::channel(1024).0,
+            cpu: Arc::new(CpuPool::for_this_machine()),
+            guard_limits: GuardLimits::default(),
         }
     }
 
@@ -90,10 +100,10 @@ pub fn router(state: AppState) -> Router {
     let sync_limit = DefaultBodyLimit::max(shared::wire::SYNC_BODY_BYTES_MAX);
     Router::new()
         .route("/health", get(routes::health))
-        .route("/v1/pair", post(routes::pair))
-        .route("/v1/sync", post(routes::sync).layer(sync_limit))
+        .route(wire::PAIR_PATH, post(routes::pair))
+        .route(wire::SYNC_PATH, post(routes::sync).layer(sync_limit))
         .route(
-            "/v1/blobs/{hash}",
+            wire::BLOB_ROUTE,
             get(routes::blob_get).head(routes::blob_head).patch(routes::blob_patch).layer(DefaultBodyLimit::max(BLOB_CHUNK_BYTES_MAX)),
         )
         .route("/admin/v1/technicians", get(admin::list_technicians).post(admin::create_technician))

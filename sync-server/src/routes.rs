@@ -6,6 +6,7 @@ use axum::extract::{FromRequest, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use shared::wire::http::{JOB_HEADER, SYNC_CONTENT_TYPE, UPLOAD_COMPLETE_HEADER, UPLOAD_LENGTH_HEADER, UPLOAD_OFFSET_HEADER};
 use shared::wire::{self, PairRequest, PairResponse};
 use shared::{BlobHash, DeviceId, JobId, Timestamp};
 
@@ -47,7 +48,7 @@ pub async fn sync(State(state): State<AppState>, who: DeviceAuth, body: Result<B
     let body = body.map_err(bytes_rejection)?;
     let req: wire::SyncRequest = wire::decode(&body)?;
     let resp = crate::sync::round(&state, &who, req).await?;
-    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/x-onsite-sync"))], wire::encode(&resp)).into_response())
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static(SYNC_CONTENT_TYPE))], wire::encode(&resp)).into_response())
 }
 
 pub async fn pair(State(state): State<AppState>, AppJson(req): AppJson<PairRequest>) -> AppResult<AppJson<PairResponse>> {
@@ -83,7 +84,7 @@ fn header_u64(h: &HeaderMap, name: &str) -> AppResult<u64> {
 /// The job a blob belongs to, which the device must be allowed to write.
 async fn blob_job(state: &AppState, who: &DeviceAuth, h: &HeaderMap) -> AppResult<JobId> {
     let job: JobId = h
-        .get("onsite-job")
+        .get(JOB_HEADER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| AppError::BadRequest("header OnSite-Job (the job's id) is required".into()))?;
@@ -100,8 +101,8 @@ fn offset_headers(status: BlobStatus) -> HeaderMap {
         BlobStatus::Complete { size } => (size, true),
     };
     let mut m = HeaderMap::new();
-    m.insert("upload-offset", HeaderValue::from(offset));
-    m.insert("upload-complete", HeaderValue::from_static(if complete { "1" } else { "0" }));
+    m.insert(UPLOAD_OFFSET_HEADER, HeaderValue::from(offset));
+    m.insert(UPLOAD_COMPLETE_HEADER, HeaderValue::from_static(if complete { "1" } else { "0" }));
     m
 }
 
@@ -138,7 +139,7 @@ pub async fn blob_patch(
     let h = parse_hash(&hash)?;
     let job = blob_job(&state, &who, &headers).await?;
     let body = body.map_err(bytes_rejection)?;
-    let (offset, total) = (header_u64(&headers, "upload-offset")?, header_u64(&headers, "upload-length")?);
+    let (offset, total) = (header_u64(&headers, UPLOAD_OFFSET_HEADER)?, header_u64(&headers, UPLOAD_LENGTH_HEADER)?);
     let status = match state.blobs.append(&h, offset, total, &body).await {
         Ok(s) => s,
         Err(e @ BlobError::WrongOffset { .. }) => {

@@ -3,6 +3,7 @@
 mod browser;
 mod dispatch;
 mod faults;
+mod hostile;
 mod offline_day;
 mod openapi;
 mod security;

@@ -5,7 +5,7 @@ use raw::*;
 use serde_json::{Value, json};
 use shared::BlobHash;
 use shared::docs::{DocKind, device_actor, read_dispatch};
-use shared::wire::{self, DocMessage, SyncRequest, SyncResponse};
+use shared::wire::{self, DocMessage, RefusalCode, SyncRequest, SyncResponse};
 
 use crate::World;
 
@@ -118,7 +118,7 @@ async fn malformed_and_oversized_bodies_are_refused_without_harm() {
     assert_eq!(s, 200);
     let resp: SyncResponse = wire::decode(&b).unwrap();
     assert_eq!(resp.refused.len(), 1);
-    assert_eq!(resp.refused[0].code, "malformed_message");
+    assert_eq!(resp.refused[0].code, RefusalCode::MalformedMessage);
 
     // Admin: malformed bodies and unknown ids.
     let (s, b) = w.dispatcher.post("/admin/v1/jobs", json!({ "customer": 3 })).await;

@@ -240,15 +240,15 @@ impl Store for SqliteStore {
     async fn device_by_token(&self, token_hash: &str) -> Result<Option<DeviceAuth>> {
         let h = token_hash.to_owned();
         self.call(move |c| {
-            let row: Option<(String, String)> = c
+            let row: Option<(String, String, String)> = c
                 .query_row(
-                    "SELECT d.id, d.technician_id FROM devices d JOIN technicians t ON t.id = d.technician_id
+                    "SELECT d.id, d.technician_id, json_extract(t.json, '$.name') FROM devices d JOIN technicians t ON t.id = d.technician_id
                      WHERE d.token_hash = ?1 AND d.revoked_at IS NULL AND t.active = 1",
                     [h],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()?;
-            Ok(row.and_then(|(d, t)| Some(DeviceAuth { device: d.parse().ok()?, technician: t.parse().ok()? })))
+            Ok(row.and_then(|(d, t, name)| Some(DeviceAuth { device: d.parse().ok()?, technician: t.parse().ok()?, technician_name: name })))
         })
         .await
     }

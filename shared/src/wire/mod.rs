@@ -5,13 +5,16 @@
 //! the server touches no document for it; documents that differ are reconciled with Automerge's
 //! sync protocol, many per round trip.
 
+pub mod guard;
+pub mod http;
+
 use serde::{Deserialize, Serialize};
 
 use crate::docs::DocKind;
 use crate::ids::JobId;
 
-/// 2: a van stock update says when it was counted.
-pub const WIRE_VERSION: u8 = 2;
+/// 2: a van stock update says when it was counted. 3: refusals carry a typed code.
+pub const WIRE_VERSION: u8 = 3;
 /// Largest sync request or response body.
 pub const SYNC_BODY_BYTES_MAX: usize = 8 * 1024 * 1024;
 /// Jobs one device may hold / summarise in one request.
@@ -111,10 +114,53 @@ pub struct NewJob {
 pub struct DocRefusal {
     pub job: JobId,
     pub kind: DocKind,
-    /// Machine-readable: `not_assigned`, `dispatch_read_only`, `foreign_actor`, `malformed_message`,
-    /// `invalid_document`, `too_large`.
-    pub code: String,
+    pub code: RefusalCode,
+    /// For people (logs, the detail line of the sync status); the code is what software reads.
     pub message: String,
+}
+
+/// Why the server did not store a document's message. Nothing of a refused message is stored; the
+/// rest of the request is handled as usual.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalCode {
+    /// The job is not (or no longer, and never was) this technician's.
+    NotAssigned,
+    /// Devices do not write dispatch documents.
+    DispatchReadOnly,
+    /// A new change was made by another device's actor.
+    ForeignActor,
+    /// Not a sync message the server accepts (bad encoding, a whole document, a chunk type).
+    MalformedMessage,
+    /// The changes break the job's rules (who wrote what, append-only lists, text limits).
+    InvalidDocument,
+    /// Over a size or count limit (message, operations, the document as a whole).
+    TooLarge,
+    /// The server has no such job.
+    NotFound,
+    /// An event's time is too far from when the server received it.
+    ClockSkew,
+}
+
+impl RefusalCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalCode::NotAssigned => "not_assigned",
+            RefusalCode::DispatchReadOnly => "dispatch_read_only",
+            RefusalCode::ForeignActor => "foreign_actor",
+            RefusalCode::MalformedMessage => "malformed_message",
+            RefusalCode::InvalidDocument => "invalid_document",
+            RefusalCode::TooLarge => "too_large",
+            RefusalCode::NotFound => "not_found",
+            RefusalCode::ClockSkew => "clock_skew",
+        }
+    }
+}
+
+impl std::fmt::Display for RefusalCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

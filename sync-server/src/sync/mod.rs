@@ -1,0 +1,128 @@
+//! One sync round for one device: cheap digest comparison for every job it holds, Automerge sync
+//! messages for the documents that differ, whole documents for jobs it does not have yet.
+
+mod apply;
+
+use std::collections::{BTreeMap, HashMap};
+
+use automerge::sync::State as SyncState;
+use shared::docs::{DocKind, device_actor};
+use shared::edit::FieldActor;
+use shared::wire::{DocMessage, NewJob, RefusalCode, SyncRequest, SyncResponse};
+use shared::{DeviceId, JobId, Timestamp};
+
+use crate::AppState;
+use crate::auth::DeviceAuth;
+use crate::error::{AppError, AppResult};
+use crate::jobs::commit_write;
+use apply::{JobWork, refusal};
+
+/// Bytes of documents and messages one response carries before it says `more`.
+pub const RESPONSE_BYTES_BUDGET: usize = 4 * 1024 * 1024;
+/// The sync state for one device and document, as persisted: shared heads only.
+///
+/// Automerge's sync protocol assumes a reliable, ordered channel; an HTTP response can be lost
+/// after the server acted. So every request starts from the persisted state (what both sides
+/// are known to share), never from in-memory "already sent" bookkeeping: a lost response then
+/// costs a resend, never a stall.
+async fn load_state(state: &AppState, key: (DeviceId, JobId, DocKind)) -> AppResult<SyncState> {
+    let stored = state.store.sync_state(key.0, key.1, key.2).await?;
+    Ok(stored.and_then(|b| SyncState::decode(&b).ok()).unwrap_or_default())
+}
+
+pub async fn round(state: &AppState, who: &DeviceAuth, req: SyncRequest) -> AppResult<SyncResponse> {
+    req.check_limits()?;
+    let assigned: HashMap<JobId, shared::wire::Digest> = state.store.assigned_digests(who.technician).await?.into_iter().collect();
+    let held: HashMap<JobId, shared::wire::Digest> = req.jobs.iter().map(|j| (j.job, j.digest)).collect();
+    let actor = device_actor(who.device);
+    let mut resp = SyncResponse::default();
+    let mut budget = RESPONSE_BYTES_BUDGET;
+    let mut states = Vec::new();
+
+    let mut incoming: BTreeMap<JobId, Vec<DocMessage>> = BTreeMap::new();
+    for m in req.messages {
+        incoming.entry(m.job).or_default().push(m);
+    }
+    // Jobs whose documents the server answers for this round: those the device wrote about, and
+    // assigned ones whose digest differs.
+    let mut to_answer: Vec<JobId> = Vec::new();
+    for (&job, msgs) in &incoming {
+        if !assigned.contains_key(&job) && !state.store.ever_assigned(who.technician, job).await? {
+            for m in msgs {
+                resp.refused.push(refusal(job, m.kind, RefusalCode::NotAssigned, "this job is not assigned to you; nothing was stored"));
+            }
+            continue;
+        }
+        to_answer.push(job);
+    }
+    for (&job, digest) in &assigned {
+        if held.get(&job).is_some_and(|d| d != digest) && !incoming.contains_key(&job) {
+            to_answer.push(job);
+        }
+    }
+
+    for job in to_answer {
+        if budget == 0 {
+            resp.more = true;
+            break;
+        }
+        let _g = state.job_locks.lock(job).await;
+        let Some((dispatch, field)) = state.store.load_job(job).await? else {
+            for m in incoming.get(&job).into_iter().flatten() {
+                resp.refused.push(refusal(job, m.kind, RefusalCode::NotFound, "no such job"));
+            }
+            continue;
+        };
+        let incoming = incoming.remove(&job).unwrap_or_default();
+        let kinds: Vec<DocKind> = incoming.iter().map(|m| m.kind).collect();
+        let work = JobWork {
+            job,
+            dispatch,
+            field,
+            dispatch_state: load_state(state, (who.device, job, DocKind::Dispatch)).await?,
+            field_state: load_state(state, (who.device, job, DocKind::Field)).await?,
+            incoming,
+            actor: actor.clone(),
+            author: FieldActor { technician: who.technician, device: who.device, name: who.technician_name.clone() },
+            received_at: Timestamp::now(),
+            assigned_now: assigned.contains_key(&job),
+            limits: state.guard_limits,
+        };
+        let mut out = match state.cpu.run(move || work.run()).await {
+            Ok(out) => out,
+            Err(e) => {
+                // Nothing of it was stored: the documents are only written below.
+                tracing::error!(%job, device = %who.device, error = %e, "sync work for a job failed");
+                for kind in kinds {
+                    resp.refused.push(refusal(job, kind, RefusalCode::MalformedMessage, "the server could not process this message"));
+                }
+                continue;
+            }
+        };
+        if let Some(write) = out.write {
+            commit_write(state, write?).await?;
+        }
+        for m in &out.outgoing {
+            budget = budget.saturating_sub(m.message.len());
+        }
+        resp.refused.append(&mut out.refused);
+        resp.messages.append(&mut out.outgoing);
+        resp.heads.append(&mut out.heads);
+        states.append(&mut out.states);
+    }
+
+    for &job in assigned.keys().filter(|j| !held.contains_key(j)) {
+        if budget == 0 {
+            resp.more = true;
+            break;
+        }
+        let Some((mut d, mut f)) = state.store.load_job(job).await? else { continue };
+        let (dispatch, field) = state.cpu.run(move || (d.save(), f.save())).await.map_err(|e| AppError::Internal(e.into()))?;
+        budget = budget.saturating_sub(dispatch.len() + field.len());
+        resp.new_jobs.push(NewJob { job, dispatch, field });
+    }
+    resp.revoked = held.keys().filter(|j| !assigned.contains_key(j)).copied().collect();
+    resp.reference = crate::admin::reference::update_for(state, who.technician, req.reference).await?;
+    state.store.put_sync_states(who.device, states).await?;
+    Ok(resp)
+}

@@ -1,0 +1,209 @@
+//! A modified phone against the real server: sync messages built to exhaust it, and field
+//! changes the app would never make. Each is refused per document, stores nothing, and leaves the
+//! server answering everyone else.
+
+use automerge::AutoCommit;
+use automerge::sync::{BloomFilter, ChunkList, Have, Message, MessageVersion};
+use shared::docs::{DocKind, device_actor, read_field};
+use shared::edit::FieldEdit;
+use shared::model::{FieldAction, FieldDoc, Note};
+use shared::wire::{self, DocMessage, RefusalCode, SyncRequest, SyncResponse};
+use shared::{ItemId, JobId, TechnicianId, Timestamp};
+
+use crate::World;
+use onsite_tests::harness::Device;
+
+fn token(d: &Device) -> String {
+    d.with(|s| s.meta("token").unwrap().unwrap())
+}
+
+async fn send(w: &World, dev: &Device, messages: Vec<DocMessage>) -> SyncResponse {
+    let req = SyncRequest { messages, ..SyncRequest::default() };
+    let r = reqwest::Client::new()
+        .post(format!("{}{}", w.server.url(), wire::http::SYNC_PATH))
+        .bearer_auth(token(dev))
+        .body(wire::encode(&req))
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(r.status(), 200);
+    wire::decode(&r.bytes().await.unwrap()).unwrap()
+}
+
+async fn healthy(w: &World) {
+    let r = reqwest::get(format!("{}/health", w.server.url())).await.expect("the server is still up");
+    assert_eq!(r.status(), 200);
+}
+
+fn message(heads: Vec<automerge::ChangeHash>, have: Vec<Have>, changes: Vec<Vec<u8>>) -> Vec<u8> {
+    Message { heads, need: vec![], have, changes: ChunkList::from(changes), flags: None, version: MessageVersion::V1 }.encode()
+}
+
+fn chunk(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut c = vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, kind];
+    leb128::write::unsigned(&mut c, body.len() as u64).unwrap();
+    c.extend(body);
+    c
+}
+
+fn field_msg(job: JobId, message: Vec<u8>) -> DocMessage {
+    DocMessage { job, kind: DocKind::Field, message }
+}
+
+#[tokio::test]
+async fn messages_built_to_exhaust_the_server_are_refused_and_it_stays_up() {
+    let w = World::new().await;
+    let (li, dev) = w.technician("李明").await;
+    let job = w.assigned_jobs(li, 1).await[0];
+    dev.client.sync_now().await.unwrap();
+    let before = w.dispatcher.job(job).await;
+
+    // 1. A Bloom filter claiming 2^32-1 probes: Automerge would reserve 16 GiB for them.
+    let mut bloom = Vec::new();
+    for v in [3u64, 10, u32::MAX as u64] {
+        leb128::write::unsigned(&mut bloom, v).unwrap();
+    }
+    bloom.extend([0xff; 4]);
+    let have = Have { last_sync: vec![], bloom: BloomFilter::try_from(bloom.as_slice()).unwrap() };
+    let probes = message(vec![], vec![have], vec![]);
+    assert!(probes.len() <= 41, "{} bytes", probes.len());
+
+    // 2. A compressed change that inflates to 64 MiB (and would to GiBs with more input).
+    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut enc, &vec![0u8; 64 << 20]).unwrap();
+    let inflates = message(vec![], vec![], vec![chunk(2, &enc.finish().unwrap())]);
+
+    // 3. A change whose action column repeats one operation 2^40 times in two bytes.
+    let mut body = Vec::new();
+    for v in [0u64, 16] {
+        leb128::write::unsigned(&mut body, v).unwrap();
+    }
+    body.extend(device_actor(dev.who.device).to_bytes());
+    for v in [1u64, 1] {
+        leb128::write::unsigned(&mut body, v).unwrap();
+    }
+    leb128::write::signed(&mut body, 0).unwrap();
+    for v in [0u64, 0, 1, (4 << 4) | 2] {
+        leb128::write::unsigned(&mut body, v).unwrap();
+    }
+    let mut col = Vec::new();
+    leb128::write::signed(&mut col, 1 << 40).unwrap();
+    leb128::write::unsigned(&mut col, 1).unwrap();
+    leb128::write::unsigned(&mut body, col.len() as u64).unwrap();
+    body.extend(col);
+    let runs = message(vec![], vec![], vec![chunk(1, &body)]);
+
+    for (what, bytes, code) in [
+        ("bloom probes", probes, RefusalCode::TooLarge),
+        ("inflation", inflates, RefusalCode::TooLarge),
+        ("operation runs", runs, RefusalCode::TooLarge),
+        ("a whole document", message(vec![], vec![], vec![AutoCommit::new().save()]), RefusalCode::MalformedMessage),
+    ] {
+        let started = std::time::Instant::now();
+        let resp = send(&w, &dev, vec![field_msg(job, bytes)]).await;
+        let codes: Vec<_> = resp.refused.iter().map(|r| r.code).collect();
+        assert_eq!(codes, vec![code], "{what}: {:?}", resp.refused);
+        assert!(started.elapsed().as_secs() < 5, "{what} took {:?}", started.elapsed());
+        healthy(&w).await;
+    }
+    assert_eq!(w.dispatcher.job(job).await, before, "nothing was stored");
+    // The phone itself still syncs.
+    dev.with(|s| s.apply_edit(job, FieldEdit::Status { action: FieldAction::Accept, location: None, reason: String::new() }).unwrap());
+    let report = dev.client.sync_now().await.unwrap();
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+    assert_eq!(w.dispatcher.job(job).await["derived"]["status"], "accepted");
+}
+
+/// Writes `change` into the phone's copy of the field document as the phone's own Automerge
+/// actor, bypassing the app's edits, and returns the message carrying it.
+fn forge(dev: &Device, job: JobId, change: impl FnOnce(&mut FieldDoc)) -> DocMessage {
+    let mut doc = dev.with(|s| s.doc_for_sync(job, DocKind::Field).unwrap());
+    doc.set_actor(device_actor(dev.who.device));
+    let base = doc.get_heads();
+    let mut field = read_field(&doc).unwrap();
+    change(&mut field);
+    autosurgeon::reconcile(&mut doc, &field).unwrap();
+    doc.commit();
+    let changes = doc.get_changes(&base).iter().map(|c| c.raw_bytes().to_vec()).collect();
+    field_msg(job, message(doc.get_heads(), vec![], changes))
+}
+
+fn note(author: &str, text: &str, at: Timestamp) -> Note {
+    Note { id: ItemId::new(), at, author: author.into(), text: text.into() }
+}
+
+#[tokio::test]
+async fn a_modified_phone_cannot_write_what_the_app_would_not() {
+    let w = World::new().await;
+    let (li, dev) = w.technician("李明").await;
+    let job = w.assigned_jobs(li, 1).await[0];
+    dev.client.sync_now().await.unwrap();
+    dev.with(|s| {
+        s.apply_edit(job, FieldEdit::Status { action: FieldAction::Accept, location: None, reason: String::new() }).unwrap();
+        s.apply_edit(job, FieldEdit::AddNote { text: "门口有狗 dog at the door".into() }).unwrap();
+    });
+    dev.client.sync_now().await.unwrap();
+    let before = w.dispatcher.job(job).await;
+    let now = Timestamp::now();
+    let other = TechnicianId::new();
+
+    let cases: Vec<(&str, DocMessage, RefusalCode)> = vec![
+        (
+            "a note signed as the dispatcher",
+            forge(&dev, job, |f| f.notes.push(note("调度 Ann", "客户已同意 customer agreed", now))),
+            RefusalCode::InvalidDocument,
+        ),
+        (
+            "an event naming another technician",
+            forge(&dev, job, |f| {
+                let mut e = f.events[0].clone();
+                e.id = ItemId::new();
+                e.by = other;
+                e.action = FieldAction::EnRoute;
+                f.events.push(e);
+            }),
+            RefusalCode::InvalidDocument,
+        ),
+        ("an earlier note deleted", forge(&dev, job, |f| f.notes.clear()), RefusalCode::InvalidDocument),
+        (
+            "an earlier event rewritten",
+            forge(&dev, job, |f| f.events[0].at = Timestamp(f.events[0].at.0 - 3_600_000)),
+            RefusalCode::InvalidDocument,
+        ),
+        ("a 1 MiB note", forge(&dev, job, |f| f.notes.push(note("李明", &"x".repeat(1 << 20), now))), RefusalCode::TooLarge),
+        (
+            "600 notes",
+            forge(&dev, job, |f| {
+                for i in 0..600 {
+                    f.notes.push(note("李明", &format!("n{i}"), now));
+                }
+            }),
+            RefusalCode::TooLarge,
+        ),
+        (
+            "an event in the year 9999",
+            forge(&dev, job, |f| {
+                let mut e = f.events[0].clone();
+                e.id = ItemId::new();
+                e.at = Timestamp(253_402_214_400_000);
+                e.action = FieldAction::EnRoute;
+                f.events.push(e);
+            }),
+            RefusalCode::ClockSkew,
+        ),
+        ("a rating of 9", forge(&dev, job, |f| f.rating.score = Some(9)), RefusalCode::InvalidDocument),
+    ];
+    for (what, msg, code) in cases {
+        let resp = send(&w, &dev, vec![msg]).await;
+        let got: Vec<_> = resp.refused.iter().map(|r| r.code).collect();
+        assert_eq!(got, vec![code], "{what}: {:?}", resp.refused);
+        assert_eq!(w.dispatcher.job(job).await, before, "{what}: nothing was stored");
+    }
+
+    // The phone's own edits still go through.
+    dev.with(|s| s.apply_edit(job, FieldEdit::AddNote { text: "已到 arrived soon".into() }).unwrap());
+    let report = dev.client.sync_now().await.unwrap();
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+    let notes = w.dispatcher.job(job).await["field"]["notes"].as_array().unwrap().len();
+    assert_eq!(notes, 2);
+}
