@@ -31,6 +31,16 @@ pub enum DocError {
     WrongJob { found: JobId, expected: JobId },
 }
 
+/// Every blob the job's documents name, thumbnails first (so a slow download shows something
+/// early): the customer's photos and the technicians' photos. Whoever may read the job may read
+/// these, and nothing else.
+pub fn blobs_named(dispatch: &DispatchDoc, field: &FieldDoc) -> Vec<crate::BlobHash> {
+    let pairs =
+        dispatch.customer_photos.iter().map(|p| (&p.thumbnail, &p.blob)).chain(field.photos.iter().map(|p| (&p.thumbnail, &p.blob)));
+    let (thumbs, full): (Vec<_>, Vec<_>) = pairs.map(|(t, b)| (t.clone(), b.clone())).unzip();
+    thumbs.into_iter().chain(full).collect()
+}
+
 /// Which of a job's two documents.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]

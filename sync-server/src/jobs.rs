@@ -2,7 +2,8 @@
 //! job under its lock, writing changes with a fresh index row.
 
 use automerge::{ActorId, AutoCommit, ChangeHash};
-use shared::docs::{NewJob, NewJobDocs, create_job, read_dispatch, read_field};
+use shared::BlobHash;
+use shared::docs::{NewJob, NewJobDocs, blobs_named, create_job, read_dispatch, read_field};
 use shared::edit::{DispatchEdit, apply_dispatch_edit};
 use shared::status::derive;
 use shared::wire::digest;
@@ -35,11 +36,17 @@ impl JobLocks {
 
 /// The index row for a job from its documents.
 pub fn index_of(dispatch: &mut AutoCommit, field: &mut AutoCommit) -> AppResult<JobIndex> {
+    Ok(index_and_blobs(dispatch, field)?.0)
+}
+
+/// The index row and the blobs the documents name.
+fn index_and_blobs(dispatch: &mut AutoCommit, field: &mut AutoCommit) -> AppResult<(JobIndex, Vec<BlobHash>)> {
     let d = read_dispatch(dispatch).map_err(|e| AppError::Internal(e.into()))?;
     let f = read_field(field).map_err(|e| AppError::Internal(e.into()))?;
+    let blobs = blobs_named(&d, &f);
     let derived = derive(&d, &f);
     let facts = facts_of(&f, &derived);
-    Ok(JobIndex {
+    let index = JobIndex {
         job: d.job_id,
         status: derived.status.as_str().to_owned(),
         assignee: derived.dispatch_assignee(),
@@ -59,7 +66,8 @@ pub fn index_of(dispatch: &mut AutoCommit, field: &mut AutoCommit) -> AppResult<
         resolve_by: d.sla.resolve_by,
         conflicts: derived.conflicts.len() as i64,
         facts,
-    })
+    };
+    Ok((index, blobs))
 }
 
 /// KPI facts, from the replayed timeline (conflicting events do not count).
@@ -105,12 +113,8 @@ pub const SELF_SERVICE_PREFIX: &str = "self_service:";
 /// The write for the changes made to a loaded job since `before` (dispatch heads, field heads):
 /// the new chunks and the fresh index row. Pure computation (run it on the CPU pool).
 pub fn write_for(dispatch: &mut AutoCommit, field: &mut AutoCommit, before: (&[ChangeHash], &[ChangeHash])) -> AppResult<JobWrite> {
-    Ok(JobWrite {
-        index: index_of(dispatch, field)?,
-        full: None,
-        dispatch_chunk: dispatch.save_after(before.0),
-        field_chunk: field.save_after(before.1),
-    })
+    let (index, blobs) = index_and_blobs(dispatch, field)?;
+    Ok(JobWrite { index, full: None, dispatch_chunk: dispatch.save_after(before.0), field_chunk: field.save_after(before.1), blobs })
 }
 
 /// Stores a write made by [`write_for`] and tells the live streams.
@@ -137,7 +141,7 @@ pub async fn create(state: &AppState, job: NewJob, by: &str) -> AppResult<JobId>
 
 /// Stores a job born on this server (both documents whole) with its index row.
 pub async fn store_new(state: &AppState, mut docs: NewJobDocs) -> AppResult<JobId> {
-    let index = index_of(&mut docs.dispatch, &mut docs.field)?;
+    let (index, blobs) = index_and_blobs(&mut docs.dispatch, &mut docs.field)?;
     let id = docs.job_id;
     state
         .store
@@ -146,6 +150,7 @@ pub async fn store_new(state: &AppState, mut docs: NewJobDocs) -> AppResult<JobI
             full: Some((docs.dispatch.save(), docs.field.save())),
             dispatch_chunk: Vec::new(),
             field_chunk: Vec::new(),
+            blobs,
         })
         .await?;
     state.notify(id);

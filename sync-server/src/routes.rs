@@ -81,7 +81,8 @@ fn header_u64(h: &HeaderMap, name: &str) -> AppResult<u64> {
         .ok_or_else(|| AppError::BadRequest(format!("header {name} (a byte count) is required")))
 }
 
-/// The job a blob belongs to, which the device must be allowed to write.
+/// Checks that the device may write the job a blob upload names (a former assignee still uploads
+/// the photos of work it did).
 async fn blob_job(state: &AppState, who: &DeviceAuth, h: &HeaderMap) -> AppResult<JobId> {
     let job: JobId = h
         .get(JOB_HEADER)
@@ -137,7 +138,7 @@ pub async fn blob_patch(
     body: Result<Bytes, BytesRejection>,
 ) -> AppResult<Response> {
     let h = parse_hash(&hash)?;
-    let job = blob_job(&state, &who, &headers).await?;
+    blob_job(&state, &who, &headers).await?;
     let body = body.map_err(bytes_rejection)?;
     let (offset, total) = (header_u64(&headers, UPLOAD_OFFSET_HEADER)?, header_u64(&headers, UPLOAD_LENGTH_HEADER)?);
     let status = match state.blobs.append(&h, offset, total, &body).await {
@@ -154,9 +155,8 @@ pub async fn blob_patch(
             return Err(blob_error(e));
         }
     };
-    if let BlobStatus::Complete { .. } = status {
-        state.store.add_blob_ref(h.as_str(), job).await?;
-    }
+    // Completing an upload grants nothing: a blob is readable through the jobs whose documents
+    // name it (so knowing a hash is not enough to read a photo).
     let code = if matches!(status, BlobStatus::Complete { .. }) { StatusCode::CREATED } else { StatusCode::NO_CONTENT };
     Ok((code, offset_headers(status)).into_response())
 }
@@ -166,12 +166,13 @@ async fn blob_bytes(state: &AppState, h: &BlobHash) -> AppResult<Response> {
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
 }
 
-/// `GET /v1/blobs/{hash}`: a blob of a job the device may read.
+/// `GET /v1/blobs/{hash}`: a blob named by a job currently assigned to the device's technician
+/// (a former assignee keeps what it has, and is sent nothing new).
 pub async fn blob_get(State(state): State<AppState>, who: DeviceAuth, Path(hash): Path<String>) -> AppResult<Response> {
     let h = parse_hash(&hash)?;
     let mut allowed = false;
     for job in state.store.blob_jobs(h.as_str()).await? {
-        allowed |= state.store.ever_assigned(who.technician, job).await?;
+        allowed |= state.store.job_row(job).await?.is_some_and(|row| row.assignee == Some(who.technician));
     }
     if !allowed {
         return Err(AppError::NotFound(format!("no blob {h} on a job of yours")));

@@ -207,3 +207,88 @@ async fn a_modified_phone_cannot_write_what_the_app_would_not() {
     let notes = w.dispatcher.job(job).await["field"]["notes"].as_array().unwrap().len();
     assert_eq!(notes, 2);
 }
+
+fn ready_photo(seed: u8) -> shared::photo::ReadyPhoto {
+    let jpeg = onsite_tests::harness::jpeg(64, 48, seed);
+    shared::photo::ReadyPhoto { jpeg, thumbnail: onsite_tests::harness::jpeg(16, 12, seed), width: 64, height: 48 }
+}
+
+#[tokio::test]
+async fn a_former_assignee_delivers_its_work_and_receives_nothing_new() {
+    let w = World::new().await;
+    let (li, li_dev) = w.technician("李明").await;
+    let (zhang, zhang_dev) = w.technician("张伟").await;
+    let job = w.assigned_jobs(li, 1).await[0];
+    li_dev.client.sync_now().await.unwrap();
+    // Li works offline; meanwhile dispatch gives the job to Zhang, who starts on it.
+    li_dev.with(|s| {
+        s.apply_edit(job, FieldEdit::Status { action: FieldAction::Accept, location: None, reason: String::new() }).unwrap();
+        s.apply_edit(job, FieldEdit::AddNote { text: "李明: 泵堵了 pump blocked".into() }).unwrap();
+        s.add_photo(job, shared::model::PhotoKind::Fault, "li", ready_photo(1)).unwrap();
+    });
+    w.dispatcher.assign(job, zhang).await;
+    zhang_dev.client.sync_now().await.unwrap();
+    let zhang_photo = zhang_dev.with(|s| {
+        s.apply_edit(job, FieldEdit::AddNote { text: "张伟: 客户电话 customer's phone 138...".into() }).unwrap();
+        s.add_photo(job, shared::model::PhotoKind::DataPlate, "zhang", ready_photo(2)).unwrap().field.photos[0].blob.clone()
+    });
+    zhang_dev.client.sync_now().await.unwrap();
+
+    // Li's phone asks about the job as it holds it: the answers carry heads, never Zhang's changes
+    // or anything of the dispatch document.
+    let digest = li_dev.with(|s| s.sync_summaries().unwrap());
+    let mut doc = li_dev.with(|s| s.doc_for_sync(job, DocKind::Field).unwrap());
+    let mut st = automerge::sync::State::new();
+    let mut resp = SyncResponse::default();
+    for _ in 0..4 {
+        use automerge::sync::SyncDoc;
+        let mine = doc.sync().generate_sync_message(&mut st).map(|m| field_msg(job, m.encode())).into_iter().collect();
+        let req = SyncRequest { jobs: digest.clone(), messages: mine, ..SyncRequest::default() };
+        let r = reqwest::Client::new()
+            .post(format!("{}{}", w.server.url(), wire::http::SYNC_PATH))
+            .bearer_auth(token(&li_dev))
+            .body(wire::encode(&req))
+            .send()
+            .await
+            .unwrap();
+        resp = wire::decode(&r.bytes().await.unwrap()).unwrap();
+        assert!(resp.refused.is_empty(), "{:?}", resp.refused);
+        for m in resp.messages.iter().filter(|m| m.job == job) {
+            assert_eq!(m.kind, DocKind::Field, "no dispatch content for a former assignee");
+            let msg = Message::decode(&m.message).unwrap();
+            assert!(msg.changes.is_empty(), "a former assignee is sent no changes");
+            doc.sync().receive_sync_message(&mut st, msg).unwrap();
+        }
+    }
+    assert!(resp.revoked.contains(&job));
+    let notes = read_field(&doc).unwrap().notes;
+    assert!(notes.iter().all(|n| !n.text.starts_with("张伟")), "Li never sees Zhang's note: {notes:?}");
+    // Zhang's photo is not Li's to read.
+    let r = reqwest::Client::new()
+        .get(format!("{}{}", w.server.url(), wire::http::blob_path(&zhang_photo)))
+        .bearer_auth(token(&li_dev))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    // Li's own sync delivers the note and the photo, then the job leaves Li's phone.
+    let report = li_dev.client.sync_now().await.unwrap();
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+    assert_eq!(li_dev.with(|s| s.list_all().unwrap()).len(), 0, "the job left Li's phone once its work was confirmed");
+    let field = &w.dispatcher.job(job).await["field"];
+    let texts: Vec<&str> = field["notes"].as_array().unwrap().iter().map(|n| n["text"].as_str().unwrap()).collect();
+    assert!(texts.iter().any(|t| t.starts_with("李明")) && texts.iter().any(|t| t.starts_with("张伟")), "{texts:?}");
+    // Zhang's phone fetches the photo Li took on the job.
+    zhang_dev.client.sync_now().await.unwrap();
+    let held = zhang_dev.with(|s| {
+        let v = s.open_job(job).unwrap();
+        v.field.photos.iter().all(|p| s.blob(&p.blob).unwrap().is_some() && s.blob(&p.thumbnail).unwrap().is_some())
+    });
+    assert!(held, "the assigned phone holds every photo its job names");
+
+    // Once the job has left Li's phone, Li writes nothing more to it.
+    let late = forge(&zhang_dev, job, |_| {});
+    let resp = send(&w, &li_dev, vec![late]).await;
+    assert_eq!(resp.refused.iter().map(|r| r.code).collect::<Vec<_>>(), vec![RefusalCode::NotAssigned]);
+}

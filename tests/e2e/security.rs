@@ -191,7 +191,7 @@ async fn technicians_cannot_touch_other_jobs_or_dispatch_documents() {
 async fn blobs_are_verified_and_access_checked() {
     let w = World::new().await;
     let (li, dev) = w.technician("李明").await;
-    let (_zhang, other) = w.technician("张伟").await;
+    let (zhang, other) = w.technician("张伟").await;
     let job = w.assigned_jobs(li, 1).await[0];
     let t = token(&dev);
     let http = reqwest::Client::new();
@@ -223,13 +223,33 @@ async fn blobs_are_verified_and_access_checked() {
     assert_eq!(r.status(), 409);
     assert_eq!(r.headers()["upload-offset"], half.to_string().as_str());
     assert_eq!(patch(good[half..].to_vec(), half as u64, good.len(), t.clone()).await.unwrap().status(), 201);
+    // Uploaded, but no document names it yet: knowing a hash is not enough to read a photo.
+    assert_eq!(http.get(&url).bearer_auth(&t).send().await.unwrap().status(), 404);
+    // Once the job's field document names it, the assigned phone reads it.
+    dev.client.sync_now().await.unwrap();
+    let ready = shared::photo::ReadyPhoto { jpeg: good.clone(), thumbnail: onsite_tests::harness::jpeg(16, 12, 2), width: 64, height: 48 };
+    dev.with(|s| s.add_photo(job, shared::model::PhotoKind::Fault, "", ready).unwrap());
+    dev.client.sync_now().await.unwrap();
     let got = http.get(&url).bearer_auth(&t).send().await.unwrap().bytes().await.unwrap();
     assert_eq!(got.as_ref(), good.as_slice());
 
-    // Another technician can neither read it nor upload to my job.
+    // Another technician can neither read it nor upload to my job, nor gain access by "finishing"
+    // an upload of it under a job of their own.
     let ot = token(&other);
     assert_eq!(http.get(&url).bearer_auth(&ot).send().await.unwrap().status(), 404);
-    assert_eq!(patch(good.clone(), 0, good.len(), ot).await.unwrap().status(), 403);
+    assert_eq!(patch(good.clone(), 0, good.len(), ot.clone()).await.unwrap().status(), 403);
+    let their_job = w.assigned_jobs(zhang, 1).await[0];
+    let r = http
+        .patch(&url)
+        .bearer_auth(&ot)
+        .header("onsite-job", their_job.to_string())
+        .header("upload-offset", good.len().to_string())
+        .header("upload-length", good.len().to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "an idempotent re-upload is fine: {}", r.status());
+    assert_eq!(http.get(&url).bearer_auth(&ot).send().await.unwrap().status(), 404, "but it grants no read access");
     // Oversized declared length and oversized chunk.
     let big = BlobHash::of(b"big");
     let r = http

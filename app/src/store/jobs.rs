@@ -219,14 +219,14 @@ pub(super) fn index(tx: &Transaction<'_>, v: &JobView, dd: &mut AutoCommit, fd: 
             field_digest.as_slice(),
         ],
     )?;
-    for p in &d.customer_photos {
-        for hash in [&p.thumbnail, &p.blob] {
-            tx.execute(
-                "INSERT OR IGNORE INTO blob_wants (hash, job_id)
-                 SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM blobs WHERE hash = ?1)",
-                params![hash.as_str(), d.job_id.to_string()],
-            )?;
-        }
+    // Every photo the job names that this phone does not hold: the customer's, and those taken
+    // on another of the technician's devices.
+    for hash in shared::docs::blobs_named(d, &v.field) {
+        tx.execute(
+            "INSERT OR IGNORE INTO blob_wants (hash, job_id)
+             SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM blobs WHERE hash = ?1)",
+            params![hash.as_str(), d.job_id.to_string()],
+        )?;
     }
     Ok(())
 }

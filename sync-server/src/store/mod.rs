@@ -162,6 +162,8 @@ pub struct JobWrite {
     /// ... or the changes appended since the stored version.
     pub dispatch_chunk: Vec<u8>,
     pub field_chunk: Vec<u8>,
+    /// Every blob the documents name: who may read the job may read these (and only these).
+    pub blobs: Vec<shared::BlobHash>,
 }
 
 #[async_trait]
@@ -215,6 +217,6 @@ pub trait Store: Send + Sync + 'static {
     async fn latest_reference_versions(&self, kinds: Vec<String>) -> Result<std::collections::HashMap<String, u32>>;
 
     // --- blobs ---
-    async fn add_blob_ref(&self, hash: &str, job: JobId) -> Result<()>;
+    /// Jobs whose documents name the blob (recorded with every [`JobWrite`]).
     async fn blob_jobs(&self, hash: &str) -> Result<Vec<JobId>>;
 }

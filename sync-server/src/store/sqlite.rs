@@ -437,6 +437,9 @@ impl Store for SqliteStore {
                     params![tech.to_string(), at.lat, at.lon, when.0],
                 )?;
             }
+            for h in &w.blobs {
+                tx.execute("INSERT OR IGNORE INTO blob_refs (hash, job_id) VALUES (?1, ?2)", params![h.as_str(), i.job.to_string()])?;
+            }
             if let Some(t) = i.assignee {
                 tx.execute(
                     "INSERT OR IGNORE INTO job_assignees (job_id, technician_id) VALUES (?1, ?2)",
@@ -664,15 +667,6 @@ impl Store for SqliteStore {
             )?;
             let rows = stmt.query_map([serde_json::to_string(&kinds)?], |r| Ok((r.get(0)?, r.get(1)?)))?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
-        })
-        .await
-    }
-
-    async fn add_blob_ref(&self, hash: &str, job: JobId) -> Result<()> {
-        let h = hash.to_owned();
-        self.call(move |c| {
-            c.execute("INSERT OR IGNORE INTO blob_refs (hash, job_id) VALUES (?1, ?2)", params![h, job.to_string()])?;
-            Ok(())
         })
         .await
     }

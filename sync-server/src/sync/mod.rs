@@ -47,7 +47,10 @@ pub async fn round(state: &AppState, who: &DeviceAuth, req: SyncRequest) -> AppR
     // assigned ones whose digest differs.
     let mut to_answer: Vec<JobId> = Vec::new();
     for (&job, msgs) in &incoming {
-        if !assigned.contains_key(&job) && !state.store.ever_assigned(who.technician, job).await? {
+        // A former assignee delivers the work it did while it still holds the job (it drops the
+        // job once that work is confirmed); after that, nothing more.
+        let former = held.contains_key(&job) && state.store.ever_assigned(who.technician, job).await?;
+        if !assigned.contains_key(&job) && !former {
             for m in msgs {
                 resp.refused.push(refusal(job, m.kind, RefusalCode::NotAssigned, "this job is not assigned to you; nothing was stored"));
             }
