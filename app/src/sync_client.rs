@@ -21,7 +21,7 @@ use shared::wire::http::{
 use shared::wire::{self, DocMessage, PairRequest, PairResponse, SyncRequest, SyncResponse};
 use shared::{JobId, Timestamp};
 
-use crate::store::{Store, StoreError};
+use crate::store::{PendingBlob, Store, StoreError};
 
 /// Round trips in one sync before it stops and reports `more`.
 pub const ROUNDS_MAX: usize = 12;
@@ -124,6 +124,8 @@ pub struct SyncReport {
     pub dropped_jobs: usize,
     pub refused: Vec<shared::wire::DocRefusal>,
     pub blobs_uploaded: usize,
+    /// Photos that could not be uploaded this time (each tried again next sync).
+    pub blob_failures: Vec<BlobFailure>,
     /// Blobs fetched for this device (the customer's photos).
     pub blobs_downloaded: usize,
     /// Work remains (round limit reached or the server held some back).
@@ -238,7 +240,9 @@ impl SyncClient {
         self.status.lock().unwrap_or_else(|e| e.into_inner()).running = true;
         let result = async {
             let mut report = self.sync_documents().await?;
-            report.blobs_uploaded = self.upload_blobs().await?;
+            let uploads = self.upload_blobs().await?;
+            report.blobs_uploaded = uploads.uploaded;
+            report.blob_failures = uploads.failed;
             report.blobs_downloaded = self.download_blobs().await?;
             // Photos were the last thing keeping a reassigned job on this phone.
             for job in std::mem::take(&mut report.kept_revoked) {
@@ -255,14 +259,15 @@ impl SyncClient {
         let mut st = self.status.lock().unwrap_or_else(|e| e.into_inner());
         st.running = false;
         match &result {
-            Ok(r) if r.refused.is_empty() => {
+            Ok(r) if r.refused.is_empty() && r.blob_failures.is_empty() => {
                 st.last_success = Some(Timestamp::now());
                 st.last_error = None;
                 st.problem = None;
             }
             Ok(r) => {
                 st.last_success = Some(Timestamp::now());
-                st.last_error = Some(format!("{}: {}", r.refused[0].code, r.refused[0].message));
+                let refused = r.refused.first().map(|f| format!("{}: {}", f.code, f.message));
+                st.last_error = refused.or_else(|| r.blob_failures.first().map(|f| format!("photo {}: {}", f.hash, f.error)));
                 st.problem = Some(SyncProblem::Refused);
             }
             Err(e) => {
@@ -436,71 +441,102 @@ impl SyncClient {
         Ok(done)
     }
 
-    pub async fn upload_blobs(&self) -> Result<usize, SyncError> {
+    /// Uploads every pending blob. One blob that cannot be uploaded (the server refuses it, or
+    /// its bytes here are damaged) is reported and skipped; it never holds back the others. Only
+    /// a server that cannot be reached stops the pass.
+    pub async fn upload_blobs(&self) -> Result<BlobUploads, SyncError> {
         let (server, token) = self.endpoint()?;
         let pending = self.store().pending_blobs()?;
-        let mut done = 0;
+        let mut out = BlobUploads::default();
         for b in pending {
-            let url = format!("{server}{}", blob_path(&b.hash));
-            // A blob we began before may be further along (or done) on the server: ask. A fresh
-            // one starts at 0; a 409 would tell us otherwise.
-            let mut offset = 0;
-            if b.uploaded > 0 {
-                let head = send(self.http.head(&url).bearer_auth(&token).header(JOB_HEADER, b.job_id.to_string())).await?;
-                let head = check(head).await?;
-                offset = header_u64(&head, UPLOAD_OFFSET_HEADER).unwrap_or(0);
-                if header_u64(&head, UPLOAD_COMPLETE_HEADER) == Some(1) {
-                    self.store().set_blob_uploaded(&b.hash, b.size)?;
-                    done += 1;
-                    continue;
+            match self.upload_blob(&server, &token, &b).await {
+                Ok(()) => out.uploaded += 1,
+                Err(e) if e.is_transient() => return Err(e),
+                Err(e) => {
+                    tracing::warn!(blob = %b.hash, job = %b.job_id, error = %e, "photo upload failed; the others go on");
+                    out.failed.push(BlobFailure { job: b.job_id, hash: b.hash.clone(), error: e.to_string() });
                 }
             }
-            let Some(bytes) = self.store().blob(&b.hash)? else { continue };
-            // Until the server says complete (it verified the hash), the blob stays pending.
-            let mut complete = false;
-            let mut attempts = 0;
-            while !complete {
-                attempts += 1;
-                if attempts > bytes.len() / BLOB_CHUNK_BYTES + 8 {
-                    return Err(SyncError::Server {
-                        status: 409,
-                        code: "upload_stuck".into(),
-                        message: format!("blob {} made no progress", b.hash),
-                    });
-                }
-                let start = (offset as usize).min(bytes.len());
-                let end = (start + BLOB_CHUNK_BYTES).min(bytes.len());
-                let resp = send(
-                    self.http
-                        .patch(&url)
-                        .bearer_auth(&token)
-                        .header(JOB_HEADER, b.job_id.to_string())
-                        .header(UPLOAD_OFFSET_HEADER, offset.to_string())
-                        .header(UPLOAD_LENGTH_HEADER, b.size.to_string())
-                        .body(bytes[start..end].to_vec()),
-                )
-                .await?;
-                if resp.status() == reqwest::StatusCode::CONFLICT {
-                    // An earlier, interrupted attempt got further: resume from there. A conflict
-                    // that does not move the offset is a real disagreement: report it.
-                    match header_u64(&resp, UPLOAD_OFFSET_HEADER) {
-                        Some(o) if o != offset => {
-                            offset = o;
-                            continue;
-                        }
-                        _ => return Err(check(resp).await.expect_err("409 is an error")),
-                    }
-                }
-                let resp = check(resp).await?;
-                complete = header_u64(&resp, UPLOAD_COMPLETE_HEADER) == Some(1);
-                offset = header_u64(&resp, UPLOAD_OFFSET_HEADER).unwrap_or(end as u64);
-                let progress = if complete { b.size } else { offset.min(b.size.saturating_sub(1)) };
-                self.store().set_blob_uploaded(&b.hash, progress)?;
-            }
-            done += 1;
         }
-        Ok(done)
+        Ok(out)
     }
+
+    /// Uploads one blob, resuming from the offset the server holds.
+    async fn upload_blob(&self, server: &str, token: &str, b: &PendingBlob) -> Result<(), SyncError> {
+        let url = format!("{server}{}", blob_path(&b.hash));
+        // A blob we began before may be further along (or done) on the server: ask. A fresh
+        // one starts at 0; a 409 would tell us otherwise.
+        let mut offset = 0;
+        if b.uploaded > 0 {
+            let head = send(self.http.head(&url).bearer_auth(token).header(JOB_HEADER, b.job_id.to_string())).await?;
+            let head = check(head).await?;
+            offset = header_u64(&head, UPLOAD_OFFSET_HEADER).unwrap_or(0);
+            if header_u64(&head, UPLOAD_COMPLETE_HEADER) == Some(1) {
+                self.store().set_blob_uploaded(&b.hash, b.size)?;
+                return Ok(());
+            }
+        }
+        let Some(bytes) = self.store().blob(&b.hash)? else { return Ok(()) };
+        // Until the server says complete (it verified the hash), the blob stays pending.
+        let mut complete = false;
+        let mut attempts = 0;
+        while !complete {
+            attempts += 1;
+            if attempts > bytes.len() / BLOB_CHUNK_BYTES + 8 {
+                return Err(SyncError::Server {
+                    status: 409,
+                    code: "upload_stuck".into(),
+                    message: format!("blob {} made no progress", b.hash),
+                });
+            }
+            let start = (offset as usize).min(bytes.len());
+            let end = (start + BLOB_CHUNK_BYTES).min(bytes.len());
+            let resp = send(
+                self.http
+                    .patch(&url)
+                    .bearer_auth(token)
+                    .header(JOB_HEADER, b.job_id.to_string())
+                    .header(UPLOAD_OFFSET_HEADER, offset.to_string())
+                    .header(UPLOAD_LENGTH_HEADER, b.size.to_string())
+                    .body(bytes[start..end].to_vec()),
+            )
+            .await?;
+            if resp.status() == reqwest::StatusCode::CONFLICT {
+                // An earlier, interrupted attempt got further (or the server restarted the
+                // upload): resume from where it says. A conflict that does not move the offset
+                // is a real disagreement: report it.
+                match header_u64(&resp, UPLOAD_OFFSET_HEADER) {
+                    Some(o) if o != offset => {
+                        offset = o;
+                        continue;
+                    }
+                    _ => return Err(check(resp).await.expect_err("409 is an error")),
+                }
+            }
+            let resp = check(resp).await?;
+            complete = header_u64(&resp, UPLOAD_COMPLETE_HEADER) == Some(1);
+            offset = header_u64(&resp, UPLOAD_OFFSET_HEADER).unwrap_or(end as u64);
+            let progress = if complete { b.size } else { offset.min(b.size.saturating_sub(1)) };
+            self.store().set_blob_uploaded(&b.hash, progress)?;
+        }
+        Ok(())
+    }
+}
+
+/// What one pass of photo uploads did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BlobUploads {
+    pub uploaded: usize,
+    /// Blobs that could not be uploaded this time (they stay pending and are tried again).
+    pub failed: Vec<BlobFailure>,
+}
+
+/// A blob that could not be uploaded, and why (as the software said it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlobFailure {
+    pub job: JobId,
+    pub hash: shared::BlobHash,
+    pub error: String,
 }
 
 fn header_u64(resp: &reqwest::Response, name: &str) -> Option<u64> {

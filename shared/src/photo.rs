@@ -22,6 +22,12 @@ pub const THUMBNAIL_EDGE_PX: u32 = 320;
 pub const JPEG_QUALITY: u8 = 80;
 /// Largest input accepted (a 50 MP camera JPEG is ~25 MB).
 pub const INPUT_BYTES_MAX: usize = 40 * 1024 * 1024;
+/// Most pixels decoded (a 50 MP camera frame is 8160 x 6120). The image header is read first: a
+/// small file claiming more is refused before any pixel is decoded.
+pub const PIXELS_MAX: u64 = 52_000_000;
+/// Most memory one decode may take (50 MP of RGB is ~150 MB); with decodes bounded by the CPU
+/// pool, this bounds what photos can cost a server.
+pub const DECODE_BYTES_MAX: u64 = 256 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PhotoError {
@@ -31,6 +37,8 @@ pub enum PhotoError {
     Unreadable(#[from] image::ImageError),
     #[error("could not read the photo: {0}")]
     Io(#[from] std::io::Error),
+    #[error("photo is {width} x {height} pixels, over the {PIXELS_MAX}-pixel limit")]
+    TooManyPixels { width: u32, height: u32 },
 }
 
 fn jpeg(img: &DynamicImage, quality: u8) -> Result<Vec<u8>, PhotoError> {
@@ -46,9 +54,13 @@ pub fn process(bytes: &[u8]) -> Result<ReadyPhoto, PhotoError> {
     }
     let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format()?;
     let mut limits = Limits::default();
-    limits.max_alloc = Some(512 * 1024 * 1024);
+    limits.max_alloc = Some(DECODE_BYTES_MAX);
     reader.limits(limits);
     let mut decoder = reader.into_decoder()?;
+    let (width, height) = decoder.dimensions();
+    if u64::from(width) * u64::from(height) > PIXELS_MAX {
+        return Err(PhotoError::TooManyPixels { width, height });
+    }
     let orientation = decoder.orientation()?;
     let mut img = DynamicImage::from_decoder(decoder)?;
     img.apply_orientation(orientation);
@@ -59,4 +71,40 @@ pub fn process(bytes: &[u8]) -> Result<ReadyPhoto, PhotoError> {
     }
     let thumb = img.thumbnail(THUMBNAIL_EDGE_PX, THUMBNAIL_EDGE_PX);
     Ok(ReadyPhoto { jpeg: jpeg(&img, JPEG_QUALITY)?, thumbnail: jpeg(&thumb, 70)?, width: img.width(), height: img.height() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A valid PNG of `w` x `h` pixels of one colour, written row by row (so a huge one costs
+    /// little to make): the compressed rows are tiny, the decoded image would not be.
+    fn flat_png(w: u32, h: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        {
+            let mut enc = png::Encoder::new(&mut out, w, h);
+            enc.set_color(png::ColorType::Grayscale);
+            let mut writer = enc.write_header().unwrap();
+            let mut stream = writer.stream_writer().unwrap();
+            let row = vec![0u8; w as usize];
+            for _ in 0..h {
+                std::io::Write::write_all(&mut stream, &row).unwrap();
+            }
+            stream.finish().unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn a_small_file_claiming_a_huge_image_is_refused_before_decoding() {
+        let bomb = flat_png(10_000, 10_000);
+        assert!(bomb.len() < 1_000_000, "{} bytes", bomb.len());
+        let started = std::time::Instant::now();
+        let err = process(&bomb).unwrap_err();
+        assert!(matches!(err, PhotoError::TooManyPixels { width: 10_000, height: 10_000 }), "{err}");
+        assert!(started.elapsed().as_millis() < 500, "refused from the header: {:?}", started.elapsed());
+        // An ordinary photo still goes through.
+        let ok = process(&flat_png(2000, 1500)).unwrap();
+        assert_eq!((ok.width, ok.height), (1600, 1200));
+    }
 }

@@ -27,8 +27,6 @@ pub enum BlobError {
     TooLarge(u64),
     #[error("upload would run past the declared length {total}")]
     PastEnd { total: u64 },
-    #[error("declared length {declared} differs from the {stored} bytes the upload began with")]
-    LengthChanged { declared: u64, stored: u64 },
     #[error("the uploaded bytes do not hash to {0}; the upload was discarded")]
     HashMismatch(BlobHash),
     #[error("blob storage: {0}")]
@@ -71,17 +69,61 @@ impl FsBlobStore {
         &self.locks[(b[0] as usize * 31 + b[1] as usize) % self.locks.len()]
     }
 
+    /// What the server holds of `h`. An upload whose bookkeeping is unreadable (an empty or cut
+    /// `.len` after a crash or a full disk, a `.part` longer than declared) is discarded, so it
+    /// restarts from zero instead of failing forever.
     async fn status_unlocked(&self, h: &BlobHash) -> Result<BlobStatus, BlobError> {
         if let Ok(m) = tokio::fs::metadata(self.object(h)).await {
             return Ok(BlobStatus::Complete { size: m.len() });
         }
-        let Ok(total) = tokio::fs::read_to_string(self.partial(h, "len")).await else {
-            return Ok(BlobStatus::Missing);
+        let declared = match tokio::fs::read_to_string(self.partial(h, "len")).await {
+            Ok(s) => s.trim().parse::<u64>().ok().filter(|&t| t > 0 && t <= BLOB_BYTES_MAX),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BlobStatus::Missing),
+            Err(e) => return Err(e.into()),
         };
-        let total: u64 = total.trim().parse().unwrap_or(0);
-        let offset = tokio::fs::metadata(self.partial(h, "part")).await.map(|m| m.len()).unwrap_or(0);
-        Ok(BlobStatus::Partial { offset, total })
+        let offset = match tokio::fs::metadata(self.partial(h, "part")).await {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(e) => return Err(e.into()),
+        };
+        match declared {
+            Some(total) if offset <= total => Ok(BlobStatus::Partial { offset, total }),
+            _ => {
+                tracing::warn!(blob = %h, "discarding an upload with unreadable bookkeeping; it restarts from zero");
+                self.discard(h).await?;
+                Ok(BlobStatus::Missing)
+            }
+        }
     }
+
+    async fn discard(&self, h: &BlobHash) -> Result<(), BlobError> {
+        for ext in ["part", "len"] {
+            match tokio::fs::remove_file(self.partial(h, ext)).await {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a new upload's declared length durably (written, synced, then renamed into place:
+    /// never seen half-written).
+    async fn begin(&self, h: &BlobHash, total: u64) -> Result<(), BlobError> {
+        let tmp = self.partial(h, "len.tmp");
+        let mut f = tokio::fs::File::create(&tmp).await?;
+        f.write_all(total.to_string().as_bytes()).await?;
+        f.sync_all().await?;
+        tokio::fs::rename(&tmp, self.partial(h, "len")).await?;
+        sync_dir(self.root.join("partial")).await
+    }
+}
+
+/// Makes a directory's entries (a rename, a new file) durable.
+async fn sync_dir(dir: PathBuf) -> Result<(), BlobError> {
+    tokio::task::spawn_blocking(move || std::fs::File::open(&dir)?.sync_all())
+        .await
+        .map_err(|e| BlobError::Io(std::io::Error::other(e)))?
+        .map_err(BlobError::Io)
 }
 
 #[async_trait]
@@ -99,14 +141,17 @@ impl BlobStore for FsBlobStore {
         let current = match self.status_unlocked(h).await? {
             done @ BlobStatus::Complete { .. } => return Ok(done), // idempotent re-upload
             BlobStatus::Missing => {
-                tokio::fs::write(self.partial(h, "len"), total.to_string()).await?;
+                self.begin(h, total).await?;
                 0
             }
-            BlobStatus::Partial { offset, total: stored } => {
-                if stored != total {
-                    return Err(BlobError::LengthChanged { declared: total, stored });
-                }
-                offset
+            BlobStatus::Partial { offset, total: stored } if stored == total => offset,
+            BlobStatus::Partial { total: stored, .. } => {
+                // The bytes are named by their hash, so the length is not in doubt for an honest
+                // uploader: whichever declaration is wrong, starting over is what makes progress.
+                tracing::warn!(blob = %h, declared = total, stored, "upload restarted with a new declared length");
+                self.discard(h).await?;
+                self.begin(h, total).await?;
+                0
             }
         };
         if offset != current {
@@ -134,9 +179,15 @@ impl BlobStore for FsBlobStore {
             let _ = tokio::fs::remove_file(self.partial(h, "len")).await;
             return Err(BlobError::HashMismatch(h.clone()));
         }
+        // Durable before it is called complete: the bytes were synced with each append; the new
+        // name is synced with its directory, so a power cut cannot take back a blob the phone was
+        // told is safe (and may then delete).
         let dest = self.object(h);
-        tokio::fs::create_dir_all(dest.parent().expect("object path has a parent")).await?;
+        let dir = dest.parent().expect("object path has a parent").to_path_buf();
+        tokio::fs::create_dir_all(&dir).await?;
         tokio::fs::rename(&part, &dest).await?;
+        sync_dir(dir).await?;
+        sync_dir(self.root.join("objects")).await?;
         let _ = tokio::fs::remove_file(self.partial(h, "len")).await;
         Ok(BlobStatus::Complete { size: total })
     }
@@ -149,5 +200,38 @@ impl BlobStore for FsBlobStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store() -> (tempfile::TempDir, FsBlobStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = FsBlobStore::open(dir.path()).unwrap();
+        (dir, s)
+    }
+
+    #[tokio::test]
+    async fn an_upload_with_broken_bookkeeping_restarts_instead_of_failing_forever() {
+        let (_dir, s) = store().await;
+        let bytes = b"a photo's bytes".repeat(100);
+        let h = BlobHash::of(&bytes);
+        let total = bytes.len() as u64;
+        // A crash or a full disk left an empty length file, then a cut one, then a part longer
+        // than declared: each time the upload starts over and completes.
+        for (len_file, part) in [("", &b""[..]), ("1", &b"xx"[..]), ("3", &bytes[..10])] {
+            std::fs::write(s.partial(&h, "len"), len_file).unwrap();
+            std::fs::write(s.partial(&h, "part"), part).unwrap();
+            assert_eq!(s.status(&h).await.unwrap(), BlobStatus::Missing, "{len_file:?}");
+            assert_eq!(s.append(&h, 0, total, &bytes[..7]).await.unwrap(), BlobStatus::Partial { offset: 7, total });
+            std::fs::remove_file(s.partial(&h, "part")).unwrap();
+            std::fs::remove_file(s.partial(&h, "len")).unwrap();
+        }
+        // A different declared length mid-upload restarts it rather than refusing for good.
+        s.append(&h, 0, total + 5, &bytes[..7]).await.unwrap();
+        assert_eq!(s.append(&h, 0, total, &bytes).await.unwrap(), BlobStatus::Complete { size: total });
+        assert_eq!(s.get(&h).await.unwrap().unwrap(), bytes);
     }
 }

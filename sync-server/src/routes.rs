@@ -109,7 +109,7 @@ fn offset_headers(status: BlobStatus) -> HeaderMap {
 
 pub(crate) fn blob_error(e: BlobError) -> AppError {
     match e {
-        BlobError::WrongOffset { .. } | BlobError::LengthChanged { .. } => AppError::Conflict(e.to_string()),
+        BlobError::WrongOffset { .. } => AppError::Conflict(e.to_string()),
         BlobError::TooLarge(_) | BlobError::PastEnd { .. } => AppError::TooLarge(e.to_string()),
         BlobError::HashMismatch(_) => AppError::Unprocessable(e.to_string()),
         BlobError::Io(io) => AppError::Internal(io.into()),

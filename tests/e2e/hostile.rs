@@ -292,3 +292,41 @@ async fn a_former_assignee_delivers_its_work_and_receives_nothing_new() {
     let resp = send(&w, &li_dev, vec![late]).await;
     assert_eq!(resp.refused.iter().map(|r| r.code).collect::<Vec<_>>(), vec![RefusalCode::NotAssigned]);
 }
+
+#[tokio::test]
+async fn a_stuck_upload_restarts_and_one_bad_photo_holds_back_no_other() {
+    let w = World::new().await;
+    let (li, dev) = w.technician("李明").await;
+    let job = w.assigned_jobs(li, 1).await[0];
+    dev.client.sync_now().await.unwrap();
+    let photos: Vec<_> = (1..=3)
+        .map(|i| {
+            dev.with(|s| {
+                s.add_photo(job, shared::model::PhotoKind::Fault, "", ready_photo(i)).unwrap().field.photos.last().unwrap().blob.clone()
+            })
+        })
+        .collect();
+    // The server crashed (or its disk filled) just as the first photo's upload began: an empty
+    // length file is all that is left of it.
+    std::fs::write(w.server.data.join("blobs").join("partial").join(format!("{}.len", photos[0])), "").unwrap();
+    // The second photo's bytes on the phone were damaged (its hash no longer matches).
+    let conn = rusqlite::Connection::open(&dev.path).unwrap();
+    conn.execute("UPDATE blobs SET bytes = randomblob(length(bytes)) WHERE hash = ?1", [photos[1].as_str()]).unwrap();
+
+    let report = dev.client.sync_now().await.expect("one bad photo does not fail the sync");
+    assert_eq!(report.blob_failures.iter().map(|f| f.hash.clone()).collect::<Vec<_>>(), vec![photos[1].clone()]);
+    for (i, h) in photos.iter().enumerate() {
+        let r = w
+            .dispatcher
+            .http
+            .get(format!("{}/admin/v1/blobs/{h}", w.dispatcher.base))
+            .bearer_auth(&w.dispatcher.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status() == 200, i != 1, "photo {i}: {}", r.status());
+    }
+    let status = dev.client.status();
+    assert!(!status.is_synced(), "a photo is still unsent, and the phone says so");
+    assert_eq!(status.problem, Some(onsite_app::sync_client::SyncProblem::Refused));
+}

@@ -40,11 +40,10 @@ pub async fn add_customer_photo(
     if body.is_empty() {
         return Err(AppError::BadRequest("the body must be the photo's bytes".into()));
     }
-    let ready = tokio::task::spawn_blocking(move || shared::photo::process(&body))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?
-        .map_err(|e| match e {
-            shared::photo::PhotoError::TooLarge(_) => AppError::TooLarge(e.to_string()),
+    // On the CPU pool: decodes at once are bounded by cores, each by `photo::DECODE_BYTES_MAX`.
+    let ready =
+        state.cpu.run(move || shared::photo::process(&body)).await.map_err(|e| AppError::Internal(e.into()))?.map_err(|e| match e {
+            shared::photo::PhotoError::TooLarge(_) | shared::photo::PhotoError::TooManyPixels { .. } => AppError::TooLarge(e.to_string()),
             other => AppError::Unprocessable(other.to_string()),
         })?;
     let (blob, thumbnail) = (BlobHash::of(&ready.jpeg), BlobHash::of(&ready.thumbnail));

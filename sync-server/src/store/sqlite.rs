@@ -149,9 +149,9 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self> {
         let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        // NORMAL in WAL: durable against a server crash; an OS crash may lose the last commits,
-        // which devices then re-send (sync is idempotent).
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // FULL: a round the server acknowledged survives a power cut (with NORMAL, WAL commits
+        // since the last checkpoint could be lost while the phone already shows "synced").
+        conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrations().to_latest(&mut conn)?;
