@@ -25,6 +25,8 @@ use crate::store::{PendingBlob, Store, StoreError};
 
 /// Round trips in one sync before it stops and reports `more`.
 pub const ROUNDS_MAX: usize = 12;
+/// Bytes of sync messages in one request: the body limit less room for the job digests.
+pub const REQUEST_MESSAGE_BYTES_BUDGET: usize = wire::SYNC_BODY_BYTES_MAX - wire::SYNC_JOBS_MAX * 32;
 /// Bytes per blob upload request.
 pub const BLOB_CHUNK_BYTES: usize = 256 * 1024;
 /// Longest wait between attempts when the server is unreachable.
@@ -126,6 +128,8 @@ pub struct SyncReport {
     pub blobs_uploaded: usize,
     /// Photos that could not be uploaded this time (each tried again next sync).
     pub blob_failures: Vec<BlobFailure>,
+    /// Jobs whose documents from the server this phone could not take.
+    pub job_failures: Vec<JobFailure>,
     /// Blobs fetched for this device (the customer's photos).
     pub blobs_downloaded: usize,
     /// Work remains (round limit reached or the server held some back).
@@ -259,7 +263,7 @@ impl SyncClient {
         let mut st = self.status.lock().unwrap_or_else(|e| e.into_inner());
         st.running = false;
         match &result {
-            Ok(r) if r.refused.is_empty() && r.blob_failures.is_empty() => {
+            Ok(r) if r.refused.is_empty() && r.blob_failures.is_empty() && r.job_failures.is_empty() => {
                 st.last_success = Some(Timestamp::now());
                 st.last_error = None;
                 st.problem = None;
@@ -267,7 +271,9 @@ impl SyncClient {
             Ok(r) => {
                 st.last_success = Some(Timestamp::now());
                 let refused = r.refused.first().map(|f| format!("{}: {}", f.code, f.message));
-                st.last_error = refused.or_else(|| r.blob_failures.first().map(|f| format!("photo {}: {}", f.hash, f.error)));
+                st.last_error = refused
+                    .or_else(|| r.blob_failures.first().map(|f| format!("photo {}: {}", f.hash, f.error)))
+                    .or_else(|| r.job_failures.first().map(|f| format!("job {}: {}", f.job, f.error)));
                 st.problem = Some(SyncProblem::Refused);
             }
             Err(e) => {
@@ -334,7 +340,13 @@ impl SyncClient {
         let mut messages = Vec::new();
         let mut keys: Vec<_> = active.iter().copied().collect();
         keys.sort();
-        for (job, kind) in keys.into_iter().take(wire::SYNC_MESSAGES_MAX) {
+        // Within the wire's limits whatever is pending: what does not fit waits for the next
+        // round (its sync state untouched, so nothing is taken as sent).
+        let mut budget = REQUEST_MESSAGE_BYTES_BUDGET;
+        for (job, kind) in keys {
+            if messages.len() == wire::SYNC_MESSAGES_MAX {
+                break;
+            }
             let mut doc = match store.doc_for_sync(job, kind) {
                 Ok(d) => d,
                 Err(StoreError::NoSuchJob(_)) => continue,
@@ -344,9 +356,19 @@ impl SyncClient {
                 std::collections::hash_map::Entry::Occupied(slot) => slot.into_mut(),
                 std::collections::hash_map::Entry::Vacant(slot) => slot.insert(store.sync_state(job, kind)?),
             };
-            if let Some(msg) = doc.sync().generate_sync_message(st) {
-                messages.push(DocMessage { job, kind, message: msg.encode() });
+            let mut next = st.clone();
+            let Some(msg) = doc.sync().generate_sync_message(&mut next) else { continue };
+            let bytes = msg.encode();
+            if bytes.len() > budget.min(wire::SYNC_MESSAGE_BYTES_MAX) {
+                if bytes.len() > wire::SYNC_MESSAGE_BYTES_MAX {
+                    // Alone over the limit: it can never be sent as it is; say so on the job.
+                    tracing::warn!(%job, bytes = bytes.len(), "a sync message is over the request limit");
+                }
+                continue;
             }
+            budget -= bytes.len();
+            *st = next;
+            messages.push(DocMessage { job, kind, message: bytes });
         }
         Ok(SyncRequest { jobs, messages, reference: store.reference_versions()? })
     }
@@ -361,9 +383,14 @@ impl SyncClient {
     ) -> Result<HashSet<(JobId, DocKind)>, SyncError> {
         let mut store = self.store();
         store.apply_reference_update(&resp.reference)?;
+        // A job this phone cannot take (a document over the limits, unreadable) is reported on
+        // that job; the others still sync.
         for nj in &resp.new_jobs {
-            store.receive_new_job(nj.job, &nj.dispatch, &nj.field)?;
-            report.new_jobs += 1;
+            match store.receive_new_job(nj.job, &nj.dispatch, &nj.field) {
+                Ok(_) => report.new_jobs += 1,
+                Err(e @ StoreError::BadDocument { .. }) => report.job_failures.push(JobFailure { job: nj.job, error: e.to_string() }),
+                Err(e) => return Err(e.into()),
+            }
         }
         let mut next = HashSet::new();
         let mut by_job: HashMap<JobId, Vec<(DocKind, Vec<u8>)>> = HashMap::new();
@@ -374,7 +401,15 @@ impl SyncClient {
             for (kind, _) in &msgs {
                 next.insert((job, *kind));
             }
-            store.receive_messages(job, msgs, states)?;
+            match store.receive_messages(job, msgs, states) {
+                Ok(_) => {}
+                Err(e @ StoreError::BadDocument { .. }) => {
+                    tracing::warn!(%job, error = %e, "a job's sync messages could not be applied; the others go on");
+                    report.job_failures.push(JobFailure { job, error: e.to_string() });
+                    next.retain(|(j, _)| *j != job);
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         // Our own messages get an answer next round even if the server had nothing to say.
         for m in &req.messages {
@@ -529,6 +564,13 @@ pub struct BlobUploads {
     pub uploaded: usize,
     /// Blobs that could not be uploaded this time (they stay pending and are tried again).
     pub failed: Vec<BlobFailure>,
+}
+
+/// A job the phone could not take from the server, and why (as the software said it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobFailure {
+    pub job: JobId,
+    pub error: String,
 }
 
 /// A blob that could not be uploaded, and why (as the software said it).

@@ -103,6 +103,7 @@ pub fn facts_of(f: &FieldDoc, derived: &Derived) -> JobFacts {
         rating: f.rating.score.map(i64::from),
         cause: f.report.cause.clone(),
         self_service,
+        finished_at: [Status::Closed, Status::Cancelled].into_iter().filter_map(|s| derived.first_reached(s)).min(),
         last_check_in,
     }
 }
@@ -165,5 +166,13 @@ pub async fn dispatch_edit(state: &AppState, job: JobId, by: &str, edit: Dispatc
     let before = (d.get_heads(), f.get_heads());
     let field = read_field(&f).map_err(|e| AppError::Internal(e.into()))?;
     apply_dispatch_edit(&mut d, &field, by, Timestamp::now(), edit)?;
+    // Phones refuse documents over the limit: the edit is refused here instead (nothing stored).
+    let size = d.save().len();
+    if size > shared::docs::DOC_BYTES_MAX {
+        return Err(AppError::TooLarge(format!(
+            "the job's dispatch document would be {size} bytes, over the {}-byte limit",
+            shared::docs::DOC_BYTES_MAX
+        )));
+    }
     save_changes(state, &mut d, &mut f, (&before.0, &before.1)).await
 }

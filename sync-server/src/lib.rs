@@ -40,11 +40,14 @@ pub struct Limits {
     pub device_requests_per_s: u32,
     /// Pairing attempts per second, server-wide (codes are short; guessing must be slow).
     pub pairings_per_s: u32,
+    /// Days a closed or cancelled job stays on its technician's phones (then it leaves them, once
+    /// its work is confirmed; the server keeps it).
+    pub finished_job_retention_days: u32,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { device_requests_per_s: 20, pairings_per_s: 5 }
+        Self { device_requests_per_s: 20, pairings_per_s: 5, finished_job_retention_days: 30 }
     }
 }
 
@@ -62,6 +65,7 @@ pub struct AppState {
     pub cpu: Arc<CpuPool>,
     /// Bounds on each sync message a device sends.
     pub guard_limits: GuardLimits,
+    pub finished_job_retention_days: u32,
 }
 
 impl AppState {
@@ -80,6 +84,7 @@ impl AppState {
             events: tokio::sync::broadcast::channel(1024).0,
             cpu: Arc::new(CpuPool::for_this_machine()),
             guard_limits: GuardLimits::default(),
+            finished_job_retention_days: limits.finished_job_retention_days,
         }
     }
 

@@ -26,6 +26,9 @@ struct Cli {
     /// Sync and blob requests per second per device.
     #[arg(long, default_value_t = 20)]
     device_requests_per_s: u32,
+    /// Days a closed or cancelled job stays on its technician's phones.
+    #[arg(long, env = "ONSITE_FINISHED_JOB_RETENTION_DAYS", default_value_t = 30)]
+    finished_job_retention_days: u32,
 }
 
 #[tokio::main]
@@ -35,7 +38,11 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     let fresh = !cli.data.join("onsite-server.sqlite").exists();
-    let limits = Limits { device_requests_per_s: cli.device_requests_per_s, ..Limits::default() };
+    let limits = Limits {
+        device_requests_per_s: cli.device_requests_per_s,
+        finished_job_retention_days: cli.finished_job_retention_days,
+        ..Limits::default()
+    };
     let state = AppState::embedded(&cli.data, &limits).with_context(|| format!("opening {}", cli.data.display()))?;
     if cli.demo && fresh {
         let token = cli.demo_dispatcher_token.unwrap_or_else(|| onsite_server::auth::new_token("osa_"));

@@ -4,6 +4,7 @@ mod browser;
 mod dispatch;
 mod faults;
 mod hostile;
+mod longevity;
 mod offline_day;
 mod openapi;
 mod security;

@@ -17,8 +17,10 @@ use crate::ids::JobId;
 pub const WIRE_VERSION: u8 = 3;
 /// Largest sync request or response body.
 pub const SYNC_BODY_BYTES_MAX: usize = 8 * 1024 * 1024;
-/// Jobs one device may hold / summarise in one request.
-pub const SYNC_JOBS_MAX: usize = 2_000;
+/// Jobs one device may hold / summarise in one request (240 KB of digests). Finished jobs leave
+/// phones after a retention period, so a phone holds its open jobs and a month of finished ones,
+/// far below this whatever its age.
+pub const SYNC_JOBS_MAX: usize = 10_000;
 /// Sync messages in one request.
 pub const SYNC_MESSAGES_MAX: usize = 400;
 /// One Automerge sync message.

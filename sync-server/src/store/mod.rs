@@ -112,6 +112,8 @@ pub struct JobFacts {
     pub rating: Option<i64>,
     pub cause: String,
     pub self_service: bool,
+    /// When the job was closed or cancelled: its phones let it go a retention period later.
+    pub finished_at: Option<Timestamp>,
     /// The latest check-in with a position: where that technician was last seen.
     #[serde(skip)]
     pub last_check_in: Option<(TechnicianId, GeoPoint, Timestamp)>,
@@ -192,8 +194,10 @@ pub trait Store: Send + Sync + 'static {
     // --- documents ---
     async fn load_job(&self, job: JobId) -> Result<Option<(AutoCommit, AutoCommit)>>;
     async fn write_job(&self, write: JobWrite) -> Result<()>;
-    /// Jobs currently assigned to `tech`, with their digests (no document is loaded).
-    async fn assigned_digests(&self, tech: TechnicianId) -> Result<Vec<(JobId, Digest)>>;
+    /// Jobs currently assigned to `tech` that belong on its phones: open ones, and those
+    /// finished (closed, cancelled) at or after `finished_since`; with their digests (no document
+    /// is loaded).
+    async fn assigned_digests(&self, tech: TechnicianId, finished_since: Timestamp) -> Result<Vec<(JobId, Digest)>>;
     /// Whether `tech` was ever assigned `job` (a former assignee may still upload its work).
     async fn ever_assigned(&self, tech: TechnicianId, job: JobId) -> Result<bool>;
     async fn sync_state(&self, device: DeviceId, job: JobId, kind: DocKind) -> Result<Option<Vec<u8>>>;

@@ -91,12 +91,20 @@ fn migrations() -> Migrations<'static> {
         ),
         // Overdue lists read open jobs by deadline.
         M::up("CREATE INDEX jobs_by_resolve_by ON jobs (resolve_by) WHERE resolve_by IS NOT NULL;"),
+        // Finished jobs leave phones after a retention period. Jobs finished before this column
+        // existed count from their last change.
+        M::up(
+            r#"
+        ALTER TABLE jobs ADD COLUMN finished_at INTEGER;
+        UPDATE jobs SET finished_at = updated_at WHERE status IN ('closed', 'cancelled');
+        "#,
+        ),
     ])
 }
 
 const JOB_COLUMNS: &str = "job_id, status, assignee, digest, created_at, channel, appt_start, appt_end, priority, category,
     brand, model, serial, customer_name, lat, lon, arrive_by, resolve_by, conflicts, first_assigned_at, first_on_site_at,
-    completed_at, check_ins, first_time_fix, quote_total, final_total, rating, cause, self_service";
+    completed_at, check_ins, first_time_fix, quote_total, final_total, rating, cause, self_service, finished_at";
 
 fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobIndex> {
     let bad = |i: usize| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, "bad id".into());
@@ -135,6 +143,7 @@ fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobIndex> {
             rating: r.get(26)?,
             cause: r.get(27)?,
             self_service: r.get(28)?,
+            finished_at: ts(29)?,
             last_check_in: None,
         },
     })
@@ -394,7 +403,7 @@ impl Store for SqliteStore {
                 &format!(
                     "INSERT OR REPLACE INTO jobs ({JOB_COLUMNS}, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-                         ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)"
+                         ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)"
                 ),
                 rusqlite::params_from_iter([
                     &i.job.to_string() as &dyn rusqlite::ToSql,
@@ -426,6 +435,7 @@ impl Store for SqliteStore {
                     &f.rating,
                     &f.cause,
                     &f.self_service,
+                    &f.finished_at.map(|t| t.0),
                     &Timestamp::now().0,
                 ]),
             )?;
@@ -452,10 +462,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn assigned_digests(&self, tech: TechnicianId) -> Result<Vec<(JobId, Digest)>> {
+    async fn assigned_digests(&self, tech: TechnicianId, finished_since: Timestamp) -> Result<Vec<(JobId, Digest)>> {
         self.call(move |c| {
-            let mut stmt = c.prepare_cached("SELECT job_id, digest FROM jobs WHERE assignee = ?1")?;
-            let rows = stmt.query_map([tech.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+            let mut stmt =
+                c.prepare_cached("SELECT job_id, digest FROM jobs WHERE assignee = ?1 AND (finished_at IS NULL OR finished_at >= ?2)")?;
+            let rows =
+                stmt.query_map(params![tech.to_string(), finished_since.0], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
             let mut out = Vec::new();
             for row in rows {
                 let (id, d) = row?;
@@ -582,8 +594,11 @@ impl Store for SqliteStore {
                 cols.join(", ")
             );
             let mut stmt = c.prepare_cached(&sql)?;
-            let rows =
-                stmt.query_map(params![from.0, to.0, 30 * Timestamp::DAY], |r| Ok(KpiRow { index: job_from_row(r)?, repeat: r.get(29)? }))?;
+            // The repeat flag follows the job's columns.
+            let repeat_col = cols.len();
+            let rows = stmt.query_map(params![from.0, to.0, 30 * Timestamp::DAY], |r| {
+                Ok(KpiRow { index: job_from_row(r)?, repeat: r.get(repeat_col)? })
+            })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
         .await

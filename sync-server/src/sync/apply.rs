@@ -4,7 +4,7 @@
 
 use automerge::sync::{ChunkList, State as SyncState, SyncDoc};
 use automerge::{ActorId, AutoCommit, ChangeHash};
-use shared::docs::{DocKind, read_dispatch, read_field};
+use shared::docs::{DOC_BYTES_MAX, DocKind, read_dispatch, read_field};
 use shared::edit::FieldActor;
 use shared::rules::{TimeWindow, check_field_change};
 use shared::wire::guard::{self, GuardLimits};
@@ -178,6 +178,16 @@ impl Check {
                 return Err(self.refuse(kind, RefusalCode::ForeignActor, format!("change {} was not made by this device", c.hash())));
             }
             self.check_field(doc, &fork)?;
+            // Every phone refuses a document over the limit: one stored here would fail every
+            // phone that holds or receives the job.
+            let size = fork.save().len();
+            if size > DOC_BYTES_MAX {
+                return Err(self.refuse(
+                    kind,
+                    RefusalCode::TooLarge,
+                    format!("the document would be {size} bytes, over the {DOC_BYTES_MAX}-byte limit"),
+                ));
+            }
         }
         *doc = fork;
         *st = st2;

@@ -32,7 +32,9 @@ async fn load_state(state: &AppState, key: (DeviceId, JobId, DocKind)) -> AppRes
 
 pub async fn round(state: &AppState, who: &DeviceAuth, req: SyncRequest) -> AppResult<SyncResponse> {
     req.check_limits()?;
-    let assigned: HashMap<JobId, shared::wire::Digest> = state.store.assigned_digests(who.technician).await?.into_iter().collect();
+    let kept_since = Timestamp(Timestamp::now().0 - i64::from(state.finished_job_retention_days) * Timestamp::DAY);
+    let assigned: HashMap<JobId, shared::wire::Digest> =
+        state.store.assigned_digests(who.technician, kept_since).await?.into_iter().collect();
     let held: HashMap<JobId, shared::wire::Digest> = req.jobs.iter().map(|j| (j.job, j.digest)).collect();
     let actor = device_actor(who.device);
     let mut resp = SyncResponse::default();
