@@ -170,17 +170,33 @@ async fn check(resp: reqwest::Response) -> Result<reqwest::Response, SyncError> 
 
 /// Pairs this device with `server` using a dispatcher's one-time code; stores the server, the
 /// token and the identity the server assigned.
+///
+/// A phone paired before (its token revoked, or the technician deactivated and back) keeps its
+/// unsent work: the new identity takes it over on the server, which then accepts it as the
+/// earlier identity's. With nothing unsent, the phone starts clean (the code may be another
+/// technician's).
 pub async fn pair(store: &Arc<Mutex<Store>>, server: &str, code: &str, device_name: &str) -> Result<FieldActor, SyncError> {
     let server = server.trim_end_matches('/').to_owned();
+    let (had_identity, previous_device) = {
+        let mut s = store.lock().unwrap_or_else(|e| e.into_inner());
+        match s.identity()? {
+            Some(who) if s.pending_count()? > 0 || s.pending_blob_bytes()? > 0 => (true, Some(who.device)),
+            Some(_) => (true, None),
+            None => (false, None),
+        }
+    };
     let resp = reqwest::Client::new()
         .post(format!("{server}{PAIR_PATH}"))
-        .json(&PairRequest { code: code.to_owned(), device_name: device_name.to_owned() })
+        .json(&PairRequest { code: code.to_owned(), device_name: device_name.to_owned(), previous_device })
         .timeout(Duration::from_secs(20))
         .send()
         .await?;
     let p: PairResponse = check(resp).await?.json().await?;
     let who = FieldActor { technician: p.technician_id, device: p.device_id, name: p.technician_name };
     let mut s = store.lock().unwrap_or_else(|e| e.into_inner());
+    if had_identity && previous_device.is_none() {
+        s.sign_out()?;
+    }
     s.set_meta("server", &server)?;
     s.set_meta("token", &p.token)?;
     s.set_identity(&who)?;
@@ -370,7 +386,8 @@ impl SyncClient {
             *st = next;
             messages.push(DocMessage { job, kind, message: bytes });
         }
-        Ok(SyncRequest { jobs, messages, reference: store.reference_versions()? })
+        let pending = wire::PendingWork { jobs: store.pending_count()? as u32, blob_bytes: store.pending_blob_bytes()? };
+        Ok(SyncRequest { jobs, messages, reference: store.reference_versions()?, pending })
     }
 
     fn apply_response(

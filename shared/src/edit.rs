@@ -196,7 +196,7 @@ pub fn apply_field_edit(
     }
     // The same rules the server applies to what this device sends: an edit that would be refused
     // there is refused here, before it is written.
-    check_field_change(&before, &field, actor, TimeWindow { job_created_at: dispatch.created_at, received_at: now })?;
+    check_field_change(&before, &field, &actor.into(), TimeWindow { job_created_at: dispatch.created_at, received_at: now })?;
     if let Err(e) = reconcile(field_doc, &field) {
         field_doc.rollback();
         return Err(Box::new(DocError::from(e)).into());

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 
 use crate::edit::{FieldActor, ITEMS_MAX, TEXT_BYTES_MAX};
-use crate::ids::ItemId;
+use crate::ids::{DeviceId, ItemId, TechnicianId};
 use crate::model::{FIELD_SCHEMA, FieldDoc};
 use crate::pricing::{check_line, totals};
 use crate::signature::Strokes;
@@ -55,6 +55,22 @@ impl RuleViolation {
     }
 }
 
+/// Whose change is checked: new items must name this technician and one of these devices (a
+/// phone that paired again delivers the work of its earlier identity).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Author {
+    pub technician: TechnicianId,
+    pub devices: Vec<DeviceId>,
+    /// The technician's name, which their notes carry.
+    pub name: String,
+}
+
+impl From<&FieldActor> for Author {
+    fn from(a: &FieldActor) -> Self {
+        Author { technician: a.technician, devices: vec![a.device], name: a.name.clone() }
+    }
+}
+
 /// When the change was made, as far as the checking side can tell, and when the job began.
 #[derive(Clone, Copy, Debug)]
 pub struct TimeWindow {
@@ -76,7 +92,7 @@ fn text(field: &'static str, s: &str) -> Result<(), RuleViolation> {
 
 /// Checks that `after` could have come from `before` through edits by `author` (see the module
 /// documentation for what that means).
-pub fn check_field_change(before: &FieldDoc, after: &FieldDoc, author: &FieldActor, window: TimeWindow) -> Result<(), RuleViolation> {
+pub fn check_field_change(before: &FieldDoc, after: &FieldDoc, author: &Author, window: TimeWindow) -> Result<(), RuleViolation> {
     if after.job_id != before.job_id {
         return Err(RuleViolation::Identity("job id"));
     }
@@ -88,7 +104,7 @@ pub fn check_field_change(before: &FieldDoc, after: &FieldDoc, author: &FieldAct
     }
 
     for e in grown("status events", &before.events, &after.events, |e| e.id)? {
-        if e.by != author.technician || e.device != author.device {
+        if e.by != author.technician || !author.devices.contains(&e.device) {
             return Err(RuleViolation::WrongAuthor { list: "status events", id: e.id });
         }
         text("reason", &e.reason)?;
@@ -121,7 +137,7 @@ pub fn check_field_change(before: &FieldDoc, after: &FieldDoc, author: &FieldAct
         window.check("a part scan", s.at)?;
     }
     for s in grown("signatures", &before.signatures, &after.signatures, |s| s.id)? {
-        if s.device != author.device {
+        if !author.devices.contains(&s.device) {
             return Err(RuleViolation::WrongAuthor { list: "signatures", id: s.id });
         }
         text("signer", &s.signer)?;

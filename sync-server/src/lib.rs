@@ -117,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/v1/technicians/{id}/deactivate", post(admin::deactivate_technician))
         .route("/admin/v1/technicians/{id}/working-hours", put(admin::set_working_hours))
         .route("/admin/v1/technicians/{id}/van-stock", put(admin::reference::set_van_stock))
+        .route("/admin/v1/technicians/{id}/devices", get(admin::list_devices))
         .route("/admin/v1/devices/{id}/revoke", post(admin::revoke_device))
         .route("/admin/v1/jobs", post(admin::create_job).get(admin::views::list_jobs))
         .route("/admin/v1/jobs/{id}", get(admin::get_job))

@@ -14,6 +14,7 @@ use crate::AppState;
 use crate::auth::{DeviceAuth, DispatcherAuth, hash_secret, new_token};
 use crate::blobs::{BlobError, BlobStatus};
 use crate::error::{AppError, AppResult};
+use crate::store::{NewDevice, Redeemed};
 
 /// `Json` whose rejections are [`AppError`]s (a JSON error body with a code, like every error).
 #[derive(FromRequest)]
@@ -61,12 +62,18 @@ pub async fn pair(State(state): State<AppState>, AppJson(req): AppJson<PairReque
     }
     let device = DeviceId::new();
     let token = new_token("osd_");
-    let tech = state
-        .store
-        .redeem_pairing_code(&hash_secret(&code), Timestamp::now(), device, &req.device_name, &hash_secret(&token))
-        .await?
-        .ok_or_else(|| AppError::Forbidden("pairing code is not valid: wrong, already used or expired".into()))?;
-    tracing::info!(%device, technician = %tech.id, "device paired");
+    let new = NewDevice { id: device, name: req.device_name.clone(), token_hash: hash_secret(&token), previous: req.previous_device };
+    let tech = match state.store.redeem_pairing_code(&hash_secret(&code), Timestamp::now(), new).await? {
+        Redeemed::Paired(tech) => tech,
+        Redeemed::InvalidCode => return Err(AppError::Forbidden("pairing code is not valid: wrong, already used or expired".into())),
+        Redeemed::NotTheSameTechnician => {
+            return Err(AppError::Conflict(
+                "this phone holds unsent work of another technician: pair it with a code for that technician (this code stays valid)"
+                    .into(),
+            ));
+        }
+    };
+    tracing::info!(%device, technician = %tech.id, replaces = ?req.previous_device, "device paired");
     Ok(AppJson(PairResponse { device_id: device, technician_id: tech.id, technician_name: tech.name, token }))
 }
 

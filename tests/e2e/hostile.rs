@@ -330,3 +330,55 @@ async fn a_stuck_upload_restarts_and_one_bad_photo_holds_back_no_other() {
     assert!(!status.is_synced(), "a photo is still unsent, and the phone says so");
     assert_eq!(status.problem, Some(onsite_app::sync_client::SyncProblem::Refused));
 }
+
+#[tokio::test]
+async fn a_revoked_phone_pairs_again_and_delivers_its_earlier_work() {
+    let w = World::new().await;
+    let (li, dev) = w.technician("李明").await;
+    let zhang = w.dispatcher.technician("张伟", &["washer"]).await;
+    let job = w.assigned_jobs(li, 1).await[0];
+    dev.client.sync_now().await.unwrap();
+    // Work done offline, then the phone's token is revoked before it could sync.
+    dev.with(|s| {
+        s.apply_edit(job, FieldEdit::Status { action: FieldAction::Accept, location: None, reason: String::new() }).unwrap();
+        s.apply_edit(job, FieldEdit::AddNote { text: "离线记录 written offline".into() }).unwrap();
+        s.add_photo(job, shared::model::PhotoKind::Fault, "", ready_photo(7)).unwrap();
+    });
+    let old_device = dev.who.device;
+    let (s, _) = w.dispatcher.post(&format!("/admin/v1/devices/{old_device}/revoke"), serde_json::Value::Null).await;
+    assert_eq!(s, 200);
+    assert!(dev.client.sync_now().await.is_err());
+    assert_eq!(dev.client.status().problem, Some(onsite_app::sync_client::SyncProblem::NotAccepted));
+
+    // A code for another technician is refused while Li's work is unsent, and stays usable.
+    let other_code = w.dispatcher.pairing_code(zhang).await;
+    let err = onsite_app::sync_client::pair(&dev.store, &w.server.url(), &other_code, "phone").await.unwrap_err();
+    assert!(matches!(err, onsite_app::sync_client::SyncError::Server { status: 409, .. }), "{err}");
+    // Li's new code: the phone pairs again and delivers what it did under its old identity.
+    let code = w.dispatcher.pairing_code(li).await;
+    let who = onsite_app::sync_client::pair(&dev.store, &w.server.url(), &code, "phone").await.unwrap();
+    assert_ne!(who.device, old_device);
+    let report = dev.client.sync_now().await.unwrap();
+    assert!(report.refused.is_empty() && report.blob_failures.is_empty(), "{report:?}");
+    assert!(dev.client.status().is_synced());
+    let j = w.dispatcher.job(job).await;
+    assert_eq!(j["derived"]["status"], "accepted");
+    assert_eq!(j["field"]["notes"][0]["text"], "离线记录 written offline");
+    // New work under the new identity goes through too.
+    dev.with(|s| s.apply_edit(job, FieldEdit::Status { action: FieldAction::EnRoute, location: None, reason: String::new() }).unwrap());
+    assert!(dev.client.sync_now().await.unwrap().refused.is_empty());
+
+    // Dispatch sees both devices: the old one revoked, the new one taking it over, when each
+    // was last seen and what it had left to send.
+    let (s, devices) = w.dispatcher.get(&format!("/admin/v1/technicians/{li}/devices")).await;
+    assert_eq!(s, 200, "{devices}");
+    let devices = devices.as_array().unwrap();
+    assert_eq!(devices.len(), 2, "{devices:?}");
+    assert!(devices[0]["revoked_at"].is_number());
+    assert_eq!(devices[1]["replaces"], old_device.to_string());
+    assert!(devices[1]["last_seen_at"].is_number());
+    assert_eq!(devices[1]["pending_jobs"], 0);
+    // The other technician's code still pairs their own phone.
+    let zd = Device::pair(w.dir.path(), "张伟", &w.server.url(), &other_code).await;
+    assert_eq!(zd.who.technician, zhang);
+}

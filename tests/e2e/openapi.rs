@@ -66,6 +66,7 @@ async fn every_documented_operation_is_served_and_every_route_documented() {
         "GET /admin/v1/technicians",
         "POST /admin/v1/technicians",
         "GET /admin/v1/technicians/{id}",
+        "GET /admin/v1/technicians/{id}/devices",
         "POST /admin/v1/technicians/{id}/pairing-codes",
         "POST /admin/v1/technicians/{id}/deactivate",
         "PUT /admin/v1/technicians/{id}/working-hours",

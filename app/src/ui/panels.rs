@@ -101,13 +101,23 @@ pub fn SettingsScreen(data: SettingsData, lang: Lang, on_action: EventHandler<Se
     let mut confirming = use_signal(|| false);
     // The store refuses anyway; saying so before the second tap saves the technician a surprise.
     let unsent = data.sync.pending_changes > 0 || data.sync.pending_blob_bytes > 0;
+    // A revoked token (or a deactivated and reinstated technician): pairing again keeps the work.
+    let not_accepted = data.sync.problem == Some(crate::sync_client::SyncProblem::NotAccepted);
     rsx! {
         if let Some(m) = &data.message { div { class: "banner error", "data-testid": "message", "{m}" } }
         div { class: "card",
             match &data.technician {
-                Some(t) => rsx! { div { "data-testid": "paired", "{lang.t(\"已登录\", \"Signed in as\")} {t}" } div { class: "muted", "{data.server.clone().unwrap_or_default()}" } },
-                None => rsx! {
+                Some(t) if !not_accepted => rsx! { div { "data-testid": "paired", "{lang.t(\"已登录\", \"Signed in as\")} {t}" } div { class: "muted", "{data.server.clone().unwrap_or_default()}" } },
+                _ => rsx! {
                     b { {lang.t("配对设备", "Pair this phone")} }
+                    if not_accepted {
+                        div { "data-testid": "pair-again",
+                            {lang.t(
+                                "服务器不再接受这台手机。请向调度索取新的配对码重新配对：未上传的工作会保留并在配对后上传。",
+                                "The server no longer accepts this phone. Pair again with a new code from dispatch: unsent work stays on the phone and is delivered after pairing.",
+                            )}
+                        }
+                    }
                     input { "data-testid": "server", value: "{server}", oninput: move |e| server.set(e.value()) }
                     input { "data-testid": "code", placeholder: lang.t("调度提供的配对码", "Pairing code from dispatch"), value: "{code}", oninput: move |e| code.set(e.value()) }
                     button { "data-testid": "pair", onclick: move |_| on_action.call(SettingsAction::Pair { server: server.read().clone(), code: code.read().clone() }), {lang.t("配对", "Pair")} }

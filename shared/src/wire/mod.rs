@@ -73,6 +73,15 @@ pub struct SyncRequest {
     pub messages: Vec<DocMessage>,
     /// Versions of the reference data the device has (0 = none).
     pub reference: ReferenceVersions,
+    /// What the device still has to send, as it counts it (shown to dispatchers).
+    pub pending: PendingWork,
+}
+
+/// Work a device holds that the server has not confirmed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingWork {
+    pub jobs: u32,
+    pub blob_bytes: u64,
 }
 
 /// Versions of each kind of reference data.
@@ -228,6 +237,10 @@ impl SyncRequest {
 pub struct PairRequest {
     pub code: String,
     pub device_name: String,
+    /// The identity this phone held before, when it still holds that identity's unsent work (its
+    /// token stopped working): the new device takes that work over, under the same technician.
+    #[serde(default)]
+    pub previous_device: Option<crate::DeviceId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -92,6 +92,18 @@ pub async fn create_pairing_code(
     Ok(AppJson(pairing_code(&state, tech).await?))
 }
 
+/// `GET /admin/v1/technicians/{id}/devices`: each device, when it was last seen, and what it
+/// still had to send.
+pub async fn list_devices(
+    State(state): State<AppState>,
+    _who: DispatcherAuth,
+    Path(tech): Path<String>,
+) -> AppResult<AppJson<Vec<crate::store::DeviceRecord>>> {
+    let tech: TechnicianId = tech.parse().map_err(|_| AppError::BadRequest(format!("not a technician id: {tech}")))?;
+    state.store.technician(tech).await?.ok_or_else(|| AppError::NotFound(format!("no technician {tech}")))?;
+    Ok(AppJson(state.store.devices_of(tech).await?))
+}
+
 pub async fn revoke_device(State(state): State<AppState>, _who: DispatcherAuth, Path(id): Path<String>) -> AppResult<AppJson<Value>> {
     let id: DeviceId = id.parse().map_err(|_| AppError::BadRequest(format!("not a device id: {id}")))?;
     if !state.store.revoke_device(id).await? {

@@ -37,6 +37,40 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// A device being paired.
+#[derive(Clone, Debug)]
+pub struct NewDevice {
+    pub id: DeviceId,
+    pub name: String,
+    pub token_hash: String,
+    pub previous: Option<DeviceId>,
+}
+
+/// The outcome of redeeming a pairing code.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Redeemed {
+    Paired(Technician),
+    /// Wrong, used, expired, or its technician deactivated.
+    InvalidCode,
+    /// The previous device belongs to another technician (or does not exist): the code is kept.
+    NotTheSameTechnician,
+}
+
+/// A technician's device as dispatch sees it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DeviceRecord {
+    pub id: DeviceId,
+    pub name: String,
+    pub paired_at: Timestamp,
+    pub last_seen_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+    /// The device it took over when it paired again.
+    pub replaces: Option<DeviceId>,
+    /// What it said, at its last sync, it still had to send.
+    pub pending_jobs: Option<u32>,
+    pub pending_blob_bytes: Option<u64>,
+}
+
 /// A technician as dispatch knows them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Technician {
@@ -180,16 +214,17 @@ pub trait Store: Send + Sync + 'static {
     async fn technician(&self, id: TechnicianId) -> Result<Option<Technician>>;
     async fn technicians(&self) -> Result<Vec<Technician>>;
     async fn create_pairing_code(&self, tech: TechnicianId, code_hash: &str, expires_at: Timestamp) -> Result<()>;
-    /// Trades an unexpired, unused code for a new device; `None` when the code is not valid.
-    async fn redeem_pairing_code(
-        &self,
-        code_hash: &str,
-        now: Timestamp,
-        device: DeviceId,
-        device_name: &str,
-        token_hash: &str,
-    ) -> Result<Option<Technician>>;
+    /// Trades an unexpired, unused code for a new device. With `previous`, the new device takes
+    /// over that device of the same technician (revoking it); a code for another technician is
+    /// then refused and stays unused.
+    async fn redeem_pairing_code(&self, code_hash: &str, now: Timestamp, device: NewDevice) -> Result<Redeemed>;
     async fn revoke_device(&self, device: DeviceId) -> Result<bool>;
+    /// The device and every device it took over (directly or through others): whose Automerge
+    /// changes and items it may deliver.
+    async fn device_lineage(&self, device: DeviceId) -> Result<Vec<DeviceId>>;
+    async fn devices_of(&self, tech: TechnicianId) -> Result<Vec<DeviceRecord>>;
+    /// Records a sync round: when the device was last seen and what it said it still has to send.
+    async fn device_seen(&self, device: DeviceId, at: Timestamp, pending: shared::wire::PendingWork) -> Result<()>;
 
     // --- documents ---
     async fn load_job(&self, job: JobId) -> Result<Option<(AutoCommit, AutoCommit)>>;

@@ -11,7 +11,10 @@ use shared::docs::DocKind;
 use shared::wire::Digest;
 use shared::{DeviceId, DispatcherId, JobId, TechnicianId, Timestamp};
 
-use super::{JobFacts, JobIndex, JobQuery, JobWrite, KpiRow, ReferenceVersion, Result, Store, StoreError, Technician};
+use super::{
+    DeviceRecord, JobFacts, JobIndex, JobQuery, JobWrite, KpiRow, NewDevice, Redeemed, ReferenceVersion, Result, Store, StoreError,
+    Technician,
+};
 use crate::auth::{DeviceAuth, DispatcherAuth};
 
 /// Chunks kept per document before they are folded into a new snapshot.
@@ -97,6 +100,17 @@ fn migrations() -> Migrations<'static> {
             r#"
         ALTER TABLE jobs ADD COLUMN finished_at INTEGER;
         UPDATE jobs SET finished_at = updated_at WHERE status IN ('closed', 'cancelled');
+        "#,
+        ),
+        // Devices: which one a re-paired phone took over, when each was last seen, what it had
+        // still to send.
+        M::up(
+            r#"
+        ALTER TABLE devices ADD COLUMN replaces TEXT REFERENCES devices (id);
+        ALTER TABLE devices ADD COLUMN last_seen_at INTEGER;
+        ALTER TABLE devices ADD COLUMN pending_jobs INTEGER;
+        ALTER TABLE devices ADD COLUMN pending_blob_bytes INTEGER;
+        CREATE INDEX devices_by_technician ON devices (technician_id, created_at);
         "#,
         ),
     ])
@@ -331,15 +345,8 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn redeem_pairing_code(
-        &self,
-        code_hash: &str,
-        now: Timestamp,
-        device: DeviceId,
-        device_name: &str,
-        token_hash: &str,
-    ) -> Result<Option<Technician>> {
-        let (code, name, token) = (code_hash.to_owned(), device_name.to_owned(), token_hash.to_owned());
+    async fn redeem_pairing_code(&self, code_hash: &str, now: Timestamp, device: NewDevice) -> Result<Redeemed> {
+        let code = code_hash.to_owned();
         self.call(move |c| {
             let tx = c.transaction()?;
             let tech: Option<String> = tx
@@ -350,16 +357,101 @@ impl Store for SqliteStore {
                     |r| r.get(0),
                 )
                 .optional()?;
-            let Some(tech) = tech else { return Ok(None) };
+            let Some(tech) = tech else { return Ok(Redeemed::InvalidCode) };
             let row: Option<(String, bool)> =
                 tx.query_row("SELECT json, active FROM technicians WHERE id = ?1", [&tech], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
-            let Some((json, true)) = row else { return Ok(None) };
+            let Some((json, true)) = row else { return Ok(Redeemed::InvalidCode) };
+            if let Some(prev) = device.previous {
+                let owner: Option<String> =
+                    tx.query_row("SELECT technician_id FROM devices WHERE id = ?1", [prev.to_string()], |r| r.get(0)).optional()?;
+                if owner.as_deref() != Some(tech.as_str()) {
+                    // Dropping the transaction rolls the code's use back.
+                    return Ok(Redeemed::NotTheSameTechnician);
+                }
+                tx.execute("UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL", params![prev.to_string(), now.0])?;
+            }
             tx.execute(
-                "INSERT INTO devices (id, technician_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![device.to_string(), tech, name, token, now.0],
+                "INSERT INTO devices (id, technician_id, name, token_hash, created_at, replaces) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![device.id.to_string(), tech, device.name, device.token_hash, now.0, device.previous.map(|p| p.to_string())],
             )?;
             tx.commit()?;
-            Ok(Some(technician_from_json(json, true)?))
+            Ok(Redeemed::Paired(technician_from_json(json, true)?))
+        })
+        .await
+    }
+
+    async fn device_lineage(&self, device: DeviceId) -> Result<Vec<DeviceId>> {
+        self.call(move |c| {
+            // Bounded: a chain of re-pairings is short, and a cycle cannot be made (a device
+            // replaces only devices that existed before it).
+            let mut stmt = c.prepare_cached(
+                "WITH RECURSIVE lineage(id, depth) AS (
+                     SELECT ?1, 0
+                     UNION SELECT d.replaces, l.depth + 1 FROM devices d JOIN lineage l ON d.id = l.id
+                     WHERE d.replaces IS NOT NULL AND l.depth < 64
+                 ) SELECT id FROM lineage",
+            )?;
+            let ids = stmt.query_map([device.to_string()], |r| r.get::<_, String>(0))?;
+            let mut out = Vec::new();
+            for id in ids {
+                if let Ok(id) = id?.parse() {
+                    out.push(id);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn devices_of(&self, tech: TechnicianId) -> Result<Vec<DeviceRecord>> {
+        self.call(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, name, created_at, last_seen_at, revoked_at, replaces, pending_jobs, pending_blob_bytes
+                 FROM devices WHERE technician_id = ?1 ORDER BY created_at",
+            )?;
+            let rows = stmt.query_map([tech.to_string()], |r| {
+                let ts = |i: usize| -> rusqlite::Result<Option<Timestamp>> { Ok(r.get::<_, Option<i64>>(i)?.map(Timestamp)) };
+                let id: String = r.get(0)?;
+                let replaces: Option<String> = r.get(5)?;
+                let blob_bytes: Option<i64> = r.get(7)?;
+                Ok((
+                    id,
+                    r.get::<_, String>(1)?,
+                    Timestamp(r.get(2)?),
+                    ts(3)?,
+                    ts(4)?,
+                    replaces,
+                    r.get(6)?,
+                    blob_bytes.map(|b| b.max(0) as u64),
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, name, paired_at, last_seen_at, revoked_at, replaces, pending_jobs, pending_blob_bytes) = row?;
+                let Ok(id) = id.parse() else { continue };
+                out.push(DeviceRecord {
+                    id,
+                    name,
+                    paired_at,
+                    last_seen_at,
+                    revoked_at,
+                    replaces: replaces.and_then(|r| r.parse().ok()),
+                    pending_jobs,
+                    pending_blob_bytes,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn device_seen(&self, device: DeviceId, at: Timestamp, pending: shared::wire::PendingWork) -> Result<()> {
+        self.call(move |c| {
+            c.execute(
+                "UPDATE devices SET last_seen_at = ?2, pending_jobs = ?3, pending_blob_bytes = ?4 WHERE id = ?1",
+                params![device.to_string(), at.0, pending.jobs, pending.blob_bytes as i64],
+            )?;
+            Ok(())
         })
         .await
     }

@@ -5,8 +5,7 @@
 use automerge::sync::{ChunkList, State as SyncState, SyncDoc};
 use automerge::{ActorId, AutoCommit, ChangeHash};
 use shared::docs::{DOC_BYTES_MAX, DocKind, read_dispatch, read_field};
-use shared::edit::FieldActor;
-use shared::rules::{TimeWindow, check_field_change};
+use shared::rules::{Author, TimeWindow, check_field_change};
 use shared::wire::guard::{self, GuardLimits};
 use shared::wire::{DocHeads, DocMessage, DocRefusal, RefusalCode};
 use shared::{JobId, Timestamp};
@@ -23,10 +22,11 @@ pub struct JobWork {
     pub dispatch_state: SyncState,
     pub field_state: SyncState,
     pub incoming: Vec<DocMessage>,
-    /// The authenticated device's Automerge actor: the only one its new changes may carry.
-    pub actor: ActorId,
-    /// Who the device is: new items must name this technician and device.
-    pub author: FieldActor,
+    /// The Automerge actors of the authenticated device and of the devices it took over: the
+    /// only ones its new changes may carry.
+    pub actors: Vec<ActorId>,
+    /// Who the device is: new items must name this technician and one of these devices.
+    pub author: Author,
     pub received_at: Timestamp,
     /// Currently assigned to the device's technician. A former assignee may still deliver the
     /// work it did before it learned of the unassignment, and receives nothing new.
@@ -57,7 +57,7 @@ impl JobWork {
             mut dispatch_state,
             mut field_state,
             incoming,
-            actor,
+            actors,
             author,
             received_at,
             assigned_now,
@@ -66,7 +66,7 @@ impl JobWork {
         let before = (dispatch.get_heads(), field.get_heads());
         let check = Check {
             job,
-            actor,
+            actors,
             author,
             limits,
             window: read_dispatch(&dispatch).ok().map(|d| TimeWindow { job_created_at: d.created_at, received_at }),
@@ -131,9 +131,8 @@ impl JobWork {
 /// What a device's messages for one job are checked against.
 struct Check {
     job: JobId,
-    /// The authenticated device's Automerge actor: the only one its new changes may carry.
-    actor: ActorId,
-    author: FieldActor,
+    actors: Vec<ActorId>,
+    author: Author,
     limits: GuardLimits,
     /// `None` when the stored dispatch document is unreadable: then no field change is accepted.
     window: Option<TimeWindow>,
@@ -174,7 +173,7 @@ impl Check {
                     "the dispatch document is written by dispatchers only; the change was not stored",
                 ));
             }
-            if let Some(c) = new.iter().find(|c| c.actor_id() != &self.actor) {
+            if let Some(c) = new.iter().find(|c| !self.actors.contains(c.actor_id())) {
                 return Err(self.refuse(kind, RefusalCode::ForeignActor, format!("change {} was not made by this device", c.hash())));
             }
             self.check_field(doc, &fork)?;

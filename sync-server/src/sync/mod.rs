@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use automerge::sync::State as SyncState;
 use shared::docs::{DocKind, device_actor};
-use shared::edit::FieldActor;
+use shared::rules::Author;
 use shared::wire::{DocMessage, NewJob, RefusalCode, SyncRequest, SyncResponse};
 use shared::{DeviceId, JobId, Timestamp};
 
@@ -36,7 +36,10 @@ pub async fn round(state: &AppState, who: &DeviceAuth, req: SyncRequest) -> AppR
     let assigned: HashMap<JobId, shared::wire::Digest> =
         state.store.assigned_digests(who.technician, kept_since).await?.into_iter().collect();
     let held: HashMap<JobId, shared::wire::Digest> = req.jobs.iter().map(|j| (j.job, j.digest)).collect();
-    let actor = device_actor(who.device);
+    // A phone that paired again delivers the work of the identities it took over, as theirs.
+    let lineage = state.store.device_lineage(who.device).await?;
+    let actors: Vec<_> = lineage.iter().map(|d| device_actor(*d)).collect();
+    state.store.device_seen(who.device, Timestamp::now(), req.pending).await?;
     let mut resp = SyncResponse::default();
     let mut budget = RESPONSE_BYTES_BUDGET;
     let mut states = Vec::new();
@@ -87,8 +90,8 @@ pub async fn round(state: &AppState, who: &DeviceAuth, req: SyncRequest) -> AppR
             dispatch_state: load_state(state, (who.device, job, DocKind::Dispatch)).await?,
             field_state: load_state(state, (who.device, job, DocKind::Field)).await?,
             incoming,
-            actor: actor.clone(),
-            author: FieldActor { technician: who.technician, device: who.device, name: who.technician_name.clone() },
+            actors: actors.clone(),
+            author: Author { technician: who.technician, devices: lineage.clone(), name: who.technician_name.clone() },
             received_at: Timestamp::now(),
             assigned_now: assigned.contains_key(&job),
             limits: state.guard_limits,

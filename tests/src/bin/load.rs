@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use onsite_server::auth::{hash_secret, new_token};
+use onsite_server::store::{NewDevice, Redeemed};
 use onsite_server::{AppState, Limits};
 use onsite_tests::harness::{Device, Server, new_job_json};
 use shared::edit::{DispatchEdit, FieldEdit};
@@ -106,11 +107,9 @@ async fn main() -> anyhow::Result<()> {
         }
         let token = new_token("osd_");
         let code = onsite_server::admin::pairing_code(&state, tech).await.map_err(|e| anyhow::anyhow!("{e}"))?.code;
-        state
-            .store
-            .redeem_pairing_code(&hash_secret(&code), Timestamp::now(), DeviceId::new(), "sim", &hash_secret(&token))
-            .await?
-            .expect("fresh code");
+        let device = NewDevice { id: DeviceId::new(), name: "sim".into(), token_hash: hash_secret(&token), previous: None };
+        let redeemed = state.store.redeem_pairing_code(&hash_secret(&code), Timestamp::now(), device).await?;
+        anyhow::ensure!(matches!(redeemed, Redeemed::Paired(_)), "a fresh code pairs: {redeemed:?}");
         sims.push(SimDevice { token, jobs: Vec::new() });
     }
     println!("setup: {} devices x {} jobs in {:.1} s", args.devices, args.jobs, t.elapsed().as_secs_f64());
