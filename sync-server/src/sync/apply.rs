@@ -215,3 +215,197 @@ impl Check {
         })
     }
 }
+
+/// A fuzz test of what a device can send: arbitrary bytes, and real sync messages damaged or
+/// rebuilt with hostile values. A bounded, seeded run is part of the test suite; for a long run:
+/// `ONSITE_FUZZ_CASES=200000 cargo test --release -p sync-server --lib fuzz`.
+#[cfg(test)]
+mod fuzz {
+    use automerge::sync::{BloomFilter, ChunkList, Have, Message, MessageVersion};
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    use shared::docs::{NewJob, create_job, device_actor};
+    use shared::edit::{DispatchEdit, FieldActor, FieldEdit, apply_dispatch_edit, apply_field_edit};
+    use shared::model::{FieldAction, Note};
+    use shared::{DeviceId, ItemId, TechnicianId};
+
+    use super::*;
+
+    struct Fixture {
+        dispatch: AutoCommit,
+        field: AutoCommit,
+        actor: FieldActor,
+        /// An honest message from the device: its changes since the server's copy.
+        honest: Vec<u8>,
+    }
+
+    fn fixture() -> Fixture {
+        let now = Timestamp::now();
+        let new: NewJob = serde_json::from_value(serde_json::json!({
+            "channel": "phone", "priority": "normal",
+            "customer": { "name": "客户", "phone": "1", "address": "上海", "location": { "lat": 31.2, "lon": 121.4 } },
+            "appliance": { "category": "washer", "brand": "Haier", "model": "EG100", "serial": "S", "purchase_date": "2025-03-01", "warranty_months": 24 },
+            "problem": "不排水", "sla": {}, "appointment": null, "currency": "CNY"
+        }))
+        .unwrap();
+        let mut docs = create_job(new, "调度", now, ActorId::random()).unwrap();
+        let actor = FieldActor { technician: TechnicianId::new(), device: DeviceId::new(), name: "李明".into() };
+        let field = read_field(&docs.field).unwrap();
+        apply_dispatch_edit(&mut docs.dispatch, &field, "调度", now, DispatchEdit::Assign { technician: actor.technician }).unwrap();
+        let dispatch = read_dispatch(&docs.dispatch).unwrap();
+        let mut phone = docs.field.fork().with_actor(device_actor(actor.device));
+        let base = phone.get_heads();
+        let accept = FieldEdit::Status { action: FieldAction::Accept, location: None, reason: String::new() };
+        apply_field_edit(&mut phone, &dispatch, &actor, now, accept).unwrap();
+        apply_field_edit(&mut phone, &dispatch, &actor, now, FieldEdit::AddNote { text: "门口有狗".into() }).unwrap();
+        let changes: Vec<Vec<u8>> = phone.get_changes(&base).iter().map(|c| c.raw_bytes().to_vec()).collect();
+        let honest = Message {
+            heads: phone.get_heads(),
+            need: vec![],
+            have: vec![],
+            changes: ChunkList::from(changes),
+            flags: None,
+            version: MessageVersion::V1,
+        }
+        .encode();
+        Fixture { dispatch: docs.dispatch, field: docs.field, actor, honest }
+    }
+
+    /// Runs one device message through the whole of a job's round, as the server would.
+    fn run(fx: &Fixture, message: Vec<u8>) -> JobOutcome {
+        let job = read_field(&fx.field).unwrap().job_id;
+        JobWork {
+            job,
+            dispatch: fx.dispatch.clone(),
+            field: fx.field.clone(),
+            dispatch_state: SyncState::new(),
+            field_state: SyncState::new(),
+            incoming: vec![DocMessage { job, kind: DocKind::Field, message }],
+            actors: vec![device_actor(fx.actor.device)],
+            author: (&fx.actor).into(),
+            received_at: Timestamp::now(),
+            assigned_now: true,
+            limits: GuardLimits::default(),
+        }
+        .run()
+    }
+
+    fn uleb(v: u64) -> Vec<u8> {
+        let mut b = Vec::new();
+        leb128::write::unsigned(&mut b, v).unwrap();
+        b
+    }
+
+    /// Values that break parsers: zero, one, the edges of every integer width.
+    fn edge() -> impl Strategy<Value = u64> {
+        prop_oneof![Just(0), Just(1), Just(u32::MAX as u64), Just(u64::MAX), Just(1 << 40), any::<u64>(), 0..64u64]
+    }
+
+    #[derive(Debug, Clone)]
+    enum Damage {
+        Flip(usize, u8),
+        Cut(usize),
+        Insert(usize, u64),
+        Bloom(u64, u64, u64, Vec<u8>),
+        Chunk(u8, Vec<u8>),
+        Bytes(Vec<u8>),
+    }
+
+    fn damage() -> impl Strategy<Value = Damage> {
+        prop_oneof![
+            (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Damage::Flip(i, b)),
+            any::<usize>().prop_map(Damage::Cut),
+            (any::<usize>(), edge()).prop_map(|(i, v)| Damage::Insert(i, v)),
+            (edge(), edge(), edge(), proptest::collection::vec(any::<u8>(), 0..16)).prop_map(|(a, b, c, d)| Damage::Bloom(a, b, c, d)),
+            (0..5u8, proptest::collection::vec(any::<u8>(), 0..256)).prop_map(|(k, b)| Damage::Chunk(k, b)),
+            proptest::collection::vec(any::<u8>(), 0..512).prop_map(Damage::Bytes),
+        ]
+    }
+
+    fn apply_damage(honest: &[u8], d: &Damage) -> Vec<u8> {
+        let mut m = honest.to_vec();
+        match d {
+            Damage::Flip(i, b) => {
+                let i = i % m.len();
+                m[i] ^= b | 1;
+            }
+            Damage::Cut(i) => m.truncate(i % m.len()),
+            Damage::Insert(i, v) => {
+                let i = i % m.len();
+                m.splice(i..i, uleb(*v));
+            }
+            Damage::Bloom(entries, bits, probes, rest) => {
+                let mut bloom = [uleb(*entries), uleb(*bits), uleb(*probes)].concat();
+                bloom.extend(rest);
+                let Ok(bloom) = BloomFilter::try_from(bloom.as_slice()) else { return m };
+                let mut msg = Message::decode(honest).unwrap();
+                msg.have = vec![Have { last_sync: vec![], bloom }];
+                m = msg.encode();
+            }
+            Damage::Chunk(kind, body) => {
+                let mut chunk = vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, *kind];
+                chunk.extend(uleb(body.len() as u64));
+                chunk.extend(body);
+                let mut msg = Message::decode(honest).unwrap();
+                msg.changes = ChunkList::from(vec![chunk]);
+                m = msg.encode();
+            }
+            Damage::Bytes(b) => m = b.clone(),
+        }
+        m
+    }
+
+    fn cases() -> u32 {
+        std::env::var("ONSITE_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(400)
+    }
+
+    #[test]
+    fn nothing_a_device_sends_panics_stalls_or_stores_what_breaks_the_rules() {
+        let fx = fixture();
+        // The honest message goes through: the fuzzing below starts from something real.
+        let out = run(&fx, fx.honest.clone());
+        assert!(out.refused.is_empty() && out.write.is_some(), "{:?}", out.refused);
+
+        let config = Config { cases: cases(), failure_persistence: None, ..Config::default() };
+        let seed: [u8; 32] = *b"onsite fuzz: hostile sync input!";
+        let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
+        runner
+            .run(&damage(), |d| {
+                let message = apply_damage(&fx.honest, &d);
+                let started = std::time::Instant::now();
+                let out = run(&fx, message);
+                prop_assert!(started.elapsed().as_secs() < 2, "{d:?} took {:?}", started.elapsed());
+                if let Some(write) = out.write {
+                    // Whatever was accepted must still be a document that meets the rules.
+                    prop_assert!(write.is_ok(), "{d:?}");
+                    prop_assert!(out.refused.is_empty());
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn forged_items_never_pass() {
+        let mut fx = fixture();
+        let dispatch = read_dispatch(&fx.dispatch).unwrap();
+        let mut phone = fx.field.fork().with_actor(device_actor(fx.actor.device));
+        let base = phone.get_heads();
+        let mut f = read_field(&phone).unwrap();
+        f.notes.push(Note { id: ItemId::new(), at: dispatch.created_at, author: "调度".into(), text: "forged".into() });
+        autosurgeon::reconcile(&mut phone, &f).unwrap();
+        phone.commit();
+        let changes: Vec<Vec<u8>> = phone.get_changes(&base).iter().map(|c| c.raw_bytes().to_vec()).collect();
+        let msg = Message {
+            heads: phone.get_heads(),
+            need: vec![],
+            have: vec![],
+            changes: ChunkList::from(changes),
+            flags: None,
+            version: MessageVersion::V1,
+        };
+        let out = run(&fx, msg.encode());
+        assert!(out.write.is_none());
+        assert_eq!(out.refused[0].code, RefusalCode::InvalidDocument);
+    }
+}
