@@ -181,7 +181,7 @@ pub fn apply_field_edit(
             }
             // Keep the replay order equal to the order the device acted in, even if its clock
             // stepped back: an event never sorts before the last one it saw.
-            let at = derived.timeline.last().map_or(now, |e| now.max(Timestamp(e.at.0 + 1)));
+            let at = derived.timeline.last().map_or(now, |e| now.max(Timestamp(e.at.0.saturating_add(1))));
             field.events.push(StatusEvent { id: ItemId::new(), at, by: actor.technician, device: actor.device, action, location, reason });
         }
         other => {
@@ -433,7 +433,7 @@ pub fn apply_dispatch_edit(
     if let Some(action) = action {
         derived.state().apply(&Action::Dispatch(action.clone()))?;
         room("dispatch events", dispatch.events.len())?;
-        let at = derived.timeline.last().map_or(now, |e| now.max(Timestamp(e.at.0 + 1)));
+        let at = derived.timeline.last().map_or(now, |e| now.max(Timestamp(e.at.0.saturating_add(1))));
         dispatch.events.push(DispatchEvent { id: ItemId::new(), at, by: by.to_owned(), action });
     }
     if let Err(e) = reconcile(dispatch_doc, &dispatch) {

@@ -42,9 +42,10 @@ impl Timestamp {
         Self(self.0.saturating_add(minutes.saturating_mul(Self::MINUTE)))
     }
 
-    /// `self - earlier` in whole minutes, negative when `earlier` is later.
+    /// `self - earlier` in whole minutes, negative when `earlier` is later (saturating: a device
+    /// can write any time at all, and no screen may fail on it).
     pub fn minutes_since(self, earlier: Timestamp) -> i64 {
-        (self.0 - earlier.0).div_euclid(Self::MINUTE)
+        self.0.saturating_sub(earlier.0).div_euclid(Self::MINUTE)
     }
 
     fn utc(self) -> OffsetDateTime {
@@ -61,13 +62,15 @@ impl Timestamp {
     pub fn in_zone(self, offset_minutes: i32) -> String {
         let offset = UtcOffset::from_whole_seconds(offset_minutes * 60).unwrap_or(UtcOffset::UTC);
         let fmt = format_description!("[year]-[month]-[day] [hour]:[minute] [offset_hour sign:mandatory]:[offset_minute]");
-        self.utc().to_offset(offset).format(&fmt).unwrap_or_default()
+        // A time that cannot be shown in the zone (past year 9999) is shown in UTC instead.
+        let t = self.utc();
+        t.checked_to_offset(offset).unwrap_or(t).format(&fmt).unwrap_or_default()
     }
 
     /// Start of the local calendar day containing `self`, as a UTC instant.
     pub fn start_of_local_day(self, offset_minutes: i32) -> Timestamp {
         let off = i64::from(offset_minutes) * Self::MINUTE;
-        Timestamp((self.0 + off).div_euclid(Self::DAY) * Self::DAY - off)
+        Timestamp(self.0.saturating_add(off).div_euclid(Self::DAY).saturating_mul(Self::DAY).saturating_sub(off))
     }
 
     /// Parses RFC 3339 (`2026-11-24T09:30:00+08:00`).
@@ -100,6 +103,20 @@ mod tests {
         assert_eq!(t.in_zone(480), "2026-11-24 17:30 +08:00");
         assert_eq!(t.in_zone(-330), "2026-11-24 04:00 -05:30");
         assert_eq!(t.start_of_local_day(480).in_zone(480), "2026-11-24 00:00 +08:00");
+    }
+
+    #[test]
+    fn any_time_a_device_writes_can_be_shown() {
+        for t in [Timestamp(i64::MAX), Timestamp(i64::MIN), Timestamp(253_402_300_799_000), Timestamp(-62_135_596_800_000)] {
+            for off in [-720, 0, 480, 840] {
+                let _ = t.in_zone(off);
+                let _ = t.start_of_local_day(off);
+            }
+            let _ = t.to_rfc3339();
+            let _ = t.minutes_since(Timestamp(0));
+            let _ = Timestamp(0).minutes_since(t);
+        }
+        assert_eq!(Timestamp(253_402_300_799_000).in_zone(480), "9999-12-31 23:59 +00:00", "shown in UTC when the zone would pass 9999");
     }
 
     #[test]

@@ -48,10 +48,13 @@ pub fn compute<'a>(rows: impl IntoIterator<Item = &'a KpiRow>) -> Kpis {
     k.completed = all.iter().filter(|r| r.index.facts.completed_at.is_some()).count() as u64;
     k.cancelled = all.iter().filter(|r| r.index.status == "cancelled").count() as u64;
     k.self_service = all.iter().filter(|r| r.index.facts.self_service).count() as u64;
-    k.avg_minutes_to_assign =
-        mean(all.iter().filter_map(|r| r.index.facts.first_assigned_at.map(|a| (a.0 - r.index.created_at.0) as f64 / 60_000.0)));
-    let arrivals: Vec<i64> =
-        all.iter().filter_map(|r| r.index.facts.first_on_site_at.zip(r.index.arrive_by).map(|(on, by)| on.0 - by.0)).collect();
+    k.avg_minutes_to_assign = mean(
+        all.iter().filter_map(|r| r.index.facts.first_assigned_at.map(|a| a.0.saturating_sub(r.index.created_at.0) as f64 / 60_000.0)),
+    );
+    let arrivals: Vec<i64> = all
+        .iter()
+        .filter_map(|r| r.index.facts.first_on_site_at.zip(r.index.arrive_by).map(|(on, by)| on.0.saturating_sub(by.0)))
+        .collect();
     k.avg_minutes_arrival_vs_sla = mean(arrivals.iter().map(|d| *d as f64 / 60_000.0));
     k.on_time_rate = rate(arrivals.iter().filter(|d| **d <= 0).count(), arrivals.len());
     let fixes: Vec<bool> = all.iter().filter_map(|r| r.index.facts.first_time_fix).collect();

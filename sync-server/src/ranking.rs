@@ -88,7 +88,7 @@ fn suggest(job: &JobNeeds, c: &Candidate, now: Timestamp) -> Suggestion {
         reasons.push(format!("knows {}", job.brand));
     }
 
-    let fresh = c.last_check_in.filter(|(_, at)| now.0 - at.0 <= LOCATION_FRESH_HOURS * Timestamp::HOUR);
+    let fresh = c.last_check_in.filter(|(_, at)| now.0.saturating_sub(at.0) <= LOCATION_FRESH_HOURS * Timestamp::HOUR);
     let (from, pos) = match (fresh, t.home) {
         (Some((p, _)), _) => ("last_check_in", Some(p)),
         (None, Some(h)) => ("home_base", Some(h)),
@@ -99,8 +99,10 @@ fn suggest(job: &JobNeeds, c: &Candidate, now: Timestamp) -> Suggestion {
         reasons.push(format!("{km:.1} km from {}", from.replace('_', " ")));
     }
 
-    let day =
-        job.window.map(|w| Window { start: Timestamp(w.start.0 - 12 * Timestamp::HOUR), end: Timestamp(w.start.0 + 12 * Timestamp::HOUR) });
+    let day = job.window.map(|w| Window {
+        start: Timestamp(w.start.0.saturating_sub(12 * Timestamp::HOUR)),
+        end: Timestamp(w.start.0.saturating_add(12 * Timestamp::HOUR)),
+    });
     let open_jobs_that_day = c
         .open_jobs
         .iter()
@@ -126,7 +128,7 @@ fn suggest(job: &JobNeeds, c: &Candidate, now: Timestamp) -> Suggestion {
     let travel_min = distance_km.map(|km| (km / TRAVEL_KM_PER_H * 60.0).ceil() as i64);
     let sla_slack_min = job.arrive_by.zip(travel_min).map(|(by, travel)| {
         let start = job.window.map_or(now, |w| w.start.max(now));
-        let eta = start.max(Timestamp(now.0 + travel * Timestamp::MINUTE));
+        let eta = start.max(Timestamp(now.0.saturating_add(travel.saturating_mul(Timestamp::MINUTE))));
         by.minutes_since(eta)
     });
     if let Some(s) = sla_slack_min {

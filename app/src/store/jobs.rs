@@ -93,7 +93,7 @@ impl Store {
     /// Today's list: jobs with an appointment today, plus unfinished jobs from earlier days and
     /// open jobs with no appointment yet, ordered by appointment.
     pub fn list_today(&self, q: TodayQuery) -> Result<Vec<JobSummary>> {
-        let day_end = Timestamp(q.day_start.0 + Timestamp::DAY);
+        let day_end = Timestamp(q.day_start.0.saturating_add(Timestamp::DAY));
         let mut stmt = self.conn.prepare_cached(
             "SELECT job_id, status, priority, appt_start, appt_end, customer_name, address, lat, lon,
                     category, brand, model, problem, arrive_by, resolve_by, conflicts

@@ -388,3 +388,34 @@ fn job_screen_shows_the_customers_photos_or_says_they_are_still_coming() {
     assert!(overlay.contains("photo-view"));
     assert!(html.contains(r#"src="data:image/jpeg;base64,BBBB""#) && html.contains("铭牌 · tap to close"));
 }
+
+#[test]
+fn no_date_a_device_or_server_writes_crashes_a_screen() {
+    let (_d, s) = store();
+    let jobs = s.list_today(TodayQuery { day_start: Timestamp::now().start_of_local_day(DEMO_UTC_OFFSET_MIN) }).unwrap();
+    let view = s.open_job(jobs[0].job_id).unwrap();
+    for extreme in [Timestamp(i64::MAX), Timestamp(i64::MIN), Timestamp(253_402_300_799_000), Timestamp(-62_135_596_800_000)] {
+        let mut v = view.clone();
+        v.dispatch.appointment = Some(shared::model::Window { start: extreme, end: extreme });
+        v.dispatch.sla.arrive_by = Some(extreme);
+        v.dispatch.sla.resolve_by = Some(extreme);
+        v.dispatch.created_at = extreme;
+        for e in &mut v.dispatch.events {
+            e.at = extreme;
+        }
+        for e in &mut v.field.events {
+            e.at = extreme;
+        }
+        for lang in [Lang::Zh, Lang::En] {
+            let html = render(job, JobP { data: data(v.clone(), None), lang });
+            assert!(html.contains(&escaped(&v.dispatch.customer.name)));
+            let summaries: Vec<JobSummary> = jobs
+                .iter()
+                .cloned()
+                .map(|j| JobSummary { appointment: v.dispatch.appointment, arrive_by: Some(extreme), resolve_by: Some(extreme), ..j })
+                .collect();
+            let html = render(today, TodayP { jobs: summaries, sync: SyncStatus::default(), online: true, lang, paired: true });
+            assert!(html.contains(&escaped(&jobs[0].customer_name)));
+        }
+    }
+}
