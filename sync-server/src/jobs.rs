@@ -11,7 +11,7 @@ use shared::{JobId, Timestamp};
 
 use crate::AppState;
 use crate::error::{AppError, AppResult};
-use crate::store::{JobFacts, JobIndex, JobWrite};
+use crate::store::{EventReceipt, JobFacts, JobIndex, JobWrite, TrustedTimes};
 use shared::approval::latest_signature;
 use shared::model::{DispatchAction, FieldAction, FieldDoc, SignaturePurpose};
 use shared::pricing::totals;
@@ -35,17 +35,17 @@ impl JobLocks {
 }
 
 /// The index row for a job from its documents.
-pub fn index_of(dispatch: &mut AutoCommit, field: &mut AutoCommit) -> AppResult<JobIndex> {
-    Ok(index_and_blobs(dispatch, field)?.0)
+pub fn index_of(dispatch: &mut AutoCommit, field: &mut AutoCommit, trusted: &TrustedTimes) -> AppResult<JobIndex> {
+    Ok(index_and_blobs(dispatch, field, trusted)?.0)
 }
 
 /// The index row and the blobs the documents name.
-fn index_and_blobs(dispatch: &mut AutoCommit, field: &mut AutoCommit) -> AppResult<(JobIndex, Vec<BlobHash>)> {
+fn index_and_blobs(dispatch: &mut AutoCommit, field: &mut AutoCommit, trusted: &TrustedTimes) -> AppResult<(JobIndex, Vec<BlobHash>)> {
     let d = read_dispatch(dispatch).map_err(|e| AppError::Internal(e.into()))?;
     let f = read_field(field).map_err(|e| AppError::Internal(e.into()))?;
     let blobs = blobs_named(&d, &f);
     let derived = derive(&d, &f);
-    let facts = facts_of(&f, &derived);
+    let facts = facts_of(&f, &derived, trusted);
     let index = JobIndex {
         job: d.job_id,
         status: derived.status.as_str().to_owned(),
@@ -70,8 +70,17 @@ fn index_and_blobs(dispatch: &mut AutoCommit, field: &mut AutoCommit) -> AppResu
     Ok((index, blobs))
 }
 
-/// KPI facts, from the replayed timeline (conflicting events do not count).
-pub fn facts_of(f: &FieldDoc, derived: &Derived) -> JobFacts {
+/// KPI facts, from the replayed timeline (conflicting events do not count). The time of an event
+/// the server found backdated is when the server received it (`trusted`): a phone cannot buy an
+/// on-time arrival by setting its clock back.
+pub fn facts_of(f: &FieldDoc, derived: &Derived, trusted: &TrustedTimes) -> JobFacts {
+    let reached = |status: Status| {
+        derived
+            .timeline
+            .iter()
+            .find(|e| e.conflict.is_none() && e.status == status)
+            .map(|e| trusted.get(&e.id).map_or(e.at, |&t| t.max(e.at)))
+    };
     let applied = || derived.timeline.iter().filter(|e| e.conflict.is_none());
     let field_actions = || {
         applied().filter_map(|e| match &e.action {
@@ -81,7 +90,7 @@ pub fn facts_of(f: &FieldDoc, derived: &Derived) -> JobFacts {
     };
     let first_assigned_at = applied().find(|e| matches!(e.action, Action::Dispatch(DispatchAction::Assigned { .. }))).map(|e| e.at);
     let check_ins = field_actions().filter(|a| *a == FieldAction::CheckIn).count() as i64;
-    let completed_at = derived.first_reached(Status::Completed);
+    let completed_at = reached(Status::Completed);
     let revisit = field_actions().any(|a| matches!(a, FieldAction::Hold | FieldAction::CannotComplete));
     let finished = matches!(derived.status, Status::Completed | Status::Closed);
     let last_check_in = f
@@ -94,7 +103,7 @@ pub fn facts_of(f: &FieldDoc, derived: &Derived) -> JobFacts {
         .any(|e| matches!(&e.action, Action::Dispatch(DispatchAction::Cancelled { reason }) if reason.starts_with(SELF_SERVICE_PREFIX)));
     JobFacts {
         first_assigned_at,
-        first_on_site_at: derived.first_reached(Status::OnSite),
+        first_on_site_at: reached(Status::OnSite),
         completed_at,
         check_ins,
         first_time_fix: completed_at.map(|_| check_ins <= 1 && !revisit),
@@ -113,9 +122,22 @@ pub const SELF_SERVICE_PREFIX: &str = "self_service:";
 
 /// The write for the changes made to a loaded job since `before` (dispatch heads, field heads):
 /// the new chunks and the fresh index row. Pure computation (run it on the CPU pool).
-pub fn write_for(dispatch: &mut AutoCommit, field: &mut AutoCommit, before: (&[ChangeHash], &[ChangeHash])) -> AppResult<JobWrite> {
-    let (index, blobs) = index_and_blobs(dispatch, field)?;
-    Ok(JobWrite { index, full: None, dispatch_chunk: dispatch.save_after(before.0), field_chunk: field.save_after(before.1), blobs })
+pub fn write_for(
+    dispatch: &mut AutoCommit,
+    field: &mut AutoCommit,
+    before: (&[ChangeHash], &[ChangeHash]),
+    trusted: &TrustedTimes,
+    receipts: Vec<EventReceipt>,
+) -> AppResult<JobWrite> {
+    let (index, blobs) = index_and_blobs(dispatch, field, trusted)?;
+    Ok(JobWrite {
+        index,
+        full: None,
+        dispatch_chunk: dispatch.save_after(before.0),
+        field_chunk: field.save_after(before.1),
+        blobs,
+        receipts,
+    })
 }
 
 /// Stores a write made by [`write_for`] and tells the live streams.
@@ -133,7 +155,14 @@ pub async fn save_changes(
     field: &mut AutoCommit,
     before: (&[ChangeHash], &[ChangeHash]),
 ) -> AppResult<JobIndex> {
-    commit_write(state, write_for(dispatch, field, before)?).await
+    let job = read_dispatch(dispatch).map_err(|e| AppError::Internal(e.into()))?.job_id;
+    let trusted = trusted_times(state, job).await?;
+    commit_write(state, write_for(dispatch, field, before, &trusted, Vec::new())?).await
+}
+
+/// The times the server stands behind for the job's backdated events.
+pub async fn trusted_times(state: &AppState, job: JobId) -> AppResult<TrustedTimes> {
+    Ok(state.store.backdated_events(job).await?.into_iter().map(|r| (r.event, r.received_at)).collect())
 }
 
 pub async fn create(state: &AppState, job: NewJob, by: &str) -> AppResult<JobId> {
@@ -142,7 +171,7 @@ pub async fn create(state: &AppState, job: NewJob, by: &str) -> AppResult<JobId>
 
 /// Stores a job born on this server (both documents whole) with its index row.
 pub async fn store_new(state: &AppState, mut docs: NewJobDocs) -> AppResult<JobId> {
-    let (index, blobs) = index_and_blobs(&mut docs.dispatch, &mut docs.field)?;
+    let (index, blobs) = index_and_blobs(&mut docs.dispatch, &mut docs.field, &TrustedTimes::new())?;
     let id = docs.job_id;
     state
         .store
@@ -152,6 +181,7 @@ pub async fn store_new(state: &AppState, mut docs: NewJobDocs) -> AppResult<JobI
             dispatch_chunk: Vec::new(),
             field_chunk: Vec::new(),
             blobs,
+            receipts: Vec::new(),
         })
         .await?;
     state.notify(id);

@@ -174,7 +174,7 @@ mod tests {
         if let Some(score) = s.rating {
             edit(&mut docs, 500, FieldEdit::Rate { score, comment: String::new() });
         }
-        let index = index_of(&mut docs.dispatch, &mut docs.field).unwrap();
+        let index = index_of(&mut docs.dispatch, &mut docs.field, &Default::default()).unwrap();
         let _ = derive(&d, &read_field(&docs.field).unwrap());
         KpiRow { index, repeat: false }
     }

@@ -382,3 +382,49 @@ async fn a_revoked_phone_pairs_again_and_delivers_its_earlier_work() {
     let zd = Device::pair(w.dir.path(), "张伟", &w.server.url(), &other_code).await;
     assert_eq!(zd.who.technician, zhang);
 }
+
+#[tokio::test]
+async fn a_clock_set_back_buys_no_on_time_arrival() {
+    let w = World::new().await;
+    let (li, dev) = w.technician("李明").await;
+    // A job dispatched three hours ago, to be reached within the hour.
+    let now = Timestamp::now();
+    let created = Timestamp(now.0 - 3 * Timestamp::HOUR);
+    let new: shared::docs::NewJob = serde_json::from_value(onsite_tests::harness::new_job_json(1)).unwrap();
+    let mut docs = shared::docs::create_job(new, "调度 Ann", created, automerge::ActorId::random()).unwrap();
+    let field = read_field(&docs.field).unwrap();
+    let assign = shared::edit::DispatchEdit::Assign { technician: li };
+    shared::edit::apply_dispatch_edit(&mut docs.dispatch, &field, "调度 Ann", created, assign).unwrap();
+    let job = onsite_server::jobs::store_new(&w.server.state, docs).await.unwrap();
+    dev.client.sync_now().await.unwrap();
+    // The phone's last sync ended a few minutes ago.
+    let db = rusqlite::Connection::open(w.server.data.join("onsite-server.sqlite")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    db.execute("UPDATE devices SET last_seen_at = last_seen_at - 180000", []).unwrap();
+
+    // Its clock set back, the phone claims it accepted, drove and checked in hours ago — before
+    // that last sync, which it would then have sent them with. Then it starts, honestly dated.
+    let step = |a: FieldAction, at: Timestamp| {
+        dev.with(|s| s.apply_edit_at(job, FieldEdit::Status { action: a, location: None, reason: String::new() }, at).unwrap())
+    };
+    step(FieldAction::Accept, Timestamp(created.0 + 5 * Timestamp::MINUTE));
+    step(FieldAction::EnRoute, Timestamp(created.0 + 10 * Timestamp::MINUTE));
+    step(FieldAction::CheckIn, Timestamp(created.0 + 40 * Timestamp::MINUTE));
+    step(FieldAction::Start, Timestamp::now());
+    let report = dev.client.sync_now().await.unwrap();
+    assert!(report.refused.is_empty(), "the work is kept: {:?}", report.refused);
+
+    let detail = w.dispatcher.job(job).await;
+    assert_eq!(detail["derived"]["status"], "in_progress", "the status is the phone's");
+    let flagged = detail["backdated_events"].as_array().unwrap();
+    assert_eq!(flagged.len(), 3, "accept, en route and check-in are flagged, start is not: {flagged:?}");
+    let (s, list) = w.dispatcher.get("/admin/v1/jobs?limit=5").await;
+    assert_eq!(s, 200);
+    let row = list.as_array().or_else(|| list["jobs"].as_array()).unwrap().iter().find(|j| j["job"] == job.to_string()).unwrap().clone();
+    let on_site = row["facts"]["first_on_site_at"].as_i64().unwrap();
+    assert!(
+        on_site >= now.0,
+        "KPIs count arrival from when the server learned of it, not the claimed {}",
+        created.0 + 40 * Timestamp::MINUTE
+    );
+}

@@ -157,6 +157,9 @@ pub struct JobDetail {
     /// Each signature drawn as SVG, with what it signed.
     pub signatures: Vec<SignatureView>,
     pub report_link: String,
+    /// Status events dated before their device's previous sync yet not sent then (a clock set
+    /// back, or a forged date): KPIs count them from when the server received them.
+    pub backdated_events: Vec<crate::store::EventReceipt>,
 }
 
 #[derive(Debug, Serialize)]
@@ -209,6 +212,7 @@ pub async fn get_job(State(state): State<AppState>, _who: DispatcherAuth, Path(i
         photo_links,
         signatures,
         report_link: format!("/admin/v1/jobs/{job}/report.html"),
+        backdated_events: state.store.backdated_events(job).await?,
         quote_approval: check(SignaturePurpose::QuoteApproval, &dispatch, &field),
         completion_approval: check(SignaturePurpose::Completion, &dispatch, &field),
         dispatch,

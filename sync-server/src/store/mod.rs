@@ -200,7 +200,26 @@ pub struct JobWrite {
     pub field_chunk: Vec<u8>,
     /// Every blob the documents name: who may read the job may read these (and only these).
     pub blobs: Vec<shared::BlobHash>,
+    /// When the server received the field events new in this write.
+    pub receipts: Vec<EventReceipt>,
 }
+
+/// When the server received a status event from a device, and whether it can stand behind the
+/// time the device gave it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EventReceipt {
+    pub event: shared::ItemId,
+    pub device: DeviceId,
+    /// The time the device wrote on the event.
+    pub claimed_at: Timestamp,
+    pub received_at: Timestamp,
+    /// Dated before the device's previous contact with the server, yet not sent then: a clock
+    /// set back (or a forged date). KPIs use `received_at` for it.
+    pub backdated: bool,
+}
+
+/// The times the server stands behind for a job's backdated events, by event.
+pub type TrustedTimes = std::collections::HashMap<shared::ItemId, Timestamp>;
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -224,7 +243,11 @@ pub trait Store: Send + Sync + 'static {
     async fn device_lineage(&self, device: DeviceId) -> Result<Vec<DeviceId>>;
     async fn devices_of(&self, tech: TechnicianId) -> Result<Vec<DeviceRecord>>;
     /// Records a sync round: when the device was last seen and what it said it still has to send.
-    async fn device_seen(&self, device: DeviceId, at: Timestamp, pending: shared::wire::PendingWork) -> Result<()>;
+    /// Returns when its previous sync (rounds close together count as one) ended: whatever the
+    /// device had made by then, it would have sent then.
+    async fn device_seen(&self, device: DeviceId, at: Timestamp, pending: shared::wire::PendingWork) -> Result<Option<Timestamp>>;
+    /// Receipts of the job's events the server found backdated.
+    async fn backdated_events(&self, job: JobId) -> Result<Vec<EventReceipt>>;
 
     // --- documents ---
     async fn load_job(&self, job: JobId) -> Result<Option<(AutoCommit, AutoCommit)>>;

@@ -12,13 +12,15 @@ use shared::wire::Digest;
 use shared::{DeviceId, DispatcherId, JobId, TechnicianId, Timestamp};
 
 use super::{
-    DeviceRecord, JobFacts, JobIndex, JobQuery, JobWrite, KpiRow, NewDevice, Redeemed, ReferenceVersion, Result, Store, StoreError,
-    Technician,
+    DeviceRecord, EventReceipt, JobFacts, JobIndex, JobQuery, JobWrite, KpiRow, NewDevice, Redeemed, ReferenceVersion, Result, Store,
+    StoreError, Technician,
 };
 use crate::auth::{DeviceAuth, DispatcherAuth};
 
 /// Chunks kept per document before they are folded into a new snapshot.
 const CHUNKS_MAX: i64 = 64;
+/// Sync rounds of one device less than this apart belong to one sync.
+const SYNC_SESSION_GAP_MS: i64 = 60_000;
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -110,7 +112,18 @@ fn migrations() -> Migrations<'static> {
         ALTER TABLE devices ADD COLUMN last_seen_at INTEGER;
         ALTER TABLE devices ADD COLUMN pending_jobs INTEGER;
         ALTER TABLE devices ADD COLUMN pending_blob_bytes INTEGER;
+        ALTER TABLE devices ADD COLUMN prev_session_seen_at INTEGER;
         CREATE INDEX devices_by_technician ON devices (technician_id, created_at);
+        "#,
+        ),
+        // When each field event reached the server, and whether its date can be believed.
+        M::up(
+            r#"
+        CREATE TABLE event_receipts (
+            job_id TEXT NOT NULL, event_id TEXT NOT NULL, device_id TEXT NOT NULL,
+            claimed_at INTEGER NOT NULL, received_at INTEGER NOT NULL, backdated INTEGER NOT NULL,
+            PRIMARY KEY (job_id, event_id)
+        ) WITHOUT ROWID;
         "#,
         ),
     ])
@@ -445,13 +458,47 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn device_seen(&self, device: DeviceId, at: Timestamp, pending: shared::wire::PendingWork) -> Result<()> {
+    async fn device_seen(&self, device: DeviceId, at: Timestamp, pending: shared::wire::PendingWork) -> Result<Option<Timestamp>> {
         self.call(move |c| {
-            c.execute(
-                "UPDATE devices SET last_seen_at = ?2, pending_jobs = ?3, pending_blob_bytes = ?4 WHERE id = ?1",
-                params![device.to_string(), at.0, pending.jobs, pending.blob_bytes as i64],
+            let tx = c.transaction()?;
+            let seen: Option<(Option<i64>, Option<i64>)> = tx
+                .query_row("SELECT last_seen_at, prev_session_seen_at FROM devices WHERE id = ?1", [device.to_string()], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            let (last, prev) = seen.unwrap_or((None, None));
+            // Rounds close together are one sync; a gap starts the next, and the previous one
+            // ended when the device was last seen.
+            let prev = match last {
+                Some(l) if at.0.saturating_sub(l) <= SYNC_SESSION_GAP_MS => prev,
+                other => other,
+            };
+            tx.execute(
+                "UPDATE devices SET last_seen_at = ?2, prev_session_seen_at = ?3, pending_jobs = ?4, pending_blob_bytes = ?5 WHERE id = ?1",
+                params![device.to_string(), at.0, prev, pending.jobs, pending.blob_bytes as i64],
             )?;
-            Ok(())
+            tx.commit()?;
+            Ok(prev.map(Timestamp))
+        })
+        .await
+    }
+
+    async fn backdated_events(&self, job: JobId) -> Result<Vec<EventReceipt>> {
+        self.call(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT event_id, device_id, claimed_at, received_at FROM event_receipts WHERE job_id = ?1 AND backdated = 1 ORDER BY received_at",
+            )?;
+            let rows = stmt.query_map([job.to_string()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (event, device, claimed_at, received_at) = row?;
+                if let (Ok(event), Ok(device)) = (event.parse(), device.parse()) {
+                    out.push(EventReceipt { event, device, claimed_at: Timestamp(claimed_at), received_at: Timestamp(received_at), backdated: true });
+                }
+            }
+            Ok(out)
         })
         .await
     }
@@ -537,6 +584,13 @@ impl Store for SqliteStore {
                      ON CONFLICT (technician_id) DO UPDATE SET lat = excluded.lat, lon = excluded.lon, at = excluded.at
                      WHERE excluded.at > technician_locations.at",
                     params![tech.to_string(), at.lat, at.lon, when.0],
+                )?;
+            }
+            for r in &w.receipts {
+                tx.execute(
+                    "INSERT OR IGNORE INTO event_receipts (job_id, event_id, device_id, claimed_at, received_at, backdated)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![i.job.to_string(), r.event.to_string(), r.device.to_string(), r.claimed_at.0, r.received_at.0, r.backdated],
                 )?;
             }
             for h in &w.blobs {

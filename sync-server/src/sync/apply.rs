@@ -12,7 +12,7 @@ use shared::{JobId, Timestamp};
 
 use crate::error::AppResult;
 use crate::jobs::write_for;
-use crate::store::JobWrite;
+use crate::store::{EventReceipt, JobWrite, TrustedTimes};
 
 /// Everything one job's share of a round needs, moved onto the pool and back.
 pub struct JobWork {
@@ -28,6 +28,11 @@ pub struct JobWork {
     /// Who the device is: new items must name this technician and one of these devices.
     pub author: Author,
     pub received_at: Timestamp,
+    /// When the server last heard from this device before this round: an event dated earlier
+    /// than that was not sent when it could have been.
+    pub previously_seen: Option<Timestamp>,
+    /// Times the server stands behind for this job's events found backdated before.
+    pub trusted: TrustedTimes,
     /// Currently assigned to the device's technician. A former assignee may still deliver the
     /// work it did before it learned of the unassignment, and receives nothing new.
     pub assigned_now: bool,
@@ -60,6 +65,8 @@ impl JobWork {
             actors,
             author,
             received_at,
+            previously_seen,
+            mut trusted,
             assigned_now,
             limits,
         } = self;
@@ -70,7 +77,10 @@ impl JobWork {
             author,
             limits,
             window: read_dispatch(&dispatch).ok().map(|d| TimeWindow { job_created_at: d.created_at, received_at }),
+            received_at,
+            previously_seen,
         };
+        let mut receipts = Vec::new();
         let mut changed = false;
         let mut refused = Vec::new();
         // The heads each of the device's field messages claimed: what it holds.
@@ -81,8 +91,9 @@ impl JobWork {
                 DocKind::Field => (&mut field, &mut field_state),
             };
             match check.apply_incoming(doc, st, m.kind, &m.message) {
-                Ok((c, their_heads)) => {
+                Ok((c, their_heads, mut new_receipts)) => {
                     changed |= c;
+                    receipts.append(&mut new_receipts);
                     if m.kind == DocKind::Field {
                         device_field_heads = Some(their_heads);
                     }
@@ -123,7 +134,8 @@ impl JobWork {
             heads.push(DocHeads { job, kind, heads: reported.into_iter().map(|h| h.0).collect() });
             states.push((job, kind, st.encode()));
         }
-        let write = changed.then(|| write_for(&mut dispatch, &mut field, (&before.0, &before.1)));
+        trusted.extend(receipts.iter().filter(|r| r.backdated).map(|r| (r.event, r.received_at)));
+        let write = changed.then(|| write_for(&mut dispatch, &mut field, (&before.0, &before.1), &trusted, receipts));
         JobOutcome { write, refused, outgoing, heads, states }
     }
 }
@@ -136,6 +148,8 @@ struct Check {
     limits: GuardLimits,
     /// `None` when the stored dispatch document is unreadable: then no field change is accepted.
     window: Option<TimeWindow>,
+    received_at: Timestamp,
+    previously_seen: Option<Timestamp>,
 }
 
 impl Check {
@@ -145,14 +159,14 @@ impl Check {
 
     /// Applies one incoming message to `doc`, checking what it would change first. On refusal the
     /// document and the sync state are left exactly as they were. Returns whether the document
-    /// changed and the heads the device said it has.
+    /// changed, the heads the device said it has, and the receipts of the events it delivered.
     fn apply_incoming(
         &self,
         doc: &mut AutoCommit,
         st: &mut SyncState,
         kind: DocKind,
         bytes: &[u8],
-    ) -> Result<(bool, Vec<ChangeHash>), DocRefusal> {
+    ) -> Result<(bool, Vec<ChangeHash>, Vec<EventReceipt>), DocRefusal> {
         let (msg, _cost) = guard::inspect(bytes, &self.limits).map_err(|e| {
             let code = if e.is_limit() { RefusalCode::TooLarge } else { RefusalCode::MalformedMessage };
             self.refuse(kind, code, e.to_string())
@@ -165,6 +179,7 @@ impl Check {
             .map_err(|e| self.refuse(kind, RefusalCode::MalformedMessage, format!("not an Automerge sync message: {e}")))?;
         let before = doc.get_heads();
         let new = fork.get_changes(&before);
+        let mut receipts = Vec::new();
         if !new.is_empty() {
             if kind == DocKind::Dispatch {
                 return Err(self.refuse(
@@ -176,7 +191,7 @@ impl Check {
             if let Some(c) = new.iter().find(|c| !self.actors.contains(c.actor_id())) {
                 return Err(self.refuse(kind, RefusalCode::ForeignActor, format!("change {} was not made by this device", c.hash())));
             }
-            self.check_field(doc, &fork)?;
+            receipts = self.check_field(doc, &fork)?;
             // Every phone refuses a document over the limit: one stored here would fail every
             // phone that holds or receives the job.
             let size = fork.save().len();
@@ -190,12 +205,12 @@ impl Check {
         }
         *doc = fork;
         *st = st2;
-        Ok((!new.is_empty(), their_heads))
+        Ok((!new.is_empty(), their_heads, receipts))
     }
 
     /// The field document after the device's changes must be one the device's own edits could
-    /// have made ([`shared::rules`]).
-    fn check_field(&self, before: &AutoCommit, after: &AutoCommit) -> Result<(), DocRefusal> {
+    /// have made ([`shared::rules`]). Returns the receipts of its new status events.
+    fn check_field(&self, before: &AutoCommit, after: &AutoCommit) -> Result<Vec<EventReceipt>, DocRefusal> {
         let invalid = |m: String| self.refuse(DocKind::Field, RefusalCode::InvalidDocument, m);
         let old = read_field(before).map_err(|e| invalid(format!("stored document unreadable: {e}")))?;
         let new = read_field(after).map_err(|e| invalid(e.to_string()))?;
@@ -212,7 +227,22 @@ impl Check {
                 RefusalCode::InvalidDocument
             };
             self.refuse(DocKind::Field, code, v.to_string())
-        })
+        })?;
+        // Allowance for an event made while the previous round was in flight.
+        const IN_FLIGHT_MS: i64 = 5 * Timestamp::MINUTE;
+        let known: std::collections::HashSet<_> = old.events.iter().map(|e| e.id).collect();
+        Ok(new
+            .events
+            .iter()
+            .filter(|e| !known.contains(&e.id))
+            .map(|e| EventReceipt {
+                event: e.id,
+                device: e.device,
+                claimed_at: e.at,
+                received_at: self.received_at,
+                backdated: self.previously_seen.is_some_and(|seen| e.at.0 < seen.0.saturating_sub(IN_FLIGHT_MS)),
+            })
+            .collect())
     }
 }
 
@@ -284,6 +314,8 @@ mod fuzz {
             actors: vec![device_actor(fx.actor.device)],
             author: (&fx.actor).into(),
             received_at: Timestamp::now(),
+            previously_seen: None,
+            trusted: Default::default(),
             assigned_now: true,
             limits: GuardLimits::default(),
         }
