@@ -1,14 +1,14 @@
 //! Randomised fault run (seeded and reproducible; the seed is printed, set ONSITE_FAULT_SEED to
 //! replay): devices and a dispatcher edit at random while the network drops, duplicates and
-//! reorders requests, the server is killed and restarted mid-sync, and a device is killed
-//! mid-upload. At the end every replica converges and every acknowledged edit and blob is there,
-//! exactly once.
+//! reorders requests, the server process (the real binary) is SIGKILLed and restarted mid-sync on
+//! the same data, its blob disk runs full, and a device is killed mid-upload. At the end every
+//! replica converges and every acknowledged edit and blob is there, exactly once.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use onsite_app::store::ReadyPhoto;
-use onsite_tests::harness::{Device, Server, jpeg};
+use onsite_tests::harness::{ChildServer, Device, Dispatcher, Server, SmallDisk, jpeg};
 use onsite_tests::proxy::Proxy;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -20,6 +20,9 @@ use shared::{BlobHash, JobId};
 const DEVICES: usize = 3;
 const JOBS_PER_DEVICE: usize = 3;
 const STEPS: usize = 70;
+/// Room left on the server's blob disk during the run: about one photo, so the disk is full
+/// from the second on, until it is grown for the final sync.
+const BLOB_DISK_ROOM_BYTES: u64 = 48 * 1024;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_faults_converge_without_loss_or_duplicates() {
@@ -27,9 +30,20 @@ async fn random_faults_converge_without_loss_or_duplicates() {
     eprintln!("fault run seed = {seed} (replay with ONSITE_FAULT_SEED={seed})");
     let mut rng = StdRng::seed_from_u64(seed);
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Some(Server::start(dir.path().join("server"), &Default::default()).await);
+    let data = dir.path().join("server");
+    // The dispatcher's account goes into the server's store before the binary takes the folder.
+    let (token, addr) = {
+        let s = Server::start(data.clone(), &Default::default()).await;
+        let d = s.dispatcher("调度").await;
+        let (_, addr) = s.stop().await;
+        (d.token, addr)
+    };
+    let disk = SmallDisk::mount(data.join("blobs"), 16 << 20);
+    disk.fill_leaving(BLOB_DISK_ROOM_BYTES);
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_onsite-server-e2e"));
+    let mut server = Some(ChildServer::start(exe, data.clone(), addr).await);
     let s = server.as_ref().unwrap();
-    let dispatcher = s.dispatcher("调度").await;
+    let dispatcher = Dispatcher { base: s.url(), token, http: reqwest::Client::new() };
     let proxy = Proxy::start(&s.url(), seed ^ 0x9e37, 0.0).await;
 
     let mut devices = Vec::new();
@@ -56,6 +70,7 @@ async fn random_faults_converge_without_loss_or_duplicates() {
     let mut device_notes: HashMap<JobId, Vec<String>> = HashMap::new();
     let mut dispatch_notes: HashMap<JobId, Vec<String>> = HashMap::new();
     let mut photos: Vec<BlobHash> = Vec::new();
+    let mut largest_photo = 0;
     let mut kills = (0, 0);
 
     for step in 0..STEPS {
@@ -71,6 +86,7 @@ async fn random_faults_converge_without_loss_or_duplicates() {
                 let bytes = jpeg(400 + step as u32, 300, step as u8);
                 let photo = ReadyPhoto { thumbnail: jpeg(40, 30, step as u8), jpeg: bytes.clone(), width: 400, height: 300 };
                 devices[d].with(|s| s.add_photo(job, PhotoKind::Fault, &format!("s{step}"), photo)).unwrap();
+                largest_photo = largest_photo.max(bytes.len() as u64);
                 photos.push(BlobHash::of(&bytes));
             }
             45..=69 => {
@@ -105,7 +121,7 @@ async fn random_faults_converge_without_loss_or_duplicates() {
                     let (data, addr) = s.kill().await;
                     let _ = sync.await;
                     kills.0 += 1;
-                    server = Some(Server::start_on(data, addr, &Default::default()).await);
+                    server = Some(ChildServer::start(exe, data, addr).await);
                 }
             }
             _ => {
@@ -124,8 +140,12 @@ async fn random_faults_converge_without_loss_or_duplicates() {
         }
     }
 
-    // The network heals; everyone syncs until quiet.
+    // The network heals and the disk is grown; everyone syncs until quiet.
     proxy.set_fault_rate(0.0);
+    let left = disk.available();
+    let stored = walk_files(&data.join("blobs").join("objects"));
+    assert!(left < largest_photo, "seed {seed}: the blob disk should have run full ({left} bytes left)");
+    disk.free();
     for dev in &devices {
         for _ in 0..6 {
             let r = dev.client.sync_now().await.unwrap_or_else(|e| panic!("seed {seed}: final sync failed: {e}"));
@@ -137,7 +157,14 @@ async fn random_faults_converge_without_loss_or_duplicates() {
         let st = dev.client.status();
         assert!(st.is_synced(), "seed {seed}: device not synced at the end: {st:?}");
     }
-    eprintln!("faults: {:?} (pass, drop req, drop resp, dup, delay); server kills {}, app kills {}", proxy.counts(), kills.0, kills.1);
+    eprintln!(
+        "faults: {:?} (pass, drop req, drop resp, dup, delay); server kills {}, app kills {}; blob disk full with {} of {} blobs stored",
+        proxy.counts(),
+        kills.0,
+        kills.1,
+        stored,
+        photos.len() * 2
+    );
 
     let s = server.as_ref().unwrap();
     for (d, dev) in devices.iter().enumerate() {
@@ -163,4 +190,8 @@ async fn random_faults_converge_without_loss_or_duplicates() {
         assert_eq!(r.status(), 200, "seed {seed}: photo {h} missing on the server");
         assert!(h.matches(&r.bytes().await.unwrap()), "seed {seed}: photo {h} corrupt on the server");
     }
+}
+
+fn walk_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| entries.flatten().map(|e| if e.path().is_dir() { walk_files(&e.path()) } else { 1 }).sum())
 }

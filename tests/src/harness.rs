@@ -212,3 +212,88 @@ pub fn jpeg(w: u32, h: u32, seed: u8) -> Vec<u8> {
     image::DynamicImage::ImageRgb8(img).write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
     out.into_inner()
 }
+
+/// The real `onsite-server` binary as a child process: what a SIGKILL really does to it (no
+/// destructors, no graceful shutdown, the OS reclaims the process) is what the fault run tests.
+pub struct ChildServer {
+    pub addr: SocketAddr,
+    pub data: PathBuf,
+    child: tokio::process::Child,
+}
+
+impl ChildServer {
+    /// Starts the server binary at `exe` on `addr` over the data folder, and waits until it
+    /// answers `/health`.
+    pub async fn start(exe: &std::path::Path, data: PathBuf, addr: SocketAddr) -> ChildServer {
+        let child = tokio::process::Command::new(exe)
+            .arg("--listen")
+            .arg(addr.to_string())
+            .arg("--data")
+            .arg(&data)
+            .args(["--device-requests-per-s", "10000"])
+            .env("RUST_LOG", "warn")
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the server binary starts");
+        let url = format!("http://{addr}/health");
+        for _ in 0..200 {
+            if reqwest::get(&url).await.is_ok_and(|r| r.status() == 200) {
+                return ChildServer { addr, data, child };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("the server at {addr} did not come up");
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// SIGKILL: the process dies where it stands.
+    pub async fn kill(mut self) -> (PathBuf, SocketAddr) {
+        self.child.kill().await.expect("the server process is killed");
+        (self.data.clone(), self.addr)
+    }
+}
+
+/// A size-limited folder (a tmpfs mount) that the test can fill and grow: a full disk, for real.
+/// Needs root (CI and the test script run as root); unmounted on drop.
+pub struct SmallDisk {
+    pub path: PathBuf,
+}
+
+impl SmallDisk {
+    pub fn mount(path: PathBuf, bytes: u64) -> SmallDisk {
+        std::fs::create_dir_all(&path).unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"])
+            .arg(&path)
+            .status()
+            .expect("mount runs");
+        assert!(status.success(), "mounting a {bytes}-byte tmpfs at {} failed: the full-disk fault needs root", path.display());
+        SmallDisk { path }
+    }
+
+    /// Bytes still free.
+    pub fn available(&self) -> u64 {
+        let out = std::process::Command::new("df").args(["--output=avail", "-B1"]).arg(&self.path).output().expect("df runs");
+        String::from_utf8_lossy(&out.stdout).lines().nth(1).and_then(|l| l.trim().parse().ok()).unwrap_or(u64::MAX)
+    }
+
+    /// Takes all but `room` bytes with a file of its own.
+    pub fn fill_leaving(&self, room: u64) {
+        let take = self.available().saturating_sub(room);
+        std::fs::write(self.path.join(".filler"), vec![0u8; take as usize]).unwrap();
+    }
+
+    /// An operator frees the space again.
+    pub fn free(&self) {
+        std::fs::remove_file(self.path.join(".filler")).unwrap();
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.path).status();
+    }
+}
