@@ -3,8 +3,12 @@
 //! Sets up `--devices` technicians with `--jobs` jobs each on an in-process server (embedded
 //! SQLite in a temporary folder), then measures: a full initial sync of one real device (real
 //! store, real client), no-change and one-edit rounds of that device, and saturation — all
-//! simulated devices sending no-change rounds concurrently for `--seconds`. Bounded in count and
-//! time; traffic stays on 127.0.0.1.
+//! simulated devices sending no-change rounds concurrently for `--seconds`; then `--honest`
+//! devices making real edits for `--attack-seconds`, first alone and then while one device sends
+//! hostile sync messages as fast as it is answered. Bounded in count and time; traffic stays on
+//! 127.0.0.1.
+
+mod attack;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,6 +34,15 @@ struct Args {
     /// Requests in flight during saturation.
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
+    /// Devices making real edits in the attack phase.
+    #[arg(long, default_value_t = 100)]
+    honest: usize,
+    /// Length of each half (without, then with the attacker) of the attack phase.
+    #[arg(long, default_value_t = 10)]
+    attack_seconds: u64,
+    /// The attacker's requests in flight.
+    #[arg(long, default_value_t = 4)]
+    attack_in_flight: usize,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -51,6 +64,8 @@ fn rss_mib() -> f64 {
 struct SimDevice {
     token: String,
     jobs: Vec<JobDigest>,
+    actor: shared::edit::FieldActor,
+    docs: Vec<(shared::JobId, automerge::AutoCommit, automerge::AutoCommit)>,
 }
 
 async fn post(http: &reqwest::Client, url: &str, token: &str, req: &SyncRequest) -> (SyncResponse, usize, usize) {
@@ -108,9 +123,10 @@ async fn main() -> anyhow::Result<()> {
         let token = new_token("osd_");
         let code = onsite_server::admin::pairing_code(&state, tech).await.map_err(|e| anyhow::anyhow!("{e}"))?.code;
         let device = NewDevice { id: DeviceId::new(), name: "sim".into(), token_hash: hash_secret(&token), previous: None };
+        let actor = shared::edit::FieldActor { technician: tech, device: device.id, name: format!("tech {d}") };
         let redeemed = state.store.redeem_pairing_code(&hash_secret(&code), Timestamp::now(), device).await?;
         anyhow::ensure!(matches!(redeemed, Redeemed::Paired(_)), "a fresh code pairs: {redeemed:?}");
-        sims.push(SimDevice { token, jobs: Vec::new() });
+        sims.push(SimDevice { token, jobs: Vec::new(), actor, docs: Vec::new() });
     }
     println!("setup: {} devices x {} jobs in {:.1} s", args.devices, args.jobs, t.elapsed().as_secs_f64());
 
@@ -164,17 +180,18 @@ async fn main() -> anyhow::Result<()> {
 
     // Simulated devices take their jobs (one round each), then saturate with no-change rounds.
     let t = Instant::now();
-    for sim in &mut sims {
+    for (n, sim) in sims.iter_mut().enumerate() {
         let (resp, _, _) = post(&http, &url, &sim.token, &SyncRequest::default()).await;
-        sim.jobs = resp
-            .new_jobs
-            .iter()
-            .map(|nj| {
-                let mut d = shared::docs::load(&nj.dispatch).unwrap();
-                let mut f = shared::docs::load(&nj.field).unwrap();
-                JobDigest { job: nj.job, digest: wire::digest(&d.get_heads(), &f.get_heads()) }
-            })
-            .collect();
+        for nj in &resp.new_jobs {
+            let mut d = shared::docs::load(&nj.dispatch).unwrap();
+            let mut f = shared::docs::load(&nj.field).unwrap();
+            sim.jobs.push(JobDigest { job: nj.job, digest: wire::digest(&d.get_heads(), &f.get_heads()) });
+            // The devices of the attack phase keep their documents to edit them.
+            if n < args.honest {
+                f.set_actor(shared::docs::device_actor(sim.actor.device));
+                sim.docs.push((nj.job, d, f));
+            }
+        }
     }
     println!("initial sync of {} simulated devices: {:.1} s", sims.len(), t.elapsed().as_secs_f64());
 
@@ -212,6 +229,59 @@ async fn main() -> anyhow::Result<()> {
         percentile(&all, 0.99).as_secs_f64() * 1e3
     );
     println!("process RSS: {:.0} MiB at start, {:.0} MiB now (server + generator, in one process)", rss_start, rss_mib());
+
+    // Attack: honest devices edit while one device sends hostile messages at full speed.
+    let honest: Vec<_> = Arc::try_unwrap(sims)
+        .map_err(|_| anyhow::anyhow!("saturation tasks still hold the devices"))?
+        .into_iter()
+        .take(args.honest)
+        .map(|s| Arc::new(tokio::sync::Mutex::new(attack::HonestDevice { token: s.token, actor: s.actor, jobs: s.docs })))
+        .collect();
+    let (attacker_token, attacker_requests) = {
+        let tech = shared::TechnicianId::new();
+        state
+            .store
+            .put_technician(&onsite_server::store::Technician {
+                id: tech,
+                name: "attacker".into(),
+                phone: String::new(),
+                active: true,
+                skills: vec![],
+                brands: vec![],
+                level: 1,
+                home: None,
+                working_hours: None,
+            })
+            .await?;
+        let job: shared::docs::NewJob = serde_json::from_value(new_job_json(0))?;
+        let id = onsite_server::jobs::create(&state, job, "load").await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        onsite_server::jobs::dispatch_edit(&state, id, "load", DispatchEdit::Assign { technician: tech })
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let token = new_token("osd_");
+        let code = onsite_server::admin::pairing_code(&state, tech).await.map_err(|e| anyhow::anyhow!("{e}"))?.code;
+        let device = NewDevice { id: DeviceId::new(), name: "attacker".into(), token_hash: hash_secret(&token), previous: None };
+        let actor = shared::edit::FieldActor { technician: tech, device: device.id, name: "attacker".into() };
+        state.store.redeem_pairing_code(&hash_secret(&code), Timestamp::now(), device).await?;
+        let (_, mut field) = state.store.load_job(id).await?.expect("the job was just made");
+        (token, attack::hostile_messages(id, &actor, &mut field))
+    };
+    let base = attack::phase(&http, &url, &honest, None, args.attack_seconds).await;
+    let hit =
+        attack::phase(&http, &url, &honest, Some((attacker_token, attacker_requests, args.attack_in_flight)), args.attack_seconds).await;
+    for (what, r) in [("without attack", &base), ("under attack", &hit)] {
+        println!(
+            "{} honest devices editing, {what}: {:.0} rounds/s, p50 {:.2} ms, p99 {:.2} ms; {} hostile requests answered ({:.0}/s); peak RSS {:.0} MiB",
+            honest.len(),
+            r.honest_rounds_per_s,
+            r.p50.as_secs_f64() * 1e3,
+            r.p99.as_secs_f64() * 1e3,
+            r.hostile_requests,
+            r.hostile_requests as f64 / args.attack_seconds as f64,
+            r.rss_mib
+        );
+    }
+    println!("honest p99 under attack / without: {:.2}x (target: at most 2x)", hit.p99.as_secs_f64() / base.p99.as_secs_f64().max(1e-9));
     server.stop().await;
     Ok(())
 }
