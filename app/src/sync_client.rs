@@ -300,6 +300,14 @@ impl SyncClient {
         result
     }
 
+    /// Earlier jobs on the appliance of `job` (one of this phone's), from the server: history that
+    /// has left the phone after its retention period. Needs the network.
+    pub async fn history(&self, job: JobId) -> Result<Vec<wire::http::PastJob>, SyncError> {
+        let (server, token) = self.endpoint()?;
+        let resp = send(self.http.get(format!("{server}{}", wire::http::history_path(job))).bearer_auth(token)).await?;
+        Ok(check(resp).await?.json().await?)
+    }
+
     /// Signs the technician out once no sync is in flight; refused, changing nothing, while
     /// work is unsent (see [`Store::sign_out`]).
     pub async fn sign_out(&self) -> Result<(), SyncError> {

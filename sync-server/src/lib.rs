@@ -10,6 +10,7 @@ pub mod demo;
 pub mod error;
 pub mod jobs;
 pub mod kpi;
+pub mod presence;
 pub mod ranking;
 pub mod routes;
 pub mod store;
@@ -66,6 +67,8 @@ pub struct AppState {
     /// Bounds on each sync message a device sends.
     pub guard_limits: GuardLimits,
     pub finished_job_retention_days: u32,
+    /// When each device was last heard from.
+    pub presence: Arc<presence::Presence>,
 }
 
 impl AppState {
@@ -85,6 +88,7 @@ impl AppState {
             cpu: Arc::new(CpuPool::for_this_machine()),
             guard_limits: GuardLimits::default(),
             finished_job_retention_days: limits.finished_job_retention_days,
+            presence: Arc::default(),
         }
     }
 
@@ -107,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(routes::health))
         .route(wire::PAIR_PATH, post(routes::pair))
         .route(wire::SYNC_PATH, post(routes::sync).layer(sync_limit))
+        .route(wire::HISTORY_ROUTE, get(routes::job_history))
         .route(
             wire::BLOB_ROUTE,
             get(routes::blob_get).head(routes::blob_head).patch(routes::blob_patch).layer(DefaultBodyLimit::max(BLOB_CHUNK_BYTES_MAX)),

@@ -6,7 +6,7 @@ use axum::extract::{FromRequest, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use shared::wire::http::{JOB_HEADER, SYNC_CONTENT_TYPE, UPLOAD_COMPLETE_HEADER, UPLOAD_LENGTH_HEADER, UPLOAD_OFFSET_HEADER};
+use shared::wire::http::{JOB_HEADER, PastJob, SYNC_CONTENT_TYPE, UPLOAD_COMPLETE_HEADER, UPLOAD_LENGTH_HEADER, UPLOAD_OFFSET_HEADER};
 use shared::wire::{self, PairRequest, PairResponse};
 use shared::{BlobHash, DeviceId, JobId, Timestamp};
 
@@ -185,6 +185,37 @@ pub async fn blob_get(State(state): State<AppState>, who: DeviceAuth, Path(hash)
         return Err(AppError::NotFound(format!("no blob {h} on a job of yours")));
     }
     blob_bytes(&state, &h).await
+}
+
+/// Most earlier jobs one history answer lists.
+const HISTORY_JOBS_MAX: usize = 50;
+
+/// `GET /v1/jobs/{id}/history`: earlier jobs on the appliance of a job currently assigned to the
+/// device's technician (never another appliance's, never for a job that is not theirs).
+pub async fn job_history(State(state): State<AppState>, who: DeviceAuth, Path(id): Path<String>) -> AppResult<AppJson<Vec<PastJob>>> {
+    let job: JobId = id.parse().map_err(|_| AppError::BadRequest(format!("not a job id: {id}")))?;
+    let row = state.store.job_row(job).await?.filter(|r| r.assignee == Some(who.technician));
+    let row = row.ok_or_else(|| AppError::NotFound(format!("no job {job} assigned to you")))?;
+    if row.serial.trim().is_empty() {
+        return Ok(AppJson(Vec::new()));
+    }
+    let past = state.store.jobs_by_serial(&row.serial, HISTORY_JOBS_MAX + 1).await?;
+    Ok(AppJson(
+        past.into_iter()
+            .filter(|r| r.job != job)
+            .take(HISTORY_JOBS_MAX)
+            .map(|r| PastJob {
+                job: r.job,
+                created_at: r.created_at,
+                status: r.status,
+                brand: r.brand,
+                model: r.model,
+                serial: r.serial,
+                cause: r.facts.cause,
+                completed_at: r.facts.completed_at,
+            })
+            .collect(),
+    ))
 }
 
 /// `GET /admin/v1/blobs/{hash}` for dispatchers.

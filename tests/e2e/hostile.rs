@@ -385,7 +385,7 @@ async fn a_revoked_phone_pairs_again_and_delivers_its_earlier_work() {
 
 #[tokio::test]
 async fn a_clock_set_back_buys_no_on_time_arrival() {
-    let w = World::new().await;
+    let mut w = World::new().await;
     let (li, dev) = w.technician("李明").await;
     // A job dispatched three hours ago, to be reached within the hour.
     let now = Timestamp::now();
@@ -397,10 +397,12 @@ async fn a_clock_set_back_buys_no_on_time_arrival() {
     shared::edit::apply_dispatch_edit(&mut docs.dispatch, &field, "调度 Ann", created, assign).unwrap();
     let job = onsite_server::jobs::store_new(&w.server.state, docs).await.unwrap();
     dev.client.sync_now().await.unwrap();
-    // The phone's last sync ended a few minutes ago.
-    let db = rusqlite::Connection::open(w.server.data.join("onsite-server.sqlite")).unwrap();
-    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    // The phone's last sync ended a few minutes ago (as the server, restarted, remembers it).
+    let (data, addr) = w.server.stop().await;
+    let db = rusqlite::Connection::open(data.join("onsite-server.sqlite")).unwrap();
     db.execute("UPDATE devices SET last_seen_at = last_seen_at - 180000", []).unwrap();
+    drop(db);
+    w.server = onsite_tests::harness::Server::start_on(data, addr, &Default::default()).await;
 
     // Its clock set back, the phone claims it accepted, drove and checked in hours ago — before
     // that last sync, which it would then have sent them with. Then it starts, honestly dated.

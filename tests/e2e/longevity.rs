@@ -53,7 +53,8 @@ async fn a_phone_that_has_worked_three_years_still_syncs_and_keeps_only_recent_j
     assert!(old > shared::wire::SYNC_JOBS_MAX / 5, "{old}");
     let mut today = Vec::new();
     for i in 0..5 {
-        let job = dispatcher.create_job(100_000 + i).await;
+        // The first is a return visit: the same washer as the sixth job, three years ago.
+        let job = dispatcher.create_job(if i == 0 { 5 } else { 100_000 + i }).await;
         dispatcher.assign(job, li).await;
         today.push(job);
     }
@@ -71,5 +72,14 @@ async fn a_phone_that_has_worked_three_years_still_syncs_and_keeps_only_recent_j
     // And it keeps syncing, a small request each time.
     let report = dev.client.sync_now().await.unwrap();
     assert!(report.bytes_sent < 24 * (held + 10) + 1024, "{} bytes sent", report.bytes_sent);
+
+    // Online, the technician still finds the washer's earlier visit, long gone from the phone.
+    let past = dev.client.history(today[0]).await.unwrap();
+    assert_eq!(past.len(), 1, "{past:?}");
+    assert_eq!((past[0].serial.as_str(), past[0].status.as_str()), ("HA00000005", "cancelled"));
+    assert!(!ids.contains(&past[0].job));
+    // Only for the technician's own jobs.
+    let other = dispatcher.create_job(5).await;
+    assert!(dev.client.history(other).await.is_err());
     drop(server);
 }

@@ -60,6 +60,7 @@ async fn every_documented_operation_is_served_and_every_route_documented() {
         "GET /health",
         "POST /v1/pair",
         "POST /v1/sync",
+        "GET /v1/jobs/{id}/history",
         "HEAD /v1/blobs/{hash}",
         "PATCH /v1/blobs/{hash}",
         "GET /v1/blobs/{hash}",

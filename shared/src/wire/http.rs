@@ -10,6 +10,28 @@ pub const SYNC_PATH: &str = "/v1/sync";
 /// `HEAD` / `PATCH` / `GET` one blob; the route template, with `{hash}` in it.
 pub const BLOB_ROUTE: &str = "/v1/blobs/{hash}";
 
+/// `GET`: earlier jobs on the same appliance as an assigned job (JSON list of [`PastJob`]): what a
+/// technician looks up online once old jobs have left the phone.
+pub const HISTORY_ROUTE: &str = "/v1/jobs/{id}/history";
+
+pub fn history_path(job: crate::JobId) -> String {
+    format!("/v1/jobs/{job}/history")
+}
+
+/// An earlier job on an appliance, as the server's index keeps it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PastJob {
+    pub job: crate::JobId,
+    pub created_at: crate::Timestamp,
+    pub status: String,
+    pub brand: String,
+    pub model: String,
+    pub serial: String,
+    /// The cause the service report gave.
+    pub cause: String,
+    pub completed_at: Option<crate::Timestamp>,
+}
+
 /// The path of one blob.
 pub fn blob_path(hash: &crate::BlobHash) -> String {
     format!("/v1/blobs/{hash}")

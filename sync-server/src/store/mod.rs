@@ -242,10 +242,10 @@ pub trait Store: Send + Sync + 'static {
     /// changes and items it may deliver.
     async fn device_lineage(&self, device: DeviceId) -> Result<Vec<DeviceId>>;
     async fn devices_of(&self, tech: TechnicianId) -> Result<Vec<DeviceRecord>>;
-    /// Records a sync round: when the device was last seen and what it said it still has to send.
-    /// Returns when its previous sync (rounds close together count as one) ended: whatever the
-    /// device had made by then, it would have sent then.
-    async fn device_seen(&self, device: DeviceId, at: Timestamp, pending: shared::wire::PendingWork) -> Result<Option<Timestamp>>;
+    /// Records when the device was last seen and what it said it still has to send (see
+    /// `presence`, which calls this at most once a minute per device).
+    async fn device_seen(&self, device: DeviceId, at: Timestamp, pending: shared::wire::PendingWork) -> Result<()>;
+    async fn device_last_seen(&self, device: DeviceId) -> Result<Option<Timestamp>>;
     /// Receipts of the job's events the server found backdated.
     async fn backdated_events(&self, job: JobId) -> Result<Vec<EventReceipt>>;
 
@@ -264,6 +264,8 @@ pub trait Store: Send + Sync + 'static {
 
     // --- dispatcher views ---
     async fn job_row(&self, job: JobId) -> Result<Option<JobIndex>>;
+    /// Jobs on the appliance with this serial, newest first (at most `limit`).
+    async fn jobs_by_serial(&self, serial: &str, limit: usize) -> Result<Vec<JobIndex>>;
     /// Jobs matching `q` (area filtering to a bounding box; callers refine by distance).
     async fn list_jobs(&self, q: &JobQuery, now: Timestamp) -> Result<Vec<JobIndex>>;
     /// Jobs created in `[from, to)` with their repeat-visit flag.

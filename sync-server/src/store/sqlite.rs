@@ -19,8 +19,6 @@ use crate::auth::{DeviceAuth, DispatcherAuth};
 
 /// Chunks kept per document before they are folded into a new snapshot.
 const CHUNKS_MAX: i64 = 64;
-/// Sync rounds of one device less than this apart belong to one sync.
-const SYNC_SESSION_GAP_MS: i64 = 60_000;
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -112,7 +110,6 @@ fn migrations() -> Migrations<'static> {
         ALTER TABLE devices ADD COLUMN last_seen_at INTEGER;
         ALTER TABLE devices ADD COLUMN pending_jobs INTEGER;
         ALTER TABLE devices ADD COLUMN pending_blob_bytes INTEGER;
-        ALTER TABLE devices ADD COLUMN prev_session_seen_at INTEGER;
         CREATE INDEX devices_by_technician ON devices (technician_id, created_at);
         "#,
         ),
@@ -458,27 +455,22 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn device_seen(&self, device: DeviceId, at: Timestamp, pending: shared::wire::PendingWork) -> Result<Option<Timestamp>> {
+    async fn device_seen(&self, device: DeviceId, at: Timestamp, pending: shared::wire::PendingWork) -> Result<()> {
         self.call(move |c| {
-            let tx = c.transaction()?;
-            let seen: Option<(Option<i64>, Option<i64>)> = tx
-                .query_row("SELECT last_seen_at, prev_session_seen_at FROM devices WHERE id = ?1", [device.to_string()], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
-                .optional()?;
-            let (last, prev) = seen.unwrap_or((None, None));
-            // Rounds close together are one sync; a gap starts the next, and the previous one
-            // ended when the device was last seen.
-            let prev = match last {
-                Some(l) if at.0.saturating_sub(l) <= SYNC_SESSION_GAP_MS => prev,
-                other => other,
-            };
-            tx.execute(
-                "UPDATE devices SET last_seen_at = ?2, prev_session_seen_at = ?3, pending_jobs = ?4, pending_blob_bytes = ?5 WHERE id = ?1",
-                params![device.to_string(), at.0, prev, pending.jobs, pending.blob_bytes as i64],
+            c.execute(
+                "UPDATE devices SET last_seen_at = ?2, pending_jobs = ?3, pending_blob_bytes = ?4 WHERE id = ?1",
+                params![device.to_string(), at.0, pending.jobs, pending.blob_bytes as i64],
             )?;
-            tx.commit()?;
-            Ok(prev.map(Timestamp))
+            Ok(())
+        })
+        .await
+    }
+
+    async fn device_last_seen(&self, device: DeviceId) -> Result<Option<Timestamp>> {
+        self.call(move |c| {
+            let seen: Option<Option<i64>> =
+                c.query_row("SELECT last_seen_at FROM devices WHERE id = ?1", [device.to_string()], |r| r.get(0)).optional()?;
+            Ok(seen.flatten().map(Timestamp))
         })
         .await
     }
@@ -674,6 +666,17 @@ impl Store for SqliteStore {
             let mut stmt = c.prepare_cached("SELECT job_id FROM jobs ORDER BY job_id")?;
             let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
             Ok(rows.filter_map(|r| r.ok()?.parse().ok()).collect())
+        })
+        .await
+    }
+
+    async fn jobs_by_serial(&self, serial: &str, limit: usize) -> Result<Vec<JobIndex>> {
+        let serial = serial.to_owned();
+        self.call(move |c| {
+            let mut stmt =
+                c.prepare_cached(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE serial = ?1 ORDER BY created_at DESC LIMIT ?2"))?;
+            let rows = stmt.query_map(params![serial, limit as i64], job_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
         .await
     }

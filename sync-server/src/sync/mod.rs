@@ -39,7 +39,7 @@ pub async fn round(state: &AppState, who: &DeviceAuth, req: SyncRequest) -> AppR
     // A phone that paired again delivers the work of the identities it took over, as theirs.
     let lineage = state.store.device_lineage(who.device).await?;
     let actors: Vec<_> = lineage.iter().map(|d| device_actor(*d)).collect();
-    let previously_seen = state.store.device_seen(who.device, Timestamp::now(), req.pending).await?;
+    let previously_seen = state.presence.record(state.store.as_ref(), who.device, Timestamp::now(), req.pending).await?;
     let mut resp = SyncResponse::default();
     let mut budget = RESPONSE_BYTES_BUDGET;
     let mut states = Vec::new();

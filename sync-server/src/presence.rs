@@ -1,0 +1,65 @@
+//! When each device was last heard from, kept in memory and written to the store at most once a
+//! minute per device (or when its pending work changes): a sync round that changes nothing must
+//! not cost a durable write.
+//!
+//! Rounds of one device less than [`SESSION_GAP_MS`] apart are one sync; the end of the previous
+//! one is what the backdating check compares event dates with (whatever the device had made by
+//! then, it would have sent then).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use shared::wire::PendingWork;
+use shared::{DeviceId, Timestamp};
+
+use crate::store::{Result, Store};
+
+/// Rounds less than this apart belong to one sync.
+pub const SESSION_GAP_MS: i64 = 60_000;
+/// How stale the stored "last seen" may get.
+pub const PERSIST_EVERY_MS: i64 = 60_000;
+
+#[derive(Clone, Copy, Debug)]
+struct Seen {
+    last: Timestamp,
+    previous_sync_end: Option<Timestamp>,
+    persisted_at: Timestamp,
+    pending: PendingWork,
+}
+
+#[derive(Default)]
+pub struct Presence {
+    devices: Mutex<HashMap<DeviceId, Seen>>,
+}
+
+impl Presence {
+    /// Records a round of `device` at `now`; returns when its previous sync ended.
+    pub async fn record(&self, store: &dyn Store, device: DeviceId, now: Timestamp, pending: PendingWork) -> Result<Option<Timestamp>> {
+        let known = self.devices.lock().unwrap_or_else(|e| e.into_inner()).get(&device).copied();
+        // First round since the server started: what the store remembers.
+        let before = match known {
+            Some(s) => Some(s),
+            None => store.device_last_seen(device).await?.map(|last| Seen {
+                last,
+                previous_sync_end: None,
+                persisted_at: last,
+                pending: PendingWork::default(),
+            }),
+        };
+        let previous_sync_end = match before {
+            Some(s) if now.0.saturating_sub(s.last.0) <= SESSION_GAP_MS => s.previous_sync_end,
+            Some(s) => Some(s.last),
+            None => None,
+        };
+        let persist = before.is_none_or(|s| now.0.saturating_sub(s.persisted_at.0) >= PERSIST_EVERY_MS || s.pending != pending);
+        let persisted_at = match (persist, before) {
+            (false, Some(s)) => s.persisted_at,
+            _ => now,
+        };
+        self.devices.lock().unwrap_or_else(|e| e.into_inner()).insert(device, Seen { last: now, previous_sync_end, persisted_at, pending });
+        if persist {
+            store.device_seen(device, now, pending).await?;
+        }
+        Ok(previous_sync_end)
+    }
+}
