@@ -30,9 +30,21 @@ struct Seen {
 #[derive(Default)]
 pub struct Presence {
     devices: Mutex<HashMap<DeviceId, Seen>>,
+    /// Each device's lineage (itself and the devices it took over): fixed when it paired.
+    lineages: Mutex<HashMap<DeviceId, Vec<DeviceId>>>,
 }
 
 impl Presence {
+    /// The device and the devices it took over (see `Store::device_lineage`), read once.
+    pub async fn lineage(&self, store: &dyn Store, device: DeviceId) -> Result<Vec<DeviceId>> {
+        if let Some(l) = self.lineages.lock().unwrap_or_else(|e| e.into_inner()).get(&device) {
+            return Ok(l.clone());
+        }
+        let l = store.device_lineage(device).await?;
+        self.lineages.lock().unwrap_or_else(|e| e.into_inner()).insert(device, l.clone());
+        Ok(l)
+    }
+
     /// Records a round of `device` at `now`; returns when its previous sync ended.
     pub async fn record(&self, store: &dyn Store, device: DeviceId, now: Timestamp, pending: PendingWork) -> Result<Option<Timestamp>> {
         let known = self.devices.lock().unwrap_or_else(|e| e.into_inner()).get(&device).copied();

@@ -37,7 +37,7 @@ pub async fn round(state: &AppState, who: &DeviceAuth, req: SyncRequest) -> AppR
         state.store.assigned_digests(who.technician, kept_since).await?.into_iter().collect();
     let held: HashMap<JobId, shared::wire::Digest> = req.jobs.iter().map(|j| (j.job, j.digest)).collect();
     // A phone that paired again delivers the work of the identities it took over, as theirs.
-    let lineage = state.store.device_lineage(who.device).await?;
+    let lineage = state.presence.lineage(state.store.as_ref(), who.device).await?;
     let actors: Vec<_> = lineage.iter().map(|d| device_actor(*d)).collect();
     let previously_seen = state.presence.record(state.store.as_ref(), who.device, Timestamp::now(), req.pending).await?;
     let mut resp = SyncResponse::default();
