@@ -40,6 +40,9 @@ pub struct GuardLimits {
     pub actors_max: usize,
     /// Columns in one change (Automerge writes at most 14).
     pub columns_max: usize,
+    /// A document after the message's changes, as saved: phones refuse larger ones, so one stored
+    /// on the server would fail every phone that holds or receives the job.
+    pub document_bytes_max: usize,
 }
 
 impl Default for GuardLimits {
@@ -56,6 +59,7 @@ impl Default for GuardLimits {
             bloom_bits_per_entry_max: 64,
             actors_max: 64,
             columns_max: 32,
+            document_bytes_max: crate::docs::DOC_BYTES_MAX,
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use automerge::sync::{ChunkList, State as SyncState, SyncDoc};
 use automerge::{ActorId, AutoCommit, ChangeHash};
-use shared::docs::{DOC_BYTES_MAX, DocKind, read_dispatch, read_field};
+use shared::docs::{DocKind, read_dispatch, read_field};
 use shared::rules::{Author, TimeWindow, check_field_change};
 use shared::wire::guard::{self, GuardLimits};
 use shared::wire::{DocHeads, DocMessage, DocRefusal, RefusalCode};
@@ -194,12 +194,12 @@ impl Check {
             receipts = self.check_field(doc, &fork)?;
             // Every phone refuses a document over the limit: one stored here would fail every
             // phone that holds or receives the job.
-            let size = fork.save().len();
-            if size > DOC_BYTES_MAX {
+            let (size, max) = (fork.save().len(), self.limits.document_bytes_max);
+            if size > max {
                 return Err(self.refuse(
                     kind,
                     RefusalCode::TooLarge,
-                    format!("the document would be {size} bytes, over the {DOC_BYTES_MAX}-byte limit"),
+                    format!("the document would be {size} bytes, over the {max}-byte limit"),
                 ));
             }
         }
@@ -303,6 +303,10 @@ mod fuzz {
 
     /// Runs one device message through the whole of a job's round, as the server would.
     fn run(fx: &Fixture, message: Vec<u8>) -> JobOutcome {
+        run_with(fx, message, GuardLimits::default())
+    }
+
+    fn run_with(fx: &Fixture, message: Vec<u8>, limits: GuardLimits) -> JobOutcome {
         let job = read_field(&fx.field).unwrap().job_id;
         JobWork {
             job,
@@ -317,7 +321,7 @@ mod fuzz {
             previously_seen: None,
             trusted: Default::default(),
             assigned_now: true,
-            limits: GuardLimits::default(),
+            limits,
         }
         .run()
     }
@@ -415,6 +419,20 @@ mod fuzz {
                 Ok(())
             })
             .unwrap();
+    }
+
+    #[test]
+    fn a_change_that_would_grow_the_document_past_the_phones_limit_is_refused() {
+        let fx = fixture();
+        let size = fx.field.clone().save().len();
+        // The honest two-edit message fits a limit just above the document it makes...
+        let roomy = GuardLimits { document_bytes_max: size + 4096, ..GuardLimits::default() };
+        assert!(run_with(&fx, fx.honest.clone(), roomy).refused.is_empty());
+        // ...and is refused, storing nothing, when the document would pass the limit.
+        let tight = GuardLimits { document_bytes_max: size, ..GuardLimits::default() };
+        let out = run_with(&fx, fx.honest.clone(), tight);
+        assert!(out.write.is_none());
+        assert_eq!(out.refused.iter().map(|r| r.code).collect::<Vec<_>>(), vec![RefusalCode::TooLarge]);
     }
 
     #[test]
