@@ -2,10 +2,12 @@
 //! round never stalls `/health` or other devices, and never more of it at once than the machine has
 //! cores, so a flood of heavy requests queues instead of multiplying threads.
 
+use std::sync::Arc;
+
 use tokio::sync::Semaphore;
 
 pub struct CpuPool {
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -17,7 +19,7 @@ pub enum CpuError {
 
 impl CpuPool {
     pub fn new(workers: usize) -> Self {
-        Self { permits: Semaphore::new(workers.max(1)) }
+        Self { permits: Arc::new(Semaphore::new(workers.max(1))) }
     }
 
     /// One worker per core.
@@ -27,8 +29,15 @@ impl CpuPool {
 
     /// Runs `f` on a blocking thread once a worker is free.
     pub async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, CpuError> {
-        let _permit = self.permits.acquire().await.expect("the pool's semaphore is never closed");
-        tokio::task::spawn_blocking(f).await.map_err(|e| {
+        let permit = self.permits.clone().acquire_owned().await.expect("the pool's semaphore is never closed");
+        // The permit lives as long as the work, not the caller: a request dropped mid-way (its
+        // client gone) does not let more work run than there are workers.
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            f()
+        })
+        .await
+        .map_err(|e| {
             let detail = match e.try_into_panic() {
                 Ok(p) => {
                     p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default()

@@ -46,6 +46,7 @@ pub async fn health(State(state): State<AppState>) -> AppResult<AppJson<serde_js
 }
 
 pub async fn sync(State(state): State<AppState>, who: DeviceAuth, body: Result<Bytes, BytesRejection>) -> AppResult<Response> {
+    let _slot = state.presence.round_slot(who.device).ok_or(AppError::RateLimited)?;
     let body = body.map_err(bytes_rejection)?;
     let req: wire::SyncRequest = wire::decode(&body)?;
     let resp = crate::sync::round(&state, &who, req).await?;

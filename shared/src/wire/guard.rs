@@ -43,12 +43,17 @@ pub struct GuardLimits {
     /// A document after the message's changes, as saved: phones refuse larger ones, so one stored
     /// on the server would fail every phone that holds or receives the job.
     pub document_bytes_max: usize,
+    /// Operations in a document after the message's changes (what every later load pays for,
+    /// however well they compress).
+    pub document_ops_max: u64,
 }
 
 impl Default for GuardLimits {
     fn default() -> Self {
         Self {
-            changes_max: 2_000,
+            // A phone long offline sends every change of a job in one message; bytes and operations
+            // bound the cost, this only the per-change overhead.
+            changes_max: 20_000,
             change_ops_max: 50_000,
             message_ops_max: 200_000,
             change_bytes_max: 2 * 1024 * 1024,
@@ -60,6 +65,7 @@ impl Default for GuardLimits {
             actors_max: 64,
             columns_max: 32,
             document_bytes_max: crate::docs::DOC_BYTES_MAX,
+            document_ops_max: 300_000,
         }
     }
 }
@@ -84,12 +90,18 @@ impl GuardError {
     }
 }
 
-/// What a message that passed costs to apply, for the caller's own budgets.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// What a message that passed costs to apply, and who made its changes: checked by the caller
+/// before Automerge applies anything.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MessageCost {
     pub changes: usize,
     pub ops: u64,
     pub inflated_bytes: usize,
+    /// The distinct actors of the changes.
+    pub actors: Vec<automerge::ActorId>,
+    /// The highest operation counter any change claims (`start_op + ops - 1`): a change that
+    /// jumps the counter towards its 32-bit limit would break the document for every later edit.
+    pub max_op: u64,
 }
 
 /// Decodes and inspects a device's sync message; returns it only when applying it is bounded.
@@ -109,9 +121,13 @@ pub fn inspect(bytes: &[u8], limits: &GuardLimits) -> Result<(Message, MessageCo
     count("changes", msg.changes.len(), limits.changes_max)?;
     let mut cost = MessageCost { changes: msg.changes.len(), ..MessageCost::default() };
     for chunk in msg.changes.iter() {
-        let (ops, inflated) = check_chunk(chunk, limits)?;
-        cost.ops += ops;
+        let (change, inflated) = check_chunk(chunk, limits)?;
+        cost.ops += change.ops;
         cost.inflated_bytes += inflated;
+        cost.max_op = cost.max_op.max(change.start_op.saturating_add(change.ops.saturating_sub(1)));
+        if !cost.actors.contains(&change.actor) {
+            cost.actors.push(change.actor);
+        }
         count("operations in the message", cost.ops, limits.message_ops_max)?;
         count("bytes of changes after decompression", cost.inflated_bytes, limits.message_inflated_bytes_max)?;
     }
@@ -148,8 +164,15 @@ const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
 const CHUNK_CHANGE: u8 = 1;
 const CHUNK_COMPRESSED_CHANGE: u8 = 2;
 
-/// One chunk of the message's change list: its operation count and decompressed size.
-fn check_chunk(chunk: &[u8], limits: &GuardLimits) -> Result<(u64, usize), GuardError> {
+/// What the guard reads of one change.
+struct ChangeFacts {
+    actor: automerge::ActorId,
+    start_op: u64,
+    ops: u64,
+}
+
+/// One chunk of the message's change list: what it says of itself, and its decompressed size.
+fn check_chunk(chunk: &[u8], limits: &GuardLimits) -> Result<(ChangeFacts, usize), GuardError> {
     let mut r = Reader(chunk);
     if r.take(4, "chunk magic")? != MAGIC {
         return Err(GuardError::Malformed("change chunk without Automerge's magic bytes".into()));
@@ -185,14 +208,14 @@ fn inflate(compressed: &[u8], max: usize) -> Result<Vec<u8>, GuardError> {
 }
 
 /// Walks a change's header and counts the rows of every operation column without expanding runs.
-fn change_ops(body: &[u8], limits: &GuardLimits) -> Result<u64, GuardError> {
+fn change_ops(body: &[u8], limits: &GuardLimits) -> Result<ChangeFacts, GuardError> {
     let mut r = Reader(body);
     let deps = r.uleb("dependency count")?;
     count("dependencies of a change", deps, limits.hashes_max)?;
     r.take(usize::try_from(deps).unwrap_or(usize::MAX).saturating_mul(32), "dependencies")?;
-    r.bytes("actor")?;
+    let actor = automerge::ActorId::from(r.bytes("actor")?);
     r.uleb("seq")?;
-    r.uleb("start op")?;
+    let start_op = r.uleb("start op")?;
     r.sleb("time")?;
     r.bytes("message")?;
     let others = r.uleb("other actors")?;
@@ -217,7 +240,7 @@ fn change_ops(body: &[u8], limits: &GuardLimits) -> Result<u64, GuardError> {
         let rows = column_rows(spec as u8 & 0b111, data, limits.change_ops_max)?;
         ops = ops.max(rows);
     }
-    Ok(ops)
+    Ok(ChangeFacts { actor, start_op, ops })
 }
 
 /// Rows a column encodes, refusing past `max` before counting further.

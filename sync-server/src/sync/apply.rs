@@ -3,7 +3,7 @@
 //! round (`super::round`) loads and stores around it.
 
 use automerge::sync::{ChunkList, State as SyncState, SyncDoc};
-use automerge::{ActorId, AutoCommit, ChangeHash};
+use automerge::{ActorId, AutoCommit, ChangeHash, ReadDoc};
 use shared::docs::{DocKind, read_dispatch, read_field};
 use shared::rules::{Author, TimeWindow, check_field_change};
 use shared::wire::guard::{self, GuardLimits};
@@ -79,6 +79,7 @@ impl JobWork {
             window: read_dispatch(&dispatch).ok().map(|d| TimeWindow { job_created_at: d.created_at, received_at }),
             received_at,
             previously_seen,
+            former: !assigned_now,
         };
         let mut receipts = Vec::new();
         let mut changed = false;
@@ -150,6 +151,8 @@ struct Check {
     window: Option<TimeWindow>,
     received_at: Timestamp,
     previously_seen: Option<Timestamp>,
+    /// The job is no longer assigned to this device's technician.
+    former: bool,
 }
 
 impl Check {
@@ -167,10 +170,11 @@ impl Check {
         kind: DocKind,
         bytes: &[u8],
     ) -> Result<(bool, Vec<ChangeHash>, Vec<EventReceipt>), DocRefusal> {
-        let (msg, _cost) = guard::inspect(bytes, &self.limits).map_err(|e| {
+        let (msg, cost) = guard::inspect(bytes, &self.limits).map_err(|e| {
             let code = if e.is_limit() { RefusalCode::TooLarge } else { RefusalCode::MalformedMessage };
             self.refuse(kind, code, e.to_string())
         })?;
+        self.check_cost(doc, kind, &cost)?;
         let their_heads = msg.heads.clone();
         let mut fork = doc.fork();
         let mut st2 = st.clone();
@@ -192,6 +196,14 @@ impl Check {
                 return Err(self.refuse(kind, RefusalCode::ForeignActor, format!("change {} was not made by this device", c.hash())));
             }
             receipts = self.check_field(doc, &fork)?;
+            let (ops, max) = (fork.stats().num_ops, self.limits.document_ops_max);
+            if ops > max {
+                return Err(self.refuse(
+                    kind,
+                    RefusalCode::TooLarge,
+                    format!("the document would hold {ops} operations, over the {max} limit"),
+                ));
+            }
             // Every phone refuses a document over the limit: one stored here would fail every
             // phone that holds or receives the job.
             let (size, max) = (fork.save().len(), self.limits.document_bytes_max);
@@ -206,6 +218,40 @@ impl Check {
         *doc = fork;
         *st = st2;
         Ok((!new.is_empty(), their_heads, receipts))
+    }
+
+    /// What can be refused before Automerge applies anything: changes to the dispatch document,
+    /// changes by anyone but this device (and the devices it took over), and operation counters
+    /// pushed past what the changes themselves account for (a counter jumped towards its 32-bit
+    /// limit would make every later edit of the job fail).
+    fn check_cost(&self, doc: &mut AutoCommit, kind: DocKind, cost: &guard::MessageCost) -> Result<(), DocRefusal> {
+        if cost.changes == 0 {
+            return Ok(());
+        }
+        if kind == DocKind::Dispatch {
+            return Err(self.refuse(
+                kind,
+                RefusalCode::DispatchReadOnly,
+                "the dispatch document is written by dispatchers only; nothing was stored",
+            ));
+        }
+        if let Some(a) = cost.actors.iter().find(|a| !self.actors.contains(a)) {
+            return Err(self.refuse(kind, RefusalCode::ForeignActor, format!("changes by {a} were not made by this device")));
+        }
+        let heads = doc.get_heads();
+        let max_before = heads.iter().filter_map(|h| doc.get_change_by_hash(h).map(|c| c.max_op())).max().unwrap_or(0);
+        if cost.max_op > max_before.saturating_add(cost.ops) {
+            return Err(self.refuse(
+                kind,
+                RefusalCode::InvalidDocument,
+                format!(
+                    "a change claims operation counter {} where at most {} can follow",
+                    cost.max_op,
+                    max_before.saturating_add(cost.ops)
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The field document after the device's changes must be one the device's own edits could
@@ -228,6 +274,11 @@ impl Check {
             };
             self.refuse(DocKind::Field, code, v.to_string())
         })?;
+        // A former assignee delivers its own notes, photos, scans and events; the quote, the
+        // report and the rating are the new assignee's now.
+        if self.former && (new.quote != old.quote || new.report != old.report || new.rating != old.rating) {
+            return Err(invalid("a former assignee may deliver only its own notes, photos, scans and events".into()));
+        }
         // Allowance for an event made while the previous round was in flight.
         const IN_FLIGHT_MS: i64 = 5 * Timestamp::MINUTE;
         let known: std::collections::HashSet<_> = old.events.iter().map(|e| e.id).collect();
@@ -433,6 +484,87 @@ mod fuzz {
         let out = run_with(&fx, fx.honest.clone(), tight);
         assert!(out.write.is_none());
         assert_eq!(out.refused.iter().map(|r| r.code).collect::<Vec<_>>(), vec![RefusalCode::TooLarge]);
+    }
+
+    fn check_for(fx: &Fixture, former: bool) -> Check {
+        Check {
+            job: read_field(&fx.field).unwrap().job_id,
+            actors: vec![device_actor(fx.actor.device)],
+            author: (&fx.actor).into(),
+            limits: GuardLimits::default(),
+            window: None,
+            received_at: Timestamp::now(),
+            previously_seen: None,
+            former,
+        }
+    }
+
+    #[test]
+    fn counters_pushed_ahead_foreign_actors_and_dispatch_changes_are_refused_before_automerge_runs() {
+        let mut fx = fixture();
+        let check = check_for(&fx, false);
+        let cost = |max_op: u64, actor: ActorId| guard::MessageCost { changes: 1, ops: 3, inflated_bytes: 10, actors: vec![actor], max_op };
+        let mine = device_actor(fx.actor.device);
+        let max_before = fx.field.get_heads().iter().filter_map(|h| fx.field.get_change_by_hash(h).map(|c| c.max_op())).max().unwrap();
+        assert!(check.check_cost(&mut fx.field, DocKind::Field, &cost(max_before + 3, mine.clone())).is_ok());
+        let jumped = check.check_cost(&mut fx.field, DocKind::Field, &cost(u32::MAX as u64, mine.clone())).unwrap_err();
+        assert_eq!(jumped.code, RefusalCode::InvalidDocument);
+        let foreign = check.check_cost(&mut fx.field, DocKind::Field, &cost(max_before + 1, ActorId::random())).unwrap_err();
+        assert_eq!(foreign.code, RefusalCode::ForeignActor);
+        let dispatch = check.check_cost(&mut fx.dispatch, DocKind::Dispatch, &cost(1, mine)).unwrap_err();
+        assert_eq!(dispatch.code, RefusalCode::DispatchReadOnly);
+    }
+
+    #[test]
+    fn a_former_assignee_delivers_its_own_items_but_not_the_quote() {
+        let mut fx = fixture();
+        let job = read_field(&fx.field).unwrap().job_id;
+        let former = |fx: &Fixture, message: Vec<u8>| {
+            JobWork {
+                job,
+                dispatch: fx.dispatch.clone(),
+                field: fx.field.clone(),
+                dispatch_state: SyncState::new(),
+                field_state: SyncState::new(),
+                incoming: vec![DocMessage { job, kind: DocKind::Field, message }],
+                actors: vec![device_actor(fx.actor.device)],
+                author: (&fx.actor).into(),
+                received_at: Timestamp::now(),
+                previously_seen: None,
+                trusted: Default::default(),
+                assigned_now: false,
+                limits: GuardLimits::default(),
+            }
+            .run()
+        };
+        // The accept and the note it made are delivered.
+        assert!(former(&fx, fx.honest.clone()).refused.is_empty());
+        // A quote line is not.
+        let mut phone = fx.field.fork().with_actor(device_actor(fx.actor.device));
+        let base = phone.get_heads();
+        let mut f = read_field(&phone).unwrap();
+        f.quote.lines.push(shared::model::LineItem {
+            id: ItemId::new(),
+            kind: shared::model::LineKind::Labor,
+            code: "L1".into(),
+            description: "labour".into(),
+            quantity: 1,
+            unit_price_minor: 100_00,
+        });
+        autosurgeon::reconcile(&mut phone, &f).unwrap();
+        phone.commit();
+        let changes: Vec<Vec<u8>> = phone.get_changes(&base).iter().map(|c| c.raw_bytes().to_vec()).collect();
+        let msg = Message {
+            heads: phone.get_heads(),
+            need: vec![],
+            have: vec![],
+            changes: ChunkList::from(changes),
+            flags: None,
+            version: MessageVersion::V1,
+        };
+        let out = former(&fx, msg.encode());
+        assert_eq!(out.refused.iter().map(|r| r.code).collect::<Vec<_>>(), vec![RefusalCode::InvalidDocument]);
+        let _ = &mut fx;
     }
 
     #[test]

@@ -46,7 +46,14 @@ pub async fn round(state: &AppState, who: &DeviceAuth, req: SyncRequest) -> AppR
 
     let mut incoming: BTreeMap<JobId, Vec<DocMessage>> = BTreeMap::new();
     for m in req.messages {
-        incoming.entry(m.job).or_default().push(m);
+        let msgs = incoming.entry(m.job).or_default();
+        // One message per document per round is all Automerge's protocol needs; more would only
+        // multiply one request's cost.
+        if msgs.iter().any(|x| x.kind == m.kind) {
+            resp.refused.push(refusal(m.job, m.kind, RefusalCode::MalformedMessage, "one message per document per request"));
+            continue;
+        }
+        msgs.push(m);
     }
     // Jobs whose documents the server answers for this round: those the device wrote about, and
     // assigned ones whose digest differs.
@@ -112,9 +119,14 @@ pub async fn round(state: &AppState, who: &DeviceAuth, req: SyncRequest) -> AppR
         if let Some(write) = out.write {
             commit_write(state, write?).await?;
         }
-        for m in &out.outgoing {
-            budget = budget.saturating_sub(m.message.len());
+        // What was received is stored; the answer waits for the next round if it would take the
+        // response past its budget (the phone's limit on what it reads).
+        let answer: usize = out.outgoing.iter().map(|m| m.message.len()).sum();
+        if answer > budget && !resp.messages.is_empty() {
+            out.outgoing.clear();
+            resp.more = true;
         }
+        budget = budget.saturating_sub(answer);
         resp.refused.append(&mut out.refused);
         resp.messages.append(&mut out.outgoing);
         resp.heads.append(&mut out.heads);
@@ -128,6 +140,10 @@ pub async fn round(state: &AppState, who: &DeviceAuth, req: SyncRequest) -> AppR
         }
         let Some((mut d, mut f)) = state.store.load_job(job).await? else { continue };
         let (dispatch, field) = state.cpu.run(move || (d.save(), f.save())).await.map_err(|e| AppError::Internal(e.into()))?;
+        if dispatch.len() + field.len() > budget && !(resp.new_jobs.is_empty() && resp.messages.is_empty()) {
+            resp.more = true;
+            break;
+        }
         budget = budget.saturating_sub(dispatch.len() + field.len());
         resp.new_jobs.push(NewJob { job, dispatch, field });
     }
