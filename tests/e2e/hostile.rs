@@ -430,3 +430,35 @@ async fn a_clock_set_back_buys_no_on_time_arrival() {
         created.0 + 40 * Timestamp::MINUTE
     );
 }
+
+#[tokio::test]
+async fn one_request_applies_a_bounded_amount_of_work_and_the_rest_waits() {
+    let w = World::new().await;
+    let (li, dev) = w.technician("李明").await;
+    let jobs = w.assigned_jobs(li, 3).await;
+    dev.client.sync_now().await.unwrap();
+    // Each message: 100,000 operations under keys the app never writes (valid Automerge, within
+    // every per-message limit); two of them use up one request's budget.
+    let heavy = |job: JobId| {
+        use automerge::transaction::Transactable;
+        let mut doc = dev.with(|s| s.doc_for_sync(job, DocKind::Field).unwrap());
+        doc.set_actor(device_actor(dev.who.device));
+        let base = doc.get_heads();
+        for c in 0..2 {
+            let map = doc.put_object(automerge::ROOT, format!("junk{c}"), automerge::ObjType::Map).unwrap();
+            // 49,999 puts and the map itself: just within one change's limit.
+            for i in 0..49_999 {
+                doc.put(&map, format!("k{i}"), 1i64).unwrap();
+            }
+            doc.commit();
+        }
+        let changes = doc.get_changes(&base).iter().map(|c| c.raw_bytes().to_vec()).collect();
+        field_msg(job, message(doc.get_heads(), vec![], changes))
+    };
+    let before = w.dispatcher.job(jobs[2]).await;
+    let resp = send(&w, &dev, jobs.iter().map(|&j| heavy(j)).collect()).await;
+    assert!(resp.refused.is_empty(), "{:?}", resp.refused);
+    assert!(resp.more, "the third job waits for the next round");
+    assert_eq!(w.dispatcher.job(jobs[2]).await, before, "nothing of it was applied");
+    healthy(&w).await;
+}

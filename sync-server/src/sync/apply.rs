@@ -47,6 +47,8 @@ pub struct JobOutcome {
     pub outgoing: Vec<DocMessage>,
     pub heads: Vec<DocHeads>,
     pub states: Vec<(JobId, DocKind, Vec<u8>)>,
+    /// Operations of the device's changes that reached Automerge (for the request's budget).
+    pub ops: u64,
 }
 
 pub fn refusal(job: JobId, kind: DocKind, code: RefusalCode, message: impl Into<String>) -> DocRefusal {
@@ -80,6 +82,7 @@ impl JobWork {
             received_at,
             previously_seen,
             former: !assigned_now,
+            spent: Default::default(),
         };
         let mut receipts = Vec::new();
         let mut changed = false;
@@ -137,7 +140,7 @@ impl JobWork {
         }
         trusted.extend(receipts.iter().filter(|r| r.backdated).map(|r| (r.event, r.received_at)));
         let write = changed.then(|| write_for(&mut dispatch, &mut field, (&before.0, &before.1), &trusted, receipts));
-        JobOutcome { write, refused, outgoing, heads, states }
+        JobOutcome { write, refused, outgoing, heads, states, ops: check.spent.get() }
     }
 }
 
@@ -153,6 +156,8 @@ struct Check {
     previously_seen: Option<Timestamp>,
     /// The job is no longer assigned to this device's technician.
     former: bool,
+    /// Operations of messages that passed the guard.
+    spent: std::cell::Cell<u64>,
 }
 
 impl Check {
@@ -175,6 +180,7 @@ impl Check {
             self.refuse(kind, code, e.to_string())
         })?;
         self.check_cost(doc, kind, &cost)?;
+        self.spent.set(self.spent.get() + cost.ops);
         let their_heads = msg.heads.clone();
         let mut fork = doc.fork();
         let mut st2 = st.clone();
@@ -496,6 +502,7 @@ mod fuzz {
             received_at: Timestamp::now(),
             previously_seen: None,
             former,
+            spent: Default::default(),
         }
     }
 

@@ -19,6 +19,9 @@ use apply::{JobWork, refusal};
 
 /// Bytes of documents and messages one response carries before it says `more`.
 pub const RESPONSE_BYTES_BUDGET: usize = 4 * 1024 * 1024;
+/// Operations of device changes one request may have applied; jobs past it wait for the next
+/// round (the request's messages are each bounded by the guard, this bounds their sum).
+pub const REQUEST_OPS_BUDGET: u64 = 200_000;
 /// The sync state for one device and document, as persisted: shared heads only.
 ///
 /// Automerge's sync protocol assumes a reliable, ordered channel; an HTTP response can be lost
@@ -76,10 +79,16 @@ pub async fn round(state: &AppState, who: &DeviceAuth, req: SyncRequest) -> AppR
         }
     }
 
+    let mut ops_budget = REQUEST_OPS_BUDGET;
     for job in to_answer {
         if budget == 0 {
             resp.more = true;
             break;
+        }
+        if ops_budget == 0 && incoming.contains_key(&job) {
+            // Not refused: the phone sends it again next round, when the others are confirmed.
+            resp.more = true;
+            continue;
         }
         let _g = state.job_locks.lock(job).await;
         let Some((dispatch, field)) = state.store.load_job(job).await? else {
@@ -121,6 +130,7 @@ pub async fn round(state: &AppState, who: &DeviceAuth, req: SyncRequest) -> AppR
         }
         // What was received is stored; the answer waits for the next round if it would take the
         // response past its budget (the phone's limit on what it reads).
+        ops_budget = ops_budget.saturating_sub(out.ops);
         let answer: usize = out.outgoing.iter().map(|m| m.message.len()).sum();
         if answer > budget && !resp.messages.is_empty() {
             out.outgoing.clear();
