@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use shared::docs::DocKind;
 use shared::edit::FieldActor;
 use shared::wire::http::{
-    ErrorEnvelope, JOB_HEADER, PAIR_PATH, SYNC_CONTENT_TYPE, SYNC_PATH, UPLOAD_COMPLETE_HEADER, UPLOAD_LENGTH_HEADER, UPLOAD_OFFSET_HEADER,
-    blob_path,
+    ErrorEnvelope, JOB_HEADER, PAIR_PATH, PROOF_HEADER, PROOF_REQUIRED, SYNC_CONTENT_TYPE, SYNC_PATH, UPLOAD_COMPLETE_HEADER,
+    UPLOAD_LENGTH_HEADER, UPLOAD_OFFSET_HEADER, blob_path, blob_proof,
 };
 use shared::wire::{self, DocMessage, PairRequest, PairResponse, SyncRequest, SyncResponse};
 use shared::{JobId, Timestamp};
@@ -469,6 +469,8 @@ impl SyncClient {
                 }
             }
         }
+        let kept: Vec<JobId> = revoked.iter().filter(|j| !dropped.contains(j)).copied().collect();
+        store.set_left_jobs(&kept)?;
         report.refused.extend(resp.refused.iter().cloned());
         for r in &resp.refused {
             next.remove(&(r.job, r.kind));
@@ -530,6 +532,9 @@ impl SyncClient {
         if b.uploaded > 0 {
             let head = send(self.http.head(&url).bearer_auth(token).header(JOB_HEADER, b.job_id.to_string())).await?;
             let head = check(head).await?;
+            if proof_required(&head) {
+                return self.prove_blob(&url, token, b).await;
+            }
             offset = header_u64(&head, UPLOAD_OFFSET_HEADER).unwrap_or(0);
             if header_u64(&head, UPLOAD_COMPLETE_HEADER) == Some(1) {
                 self.store().set_blob_uploaded(&b.hash, b.size)?;
@@ -561,6 +566,9 @@ impl SyncClient {
                     .body(bytes[start..end].to_vec()),
             )
             .await?;
+            if resp.status() == reqwest::StatusCode::CONFLICT && proof_required(&resp) {
+                return self.prove_blob(&url, token, b).await;
+            }
             if resp.status() == reqwest::StatusCode::CONFLICT {
                 // An earlier, interrupted attempt got further (or the server restarted the
                 // upload): resume from where it says. A conflict that does not move the offset
@@ -581,6 +589,31 @@ impl SyncClient {
         }
         Ok(())
     }
+
+    /// The server holds the blob through another job: prove we hold its bytes instead of
+    /// sending them again.
+    async fn prove_blob(&self, url: &str, token: &str, b: &PendingBlob) -> Result<(), SyncError> {
+        let Some(bytes) = self.store().blob(&b.hash)? else { return Ok(()) };
+        let proof = blob_proof(b.job_id, &bytes);
+        let resp = send(
+            self.http
+                .patch(url)
+                .bearer_auth(token)
+                .header(JOB_HEADER, b.job_id.to_string())
+                .header(PROOF_HEADER, proof)
+                .header(UPLOAD_OFFSET_HEADER, "0")
+                .header(UPLOAD_LENGTH_HEADER, b.size.to_string()),
+        )
+        .await?;
+        check(resp).await?;
+        self.store().set_blob_uploaded(&b.hash, b.size)?;
+        Ok(())
+    }
+}
+
+/// Whether the server asks for a possession proof instead of the bytes.
+fn proof_required(resp: &reqwest::Response) -> bool {
+    resp.headers().get(PROOF_HEADER).is_some_and(|v| v.as_bytes() == PROOF_REQUIRED.as_bytes())
 }
 
 /// What one pass of photo uploads did.

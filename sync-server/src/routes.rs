@@ -6,7 +6,10 @@ use axum::extract::{FromRequest, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use shared::wire::http::{JOB_HEADER, PastJob, SYNC_CONTENT_TYPE, UPLOAD_COMPLETE_HEADER, UPLOAD_LENGTH_HEADER, UPLOAD_OFFSET_HEADER};
+use shared::wire::http::{
+    JOB_HEADER, PROOF_HEADER, PROOF_REQUIRED, PastJob, SYNC_CONTENT_TYPE, UPLOAD_COMPLETE_HEADER, UPLOAD_LENGTH_HEADER,
+    UPLOAD_OFFSET_HEADER, blob_proof,
+};
 use shared::wire::{self, PairRequest, PairResponse};
 use shared::{BlobHash, DeviceId, JobId, Timestamp};
 
@@ -124,7 +127,16 @@ pub(crate) fn blob_error(e: BlobError) -> AppError {
     }
 }
 
-/// `HEAD /v1/blobs/{hash}`: how much of the blob the server holds (`Upload-Offset`).
+/// Headers for a blob the server holds, but not through this job: the uploader proves it has the
+/// bytes ([`PROOF_HEADER`]) instead of sending them again.
+fn proof_required(size: u64) -> HeaderMap {
+    let mut m = offset_headers(BlobStatus::Complete { size });
+    m.insert(UPLOAD_COMPLETE_HEADER, HeaderValue::from_static("0"));
+    m.insert(PROOF_HEADER, HeaderValue::from_static(PROOF_REQUIRED));
+    m
+}
+
+/// `HEAD /v1/blobs/{hash}`: how much of the blob the server holds for this job (`Upload-Offset`).
 pub async fn blob_head(
     State(state): State<AppState>,
     who: DeviceAuth,
@@ -132,12 +144,18 @@ pub async fn blob_head(
     headers: HeaderMap,
 ) -> AppResult<Response> {
     let h = parse_hash(&hash)?;
-    blob_job(&state, &who, &headers).await?;
+    let job = blob_job(&state, &who, &headers).await?;
     let status = state.blobs.status(&h).await.map_err(blob_error)?;
+    if let BlobStatus::Complete { size } = status
+        && !state.store.blob_held(h.as_str(), job).await?
+    {
+        return Ok((StatusCode::OK, proof_required(size)).into_response());
+    }
     Ok((StatusCode::OK, offset_headers(status)).into_response())
 }
 
-/// `PATCH /v1/blobs/{hash}`: append at `Upload-Offset` of an `Upload-Length`-byte blob.
+/// `PATCH /v1/blobs/{hash}`: append at `Upload-Offset` of an `Upload-Length`-byte blob, or (empty
+/// body with [`PROOF_HEADER`]) prove possession of a blob the server already holds.
 pub async fn blob_patch(
     State(state): State<AppState>,
     who: DeviceAuth,
@@ -146,9 +164,20 @@ pub async fn blob_patch(
     body: Result<Bytes, BytesRejection>,
 ) -> AppResult<Response> {
     let h = parse_hash(&hash)?;
-    blob_job(&state, &who, &headers).await?;
+    let job = blob_job(&state, &who, &headers).await?;
     let body = body.map_err(bytes_rejection)?;
+    if let Some(proof) = headers.get(PROOF_HEADER) {
+        return blob_prove(&state, &who, job, &h, proof.as_bytes()).await;
+    }
     let (offset, total) = (header_u64(&headers, UPLOAD_OFFSET_HEADER)?, header_u64(&headers, UPLOAD_LENGTH_HEADER)?);
+    // Completing an upload makes the blob the job's; bytes sent to a blob that was already
+    // complete prove nothing (they are not read), so that takes a proof.
+    let before = state.blobs.status(&h).await.map_err(blob_error)?;
+    if let BlobStatus::Complete { size } = before
+        && !state.store.blob_held(h.as_str(), job).await?
+    {
+        return Ok((StatusCode::CONFLICT, proof_required(size)).into_response());
+    }
     let status = match state.blobs.append(&h, offset, total, &body).await {
         Ok(s) => s,
         Err(e @ BlobError::WrongOffset { .. }) => {
@@ -163,10 +192,31 @@ pub async fn blob_patch(
             return Err(blob_error(e));
         }
     };
-    // Completing an upload grants nothing: a blob is readable through the jobs whose documents
-    // name it (so knowing a hash is not enough to read a photo).
-    let code = if matches!(status, BlobStatus::Complete { .. }) { StatusCode::CREATED } else { StatusCode::NO_CONTENT };
+    let code = match status {
+        BlobStatus::Complete { .. } => {
+            state.store.add_blob_holder(h.as_str(), job).await?;
+            StatusCode::CREATED
+        }
+        _ => StatusCode::NO_CONTENT,
+    };
     Ok((code, offset_headers(status)).into_response())
+}
+
+/// Checks a possession proof against the stored bytes; a match makes the blob the job's.
+async fn blob_prove(state: &AppState, who: &DeviceAuth, job: JobId, h: &BlobHash, proof: &[u8]) -> AppResult<Response> {
+    let Some(bytes) = state.blobs.get(h).await.map_err(blob_error)? else {
+        return Ok((StatusCode::CONFLICT, offset_headers(BlobStatus::Missing)).into_response());
+    };
+    let size = bytes.len() as u64;
+    let expected = state.cpu.run(move || blob_proof(job, &bytes)).await.map_err(|e| AppError::Internal(e.into()))?;
+    // Constant time: the comparison must not tell a guesser how much of a proof was right.
+    let matches = blake3::Hash::from_hex(&expected).ok().zip(std::str::from_utf8(proof).ok().and_then(|p| blake3::Hash::from_hex(p).ok()));
+    if !matches.is_some_and(|(a, b)| a == b) {
+        tracing::warn!(blob = %h, device = %who.device, %job, "blob possession proof refused");
+        return Err(AppError::Unprocessable("the proof does not match the blob's bytes for this job".into()));
+    }
+    state.store.add_blob_holder(h.as_str(), job).await?;
+    Ok((StatusCode::CREATED, offset_headers(BlobStatus::Complete { size })).into_response())
 }
 
 async fn blob_bytes(state: &AppState, h: &BlobHash) -> AppResult<Response> {

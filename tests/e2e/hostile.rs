@@ -462,3 +462,57 @@ async fn one_request_applies_a_bounded_amount_of_work_and_the_rest_waits() {
     assert_eq!(w.dispatcher.job(jobs[2]).await, before, "nothing of it was applied");
     healthy(&w).await;
 }
+
+#[tokio::test]
+async fn a_former_assignee_that_keeps_writing_is_cut_off_after_it_was_told() {
+    let w = World::new().await;
+    let (li, li_dev) = w.technician("李明").await;
+    let (zhang, _zhang_dev) = w.technician("张伟").await;
+    let job = w.assigned_jobs(li, 1).await[0];
+    li_dev.client.sync_now().await.unwrap();
+    w.dispatcher.assign(job, zhang).await;
+
+    // A modified phone keeps listing the job and adds a note of its own every round.
+    let digest = li_dev.with(|s| s.sync_summaries().unwrap());
+    let mut st = automerge::sync::State::new();
+    let mut stored_after_notice = 0;
+    let mut told = false;
+    let mut refused = Vec::new();
+    for round in 0..10 {
+        li_dev.with(|s| s.apply_edit(job, FieldEdit::AddNote { text: format!("李明 round {round}") }).unwrap());
+        let mut doc = li_dev.with(|s| s.doc_for_sync(job, DocKind::Field).unwrap());
+        use automerge::sync::SyncDoc;
+        let mine = doc.sync().generate_sync_message(&mut st).map(|m| field_msg(job, m.encode())).into_iter().collect();
+        let notes_before = w.dispatcher.job(job).await["field"]["notes"].as_array().unwrap().len();
+        let req = SyncRequest { jobs: digest.clone(), messages: mine, ..SyncRequest::default() };
+        let r = reqwest::Client::new()
+            .post(format!("{}{}", w.server.url(), wire::http::SYNC_PATH))
+            .bearer_auth(token(&li_dev))
+            .body(wire::encode(&req))
+            .send()
+            .await
+            .unwrap();
+        let resp: SyncResponse = wire::decode(&r.bytes().await.unwrap()).unwrap();
+        for m in resp.messages.iter().filter(|m| m.job == job) {
+            doc.sync().receive_sync_message(&mut st, Message::decode(&m.message).unwrap()).unwrap();
+        }
+        let notes_after = w.dispatcher.job(job).await["field"]["notes"].as_array().unwrap().len();
+        if told && notes_after > notes_before {
+            stored_after_notice += 1;
+        }
+        told |= resp.revoked.contains(&job);
+        refused.extend(resp.refused.iter().map(|r| r.code));
+    }
+    assert!(told, "the phone was told the job left it");
+    assert!(
+        (1..=4).contains(&stored_after_notice),
+        "work after the notice is stored for a few rounds (to finish what was done before), then not: {stored_after_notice}"
+    );
+    assert!(!refused.is_empty() && refused.iter().all(|c| *c == RefusalCode::NotAssigned), "{refused:?}");
+    // The app itself, once told, keeps the work it could not deliver and takes no new work.
+    li_dev.client.sync_now().await.unwrap();
+    assert_eq!(li_dev.with(|s| s.list_all().unwrap()).len(), 1, "undelivered work stays on the phone");
+    let late = li_dev.with(|s| s.apply_edit(job, FieldEdit::AddNote { text: "李明 later".into() }));
+    assert!(matches!(late, Err(onsite_app::store::StoreError::JobLeft(_))), "{late:?}");
+    healthy(&w).await;
+}

@@ -239,17 +239,60 @@ async fn blobs_are_verified_and_access_checked() {
     assert_eq!(http.get(&url).bearer_auth(&ot).send().await.unwrap().status(), 404);
     assert_eq!(patch(good.clone(), 0, good.len(), ot.clone()).await.unwrap().status(), 403);
     let their_job = w.assigned_jobs(zhang, 1).await[0];
-    let r = http
-        .patch(&url)
-        .bearer_auth(&ot)
-        .header("onsite-job", their_job.to_string())
-        .header("upload-offset", good.len().to_string())
-        .header("upload-length", good.len().to_string())
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "an idempotent re-upload is fine: {}", r.status());
-    assert_eq!(http.get(&url).bearer_auth(&ot).send().await.unwrap().status(), 404, "but it grants no read access");
+    let claim = |job: shared::JobId, proof: Option<&str>| {
+        let mut r = http
+            .patch(&url)
+            .bearer_auth(&ot)
+            .header("onsite-job", job.to_string())
+            .header("upload-offset", good.len().to_string())
+            .header("upload-length", good.len().to_string());
+        if let Some(p) = proof {
+            r = r.header("onsite-blob-proof", p);
+        }
+        r.send()
+    };
+    // Sending (no) bytes to a blob the server holds through another job proves nothing: the
+    // server asks for a proof of possession.
+    let r = claim(their_job, None).await.unwrap();
+    assert_eq!(r.status(), 409);
+    assert_eq!(r.headers()["onsite-blob-proof"], "required");
+    // Zhang's phone names the hash in his own job's document without ever proving it has the
+    // bytes (the photo marked as sent, as a modified app would): the server still refuses it.
+    other.client.sync_now().await.unwrap();
+    let ready = shared::photo::ReadyPhoto { jpeg: good.clone(), thumbnail: onsite_tests::harness::jpeg(16, 12, 2), width: 64, height: 48 };
+    other.with(|s| {
+        s.add_photo(their_job, shared::model::PhotoKind::Fault, "", ready).unwrap();
+        s.set_blob_uploaded(&hash, good.len() as u64).unwrap();
+    });
+    other.client.sync_now().await.unwrap();
+    assert_eq!(w.dispatcher.job(their_job).await["field"]["photos"][0]["blob"], hash.as_str(), "his document names it");
+    assert_eq!(http.get(&url).bearer_auth(&ot).send().await.unwrap().status(), 404, "naming a hash grants no read access");
+    let head = http.head(&url).bearer_auth(&ot).header("onsite-job", their_job.to_string()).send().await.unwrap();
+    assert_eq!(
+        (head.headers()["upload-complete"].to_str().unwrap(), head.headers()["onsite-blob-proof"].to_str().unwrap()),
+        ("0", "required")
+    );
+    // A proof made for another job, or from other bytes, is refused.
+    let wrong = [wire::http::blob_proof(job, &good), wire::http::blob_proof(their_job, &bad), "zz".into()];
+    for p in &wrong {
+        assert_eq!(claim(their_job, Some(p)).await.unwrap().status(), 422, "{p}");
+    }
+    assert_eq!(http.get(&url).bearer_auth(&ot).send().await.unwrap().status(), 404);
+    // The real proof (what his app sends when it holds the photo) opens it for his job.
+    let r = claim(their_job, Some(&wire::http::blob_proof(their_job, &good))).await.unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(http.get(&url).bearer_auth(&ot).send().await.unwrap().status(), 200);
+    // An honest phone holding the same bytes (the same picture sent to two customers' jobs) proves
+    // it on its own: its app answers the server's request for a proof.
+    let (wang, wang_dev) = w.technician("王芳").await;
+    let wang_job = w.assigned_jobs(wang, 1).await[0];
+    wang_dev.client.sync_now().await.unwrap();
+    let ready = shared::photo::ReadyPhoto { jpeg: good.clone(), thumbnail: onsite_tests::harness::jpeg(16, 12, 3), width: 64, height: 48 };
+    wang_dev.with(|s| s.add_photo(wang_job, shared::model::PhotoKind::Fault, "", ready).unwrap());
+    let report = wang_dev.client.sync_now().await.unwrap();
+    assert!(report.blob_failures.is_empty(), "{:?}", report.blob_failures);
+    assert!(wang_dev.client.status().is_synced());
+    assert_eq!(http.get(&url).bearer_auth(token(&wang_dev)).send().await.unwrap().status(), 200);
     // Oversized declared length and oversized chunk.
     let big = BlobHash::of(b"big");
     let r = http

@@ -1,7 +1,7 @@
 //! Jobs: the domain operations the screens call.
 
 use automerge::AutoCommit;
-use rusqlite::{Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 use shared::docs::{DocKind, device_actor, read_dispatch, read_field};
 use shared::edit::{FieldActor, FieldEdit, apply_field_edit};
@@ -90,6 +90,17 @@ impl Store {
         Ok(view)
     }
 
+    /// Marks the jobs the server says left this phone (and unmarks any it gave back).
+    pub fn set_left_jobs(&mut self, left: &[JobId]) -> Result<()> {
+        let ids = serde_json::to_string(&left.iter().map(|j| j.to_string()).collect::<Vec<_>>()).expect("ids serialize");
+        self.conn.execute(
+            "UPDATE jobs SET left_at = CASE WHEN job_id IN (SELECT value FROM json_each(?1)) THEN coalesce(left_at, ?2) ELSE NULL END
+             WHERE left_at IS NOT NULL OR job_id IN (SELECT value FROM json_each(?1))",
+            params![ids, Timestamp::now().0],
+        )?;
+        Ok(())
+    }
+
     /// Today's list: jobs with an appointment today, plus unfinished jobs from earlier days and
     /// open jobs with no appointment yet, ordered by appointment.
     pub fn list_today(&self, q: TodayQuery) -> Result<Vec<JobSummary>> {
@@ -158,6 +169,11 @@ pub(super) fn edit_in(
 
 /// One field edit by `actor`, inside `tx`.
 pub(super) fn field_edit_in(tx: &Transaction<'_>, job_id: &str, actor: &FieldActor, now: Timestamp, edit: FieldEdit) -> Result<JobView> {
+    // A job that left this phone takes no new work: the server would refuse it after a few rounds.
+    let left: Option<i64> = tx.query_row("SELECT left_at FROM jobs WHERE job_id = ?1", [job_id], |r| r.get(0)).optional()?.flatten();
+    if left.is_some() {
+        return Err(StoreError::JobLeft(job_id.to_owned()));
+    }
     edit_in(tx, job_id, |d, f| {
         let dispatch = read_dispatch(d).map_err(|e| bad(job_id, DocKind::Dispatch, e))?;
         f.set_actor(device_actor(actor.device));

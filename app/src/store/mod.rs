@@ -38,6 +38,8 @@ pub enum StoreError {
     NewerSchema { found: i64 },
     #[error("no job {0} on this device")]
     NoSuchJob(String),
+    #[error("job {0} is no longer yours (the office gave it to someone else or it closed); what you did before was kept")]
+    JobLeft(String),
     #[error("job {job}: its {kind} document cannot be read: {source}")]
     BadDocument { job: String, kind: &'static str, source: Box<DocError> },
     #[error("job {job}: the server's sync message was refused: {detail}")]

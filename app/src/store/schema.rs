@@ -152,6 +152,9 @@ pub fn migrations() -> Migrations<'static> {
         ALTER TABLE van_stock DROP COLUMN used_today;
         "#,
         ),
+        // When the server told this phone the job went to someone else (or closed long ago): the
+        // phone still delivers what was done before, and takes no new work on it.
+        M::up("ALTER TABLE jobs ADD COLUMN left_at INTEGER;"),
     ])
 }
 

@@ -49,6 +49,23 @@ pub const UPLOAD_LENGTH_HEADER: &str = "upload-length";
 /// `1` once the blob is complete, verified and durable; `0` before.
 pub const UPLOAD_COMPLETE_HEADER: &str = "upload-complete";
 
+/// A proof that the uploader holds a blob's bytes, for a blob the server already holds through
+/// another job: a job may read only the blobs it uploaded (or proved), so knowing a photo's hash
+/// is never enough to read it. On `HEAD`, `required` asks for one; on `PATCH` (empty body) it
+/// carries [`blob_proof`].
+pub const PROOF_HEADER: &str = "onsite-blob-proof";
+/// The value of [`PROOF_HEADER`] on a `HEAD` answer that asks for a proof.
+pub const PROOF_REQUIRED: &str = "required";
+
+/// What proves possession of `bytes` for `job`: bound to the job, so a proof seen once cannot
+/// open the blob through another job.
+pub fn blob_proof(job: crate::JobId, bytes: &[u8]) -> String {
+    let mut h = blake3::Hasher::new_derive_key("OnSite 2026-12 blob possession proof v1");
+    h.update(job.to_string().as_bytes());
+    h.update(bytes);
+    h.finalize().to_hex().to_string()
+}
+
 /// Every error response: `{"error": {"code": ..., "message": ...}}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorEnvelope {

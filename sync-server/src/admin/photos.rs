@@ -48,8 +48,10 @@ pub async fn add_customer_photo(
         })?;
     let (blob, thumbnail) = (BlobHash::of(&ready.jpeg), BlobHash::of(&ready.thumbnail));
     for (hash, bytes) in [(&blob, &ready.jpeg), (&thumbnail, &ready.thumbnail)] {
-        // Readable by the job's phone once the dispatch change below names it.
+        // The server made these bytes, so the job holds them; its phone reads them once the
+        // dispatch change below names them.
         state.blobs.append(hash, 0, bytes.len() as u64, bytes).await.map_err(blob_error)?;
+        state.store.add_blob_holder(hash.as_str(), job).await?;
     }
     let photo = CustomerPhoto {
         id: ItemId::new(),

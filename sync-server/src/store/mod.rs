@@ -281,6 +281,17 @@ pub trait Store: Send + Sync + 'static {
     async fn latest_reference_versions(&self, kinds: Vec<String>) -> Result<std::collections::HashMap<String, u32>>;
 
     // --- blobs ---
-    /// Jobs whose documents name the blob (recorded with every [`JobWrite`]).
+    /// Jobs whose documents name the blob (recorded with every [`JobWrite`]) and that hold it.
     async fn blob_jobs(&self, hash: &str) -> Result<Vec<JobId>>;
+    /// Whether the job holds the blob: its bytes were uploaded (or proved) for it.
+    async fn blob_held(&self, hash: &str, job: JobId) -> Result<bool>;
+    async fn add_blob_holder(&self, hash: &str, job: JobId) -> Result<()>;
+
+    // --- former assignees ---
+    /// Rounds of work the device delivered on the job since it was told the job left its
+    /// technician (`None`: not told yet).
+    async fn former_rounds(&self, device: DeviceId, job: JobId) -> Result<Option<u32>>;
+    /// Records the jobs the device was just told left it, and counts a round for those it
+    /// delivered work on after being told.
+    async fn note_former(&self, device: DeviceId, noticed: Vec<JobId>, delivered: Vec<JobId>, at: Timestamp) -> Result<()>;
 }

@@ -123,6 +123,20 @@ fn migrations() -> Migrations<'static> {
         ) WITHOUT ROWID;
         "#,
         ),
+        // Which jobs hold a blob's bytes (uploaded or proved for them): a job reads a blob only
+        // when its documents name it and it holds it. Blobs named before this existed are trusted.
+        // Former assignees: when the server told a device a job is no longer its technician's,
+        // and how many rounds of work it delivered since.
+        M::up(
+            r#"
+        CREATE TABLE blob_holders (hash TEXT NOT NULL, job_id TEXT NOT NULL, PRIMARY KEY (hash, job_id)) WITHOUT ROWID;
+        INSERT INTO blob_holders (hash, job_id) SELECT hash, job_id FROM blob_refs;
+        CREATE TABLE former_notices (
+            device_id TEXT NOT NULL, job_id TEXT NOT NULL, noticed_at INTEGER NOT NULL, rounds INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (job_id, device_id)
+        ) WITHOUT ROWID;
+        "#,
+        ),
     ])
 }
 
@@ -593,6 +607,11 @@ impl Store for SqliteStore {
                     "INSERT OR IGNORE INTO job_assignees (job_id, technician_id) VALUES (?1, ?2)",
                     params![i.job.to_string(), t.to_string()],
                 )?;
+                // Assigned (again): an earlier notice that the job left them no longer holds.
+                tx.execute(
+                    "DELETE FROM former_notices WHERE job_id = ?1 AND device_id IN (SELECT id FROM devices WHERE technician_id = ?2)",
+                    params![i.job.to_string(), t.to_string()],
+                )?;
             }
             tx.commit()?;
             Ok(())
@@ -838,9 +857,65 @@ impl Store for SqliteStore {
     async fn blob_jobs(&self, hash: &str) -> Result<Vec<JobId>> {
         let h = hash.to_owned();
         self.call(move |c| {
-            let mut stmt = c.prepare_cached("SELECT job_id FROM blob_refs WHERE hash = ?1")?;
+            let mut stmt = c.prepare_cached("SELECT job_id FROM blob_refs JOIN blob_holders USING (hash, job_id) WHERE hash = ?1")?;
             let rows = stmt.query_map([h], |r| r.get::<_, String>(0))?;
             Ok(rows.filter_map(|r| r.ok()?.parse().ok()).collect())
+        })
+        .await
+    }
+
+    async fn blob_held(&self, hash: &str, job: JobId) -> Result<bool> {
+        let h = hash.to_owned();
+        self.call(move |c| {
+            Ok(c.query_row("SELECT 1 FROM blob_holders WHERE hash = ?1 AND job_id = ?2", params![h, job.to_string()], |_| Ok(()))
+                .optional()?
+                .is_some())
+        })
+        .await
+    }
+
+    async fn add_blob_holder(&self, hash: &str, job: JobId) -> Result<()> {
+        let h = hash.to_owned();
+        self.call(move |c| {
+            c.execute("INSERT OR IGNORE INTO blob_holders (hash, job_id) VALUES (?1, ?2)", params![h, job.to_string()])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn former_rounds(&self, device: DeviceId, job: JobId) -> Result<Option<u32>> {
+        self.call(move |c| {
+            Ok(c.query_row(
+                "SELECT rounds FROM former_notices WHERE device_id = ?1 AND job_id = ?2",
+                params![device.to_string(), job.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn note_former(&self, device: DeviceId, noticed: Vec<JobId>, delivered: Vec<JobId>, at: Timestamp) -> Result<()> {
+        if noticed.is_empty() && delivered.is_empty() {
+            return Ok(());
+        }
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            // Counted before noting: work stored in the round that tells the device is not counted.
+            for job in delivered {
+                tx.execute(
+                    "UPDATE former_notices SET rounds = rounds + 1 WHERE device_id = ?1 AND job_id = ?2",
+                    params![device.to_string(), job.to_string()],
+                )?;
+            }
+            for job in noticed {
+                tx.execute(
+                    "INSERT OR IGNORE INTO former_notices (device_id, job_id, noticed_at) VALUES (?1, ?2, ?3)",
+                    params![device.to_string(), job.to_string(), at.0],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
         })
         .await
     }

@@ -22,6 +22,10 @@ pub const RESPONSE_BYTES_BUDGET: usize = 4 * 1024 * 1024;
 /// Operations of device changes one request may have applied; jobs past it wait for the next
 /// round (the request's messages are each bounded by the guard, this bounds their sum).
 pub const REQUEST_OPS_BUDGET: u64 = 200_000;
+/// Rounds in which a device may still deliver work on a job after the server told it the job
+/// left its technician: enough for an honest phone to finish sending what it did before it knew
+/// (Automerge converges in one or two), and a bound on what a dishonest one can add afterwards.
+pub const FORMER_ROUNDS_MAX: u32 = 4;
 /// The sync state for one device and document, as persisted: shared heads only.
 ///
 /// Automerge's sync protocol assumes a reliable, ordered channel; an HTTP response can be lost
@@ -71,6 +75,17 @@ pub async fn round(state: &AppState, who: &DeviceAuth, req: SyncRequest) -> AppR
             }
             continue;
         }
+        if !assigned.contains_key(&job) && state.store.former_rounds(who.device, job).await?.is_some_and(|n| n >= FORMER_ROUNDS_MAX) {
+            for m in msgs {
+                resp.refused.push(refusal(
+                    job,
+                    m.kind,
+                    RefusalCode::NotAssigned,
+                    "this job left you and your earlier work on it was delivered; nothing more is stored",
+                ));
+            }
+            continue;
+        }
         to_answer.push(job);
     }
     for (&job, digest) in &assigned {
@@ -80,6 +95,8 @@ pub async fn round(state: &AppState, who: &DeviceAuth, req: SyncRequest) -> AppR
     }
 
     let mut ops_budget = REQUEST_OPS_BUDGET;
+    // Jobs no longer assigned on which this round stored the device's work.
+    let mut delivered_former = Vec::new();
     for job in to_answer {
         if budget == 0 {
             resp.more = true;
@@ -127,6 +144,9 @@ pub async fn round(state: &AppState, who: &DeviceAuth, req: SyncRequest) -> AppR
         };
         if let Some(write) = out.write {
             commit_write(state, write?).await?;
+            if !assigned.contains_key(&job) {
+                delivered_former.push(job);
+            }
         }
         // What was received is stored; the answer waits for the next round if it would take the
         // response past its budget (the phone's limit on what it reads).
@@ -158,6 +178,9 @@ pub async fn round(state: &AppState, who: &DeviceAuth, req: SyncRequest) -> AppR
         resp.new_jobs.push(NewJob { job, dispatch, field });
     }
     resp.revoked = held.keys().filter(|j| !assigned.contains_key(j)).copied().collect();
+    // Told from now on; a round counts once the device was told (its earlier work is not
+    // counted: it did it before it knew).
+    state.store.note_former(who.device, resp.revoked.clone(), delivered_former, Timestamp::now()).await?;
     resp.reference = crate::admin::reference::update_for(state, who.technician, req.reference).await?;
     state.store.put_sync_states(who.device, states).await?;
     Ok(resp)
