@@ -9,11 +9,11 @@ use crate::approval::content_hash;
 use crate::docs::{DocError, commit, read_dispatch, read_field};
 use crate::ids::{DeviceId, ItemId, TechnicianId};
 use crate::model::{
-    Appliance, Customer, CustomerPhoto, DispatchAction, DispatchDoc, DispatchEvent, FieldAction, FieldDoc, GeoPoint, LineItem, Note,
-    PartScan, Photo, Priority, Rating, Report, Signature, SignaturePurpose, Sla, StatusEvent, Window,
+    Appliance, Customer, CustomerPhoto, DispatchAction, DispatchDoc, DispatchEvent, FieldAction, FieldDoc, GeoPoint, LineItem, LineKind,
+    Note, PartScan, Photo, Priority, Rating, Report, Signature, SignaturePurpose, Sla, StatusEvent, Window,
 };
 use crate::pricing::{PricingError, check_line, totals};
-use crate::rules::{TimeWindow, check_field_change};
+use crate::rules::{CHECK_IN_RADIUS_M, RuleViolation, TimeWindow, check_field_change};
 use crate::signature::{Strokes, StrokesError};
 use crate::status::{Action, Rejection, Status, derive};
 use crate::time::Timestamp;
@@ -51,6 +51,8 @@ pub enum EditError {
     Empty(&'static str),
     #[error("a job holds at most {ITEMS_MAX} {0}")]
     TooMany(&'static str),
+    #[error("{0} is already on the quote: count it one more instead")]
+    DuplicateLine(String),
     #[error("no line {0} on the quote")]
     NoSuchLine(ItemId),
     #[error("location is not a valid position")]
@@ -173,6 +175,13 @@ pub fn apply_field_edit(
             if location.is_some_and(|l| !l.is_valid()) {
                 return Err(EditError::BadLocation);
             }
+            // A check-in away from the address (or where either position is unknown) proves
+            // nothing about arrival: the technician says why. Checked here, against this phone's
+            // copy of the address; the server does not re-check it, since the office may move
+            // the address's pin after an honest check-in.
+            if action == FieldAction::CheckIn && reason.trim().is_empty() && far_from_site(location, dispatch) {
+                return Err(RuleViolation::ReasonRequired(action).into());
+            }
             room("status events", field.events.len())?;
             derived.state().apply(&Action::Field { action, by: actor.technician })?;
             // A completed job without a report could never be signed off by the customer.
@@ -203,6 +212,14 @@ pub fn apply_field_edit(
     }
     commit(field_doc, name, now);
     Ok(field)
+}
+
+/// Whether a check-in at `here` is away from the job's address (or cannot be placed).
+pub fn far_from_site(here: Option<GeoPoint>, dispatch: &DispatchDoc) -> bool {
+    match (here, dispatch.customer.location) {
+        (Some(a), Some(b)) => a.distance_m(&b) > CHECK_IN_RADIUS_M,
+        _ => true,
+    }
 }
 
 fn edit_content(
@@ -239,6 +256,12 @@ fn edit_content(
         FieldEdit::UpsertLine { line } => {
             text("description", &line.description)?;
             check_line(field.quote.lines.len(), &line)?;
+            // The same price item twice is one line counted one more (the customer reads one
+            // line per item); parts each keep their own line, tied to what left the van.
+            let is_new = !field.quote.lines.iter().any(|l| l.id == line.id);
+            if is_new && line.kind != LineKind::Part && field.quote.lines.iter().any(|l| l.kind == line.kind && l.code == line.code) {
+                return Err(EditError::DuplicateLine(line.code));
+            }
             match field.quote.lines.iter_mut().find(|l| l.id == line.id) {
                 Some(existing) => *existing = line,
                 None => field.quote.lines.push(line),

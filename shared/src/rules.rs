@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use crate::edit::{FieldActor, ITEMS_MAX, TEXT_BYTES_MAX};
 use crate::ids::{DeviceId, ItemId, TechnicianId};
-use crate::model::{FIELD_SCHEMA, FieldDoc};
+use crate::model::{FIELD_SCHEMA, FieldAction, FieldDoc};
 use crate::pricing::{check_line, totals};
 use crate::signature::Strokes;
 use crate::time::Timestamp;
@@ -20,6 +20,8 @@ use crate::time::Timestamp;
 /// How far ahead of the time a change is received its items may be dated (phones' clocks drift;
 /// a date much later than that is a wrong or forged clock, and would pin "the latest" forever).
 pub const CLOCK_AHEAD_MAX_MS: i64 = Timestamp::DAY;
+/// How far from the job's address a check-in may be before the technician must say why.
+pub const CHECK_IN_RADIUS_M: f64 = 300.0;
 /// How far before the job existed an item may be dated (the phone's clock may lag the server's).
 pub const CLOCK_BEFORE_JOB_MAX_MS: i64 = Timestamp::DAY;
 
@@ -40,6 +42,8 @@ pub enum RuleViolation {
     TooMany(&'static str),
     #[error("{0}")]
     BadValue(String),
+    #[error("{0:?} needs a reason")]
+    ReasonRequired(FieldAction),
     #[error("{what} is dated {at}, outside {from} .. {to} (check the phone's clock)")]
     Clock { what: &'static str, at: Timestamp, from: Timestamp, to: Timestamp },
 }
@@ -108,6 +112,11 @@ pub fn check_field_change(before: &FieldDoc, after: &FieldDoc, author: &Author, 
             return Err(RuleViolation::WrongAuthor { list: "status events", id: e.id });
         }
         text("reason", &e.reason)?;
+        // Declining a job or giving up on it leaves the office with nothing to act on unless
+        // the technician says why.
+        if matches!(e.action, FieldAction::Decline | FieldAction::CannotComplete) && e.reason.trim().is_empty() {
+            return Err(RuleViolation::ReasonRequired(e.action));
+        }
         if e.location.is_some_and(|l| !l.is_valid()) {
             return Err(RuleViolation::BadValue("a status event's location is not a position on Earth".into()));
         }

@@ -77,7 +77,9 @@ fn report() -> FieldEdit {
 }
 
 fn st(action: FieldAction) -> FieldEdit {
-    FieldEdit::Status { action, location: None, reason: String::new() }
+    // With no position, a check-in says why (the rule this suite checks elsewhere).
+    let reason = if action == FieldAction::CheckIn { "定位失败 no GPS fix".into() } else { String::new() };
+    FieldEdit::Status { action, location: None, reason }
 }
 
 fn line(price: i64) -> LineItem {

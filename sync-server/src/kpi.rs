@@ -101,7 +101,12 @@ mod tests {
         NewJob {
             channel: Channel::Phone,
             priority: Priority::Normal,
-            customer: Customer { name: "c".into(), phone: String::new(), address: String::new(), location: None },
+            customer: Customer {
+                name: "c".into(),
+                phone: String::new(),
+                address: String::new(),
+                location: Some(shared::model::GeoPoint { lat: 31.2, lon: 121.4 }),
+            },
             appliance: Appliance {
                 category: Category::Washer,
                 brand: brand.into(),
@@ -169,7 +174,7 @@ mod tests {
                     FieldEdit::SetReport { report: Report { cause: s.cause.into(), method: "m".into(), warranty_days: 30 } },
                 );
             }
-            edit(&mut docs, m, FieldEdit::Status { action, location: None, reason: String::new() });
+            edit(&mut docs, m, FieldEdit::Status { action, location: d.customer.location, reason: String::new() });
         }
         if let Some(score) = s.rating {
             edit(&mut docs, 500, FieldEdit::Rate { score, comment: String::new() });

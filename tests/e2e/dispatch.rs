@@ -12,7 +12,9 @@ use crate::World;
 use onsite_tests::harness::jpeg;
 
 fn status(action: FieldAction) -> FieldEdit {
-    FieldEdit::Status { action, location: Some(GeoPoint { lat: 31.2, lon: 121.44 }), reason: String::new() }
+    // A fixed position away from the jobs' addresses: check-ins there say why.
+    let reason = if action == FieldAction::CheckIn { "地址定位偏差 pin off the building".into() } else { String::new() };
+    FieldEdit::Status { action, location: Some(GeoPoint { lat: 31.2, lon: 121.44 }), reason }
 }
 
 #[tokio::test]

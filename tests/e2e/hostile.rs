@@ -407,7 +407,8 @@ async fn a_clock_set_back_buys_no_on_time_arrival() {
     // Its clock set back, the phone claims it accepted, drove and checked in hours ago — before
     // that last sync, which it would then have sent them with. Then it starts, honestly dated.
     let step = |a: FieldAction, at: Timestamp| {
-        dev.with(|s| s.apply_edit_at(job, FieldEdit::Status { action: a, location: None, reason: String::new() }, at).unwrap())
+        let reason = if a == FieldAction::CheckIn { "no GPS fix".into() } else { String::new() };
+        dev.with(|s| s.apply_edit_at(job, FieldEdit::Status { action: a, location: None, reason }, at).unwrap())
     };
     step(FieldAction::Accept, Timestamp(created.0 + 5 * Timestamp::MINUTE));
     step(FieldAction::EnRoute, Timestamp(created.0 + 10 * Timestamp::MINUTE));

@@ -14,7 +14,9 @@ use crate::World;
 use onsite_tests::harness::jpeg;
 
 fn status(action: FieldAction) -> FieldEdit {
-    FieldEdit::Status { action, location: Some(GeoPoint { lat: 31.19, lon: 121.43 }), reason: String::new() }
+    // A fixed position away from the jobs' addresses: check-ins there say why.
+    let reason = if action == FieldAction::CheckIn { "地址定位偏差 pin off the building".into() } else { String::new() };
+    FieldEdit::Status { action, location: Some(GeoPoint { lat: 31.19, lon: 121.43 }), reason }
 }
 
 #[tokio::test]
@@ -22,6 +24,11 @@ async fn offline_day_converges_and_loses_nothing() {
     let w = World::new().await;
     let (li, dev) = w.technician("李明").await;
     let jobs = w.assigned_jobs(li, 20).await;
+    // The parts catalog and the van's stock come from the office, like everything else.
+    let catalog: serde_json::Value = serde_json::from_str(include_str!("../../assets/catalog.json")).unwrap();
+    assert_eq!(w.dispatcher.put("/admin/v1/reference/catalog", catalog).await.0, 200);
+    let stock = serde_json::json!([{ "part_no": "WM-PUMP-01", "quantity": 20, "min_quantity": 2 }]);
+    assert_eq!(w.dispatcher.put(&format!("/admin/v1/technicians/{li}/van-stock"), stock).await.0, 200);
     let first = dev.client.sync_now().await.unwrap();
     assert_eq!(first.new_jobs, 20);
 
@@ -50,9 +57,9 @@ async fn offline_day_converges_and_loses_nothing() {
                 },
             )
             .unwrap();
-            for (kind, code, price) in
-                [(LineKind::CallOut, "CALLOUT", 50_00), (LineKind::Part, "WM-PUMP-01", 180_00), (LineKind::Labor, "LAB-WM", 120_00)]
-            {
+            // The pump comes out of the van (the only way a part reaches a quote).
+            s.use_part(job, "WM-PUMP-01", 1).unwrap();
+            for (kind, code, price) in [(LineKind::CallOut, "CALLOUT", 50_00), (LineKind::Labor, "LAB-WM", 120_00)] {
                 let line =
                     LineItem { id: ItemId::new(), kind, code: code.into(), description: code.into(), quantity: 1, unit_price_minor: price };
                 s.apply_edit(job, FieldEdit::UpsertLine { line }).unwrap();

@@ -28,5 +28,4 @@ impl Scanner for ImageScanner {
     }
 }
 
-/// How far from the job's address a check-in may be before the technician must say why.
-pub const CHECK_IN_RADIUS_M: f64 = 300.0;
+pub use shared::rules::CHECK_IN_RADIUS_M;

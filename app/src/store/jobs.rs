@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 use shared::docs::{DocKind, device_actor, read_dispatch, read_field};
 use shared::edit::{FieldActor, FieldEdit, apply_field_edit};
-use shared::model::{Category, DispatchDoc, FieldDoc, GeoPoint, Priority, Window};
+use shared::model::{Category, DispatchDoc, FieldDoc, GeoPoint, LineItem, LineKind, Priority, Window};
 use shared::status::{Derived, Status, derive};
 use shared::{JobId, Timestamp};
 
@@ -83,6 +83,18 @@ impl Store {
     /// [`Store::apply_edit`] at a given time (tests and replays).
     pub fn apply_edit_at(&mut self, job: JobId, edit: FieldEdit, now: Timestamp) -> Result<JobView> {
         let actor = self.actor()?;
+        // Part lines move with the van's stock: only `use_part` adds them and only `remove_line`
+        // takes them off (each in one transaction with the stock).
+        match &edit {
+            FieldEdit::UpsertLine { line } if line.kind == LineKind::Part => return Err(StoreError::PartsFromVan),
+            FieldEdit::UpsertLine { line: LineItem { id, .. } } | FieldEdit::RemoveLine { id } => {
+                let view = self.open_job(job)?;
+                if view.field.quote.lines.iter().any(|l| l.id == *id && l.kind == LineKind::Part) {
+                    return Err(StoreError::PartsFromVan);
+                }
+            }
+            _ => {}
+        }
         let job_id = job.to_string();
         let tx = self.conn.transaction()?;
         let view = field_edit_in(&tx, &job_id, &actor, now, edit)?;

@@ -54,6 +54,10 @@ pub enum StoreError {
     Doc(#[from] Box<DocError>),
     #[error("not enough {part_no} in the van (have {have}, need {need})")]
     OutOfStock { part_no: String, have: u32, need: u32 },
+    #[error("parts come from the van: use a part (or remove its line) instead of editing the quote")]
+    PartsFromVan,
+    #[error("unknown price item {0}")]
+    UnknownPriceItem(String),
     #[error("unknown part {0}")]
     UnknownPart(String),
     #[error("blob does not match its hash")]

@@ -252,6 +252,39 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Adds a price-list item (labour, call-out...) to a job's quote: a new line, or one more on
+    /// the line that already has it.
+    pub fn add_price_item(&mut self, job: shared::JobId, code: &str) -> Result<super::JobView> {
+        let view = self.open_job(job)?;
+        if let Some(l) = view.field.quote.lines.iter().find(|l| l.code == code && l.kind != LineKind::Part) {
+            let line = shared::model::LineItem { quantity: l.quantity.saturating_add(1), ..l.clone() };
+            return self.apply_edit(job, shared::edit::FieldEdit::UpsertLine { line });
+        }
+        let item = self
+            .price_list(Some(view.dispatch.appliance.category))?
+            .into_iter()
+            .find(|p| p.code == code && p.kind != LineKind::Part)
+            .ok_or_else(|| StoreError::UnknownPriceItem(code.to_owned()))?;
+        let line = shared::model::LineItem {
+            id: shared::ItemId::new(),
+            kind: item.kind,
+            code: item.code,
+            description: format!("{} {}", item.name_zh, item.name_en),
+            quantity: 1,
+            unit_price_minor: item.unit_price_minor,
+        };
+        self.apply_edit(job, shared::edit::FieldEdit::UpsertLine { line })
+    }
+
+    /// Sets how many of a price-list line the quote counts (at least one; a part line's count is
+    /// what left the van, so it is refused).
+    pub fn set_line_quantity(&mut self, job: shared::JobId, line: shared::ItemId, quantity: u32) -> Result<super::JobView> {
+        let view = self.open_job(job)?;
+        let l = view.field.quote.lines.iter().find(|l| l.id == line).ok_or(shared::edit::EditError::NoSuchLine(line))?;
+        let line = shared::model::LineItem { quantity: quantity.max(1), ..l.clone() };
+        self.apply_edit(job, shared::edit::FieldEdit::UpsertLine { line })
+    }
+
     /// Removes a line from a job's quote. A part line that came out of the van puts its parts
     /// back (as far as this job took them out), in the same transaction.
     pub fn remove_line(&mut self, job: shared::JobId, line: shared::ItemId) -> Result<super::JobView> {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use dioxus::prelude::*;
 use shared::edit::FieldEdit;
-use shared::model::{LineItem, LineKind, PartScan};
+use shared::model::PartScan;
 use shared::{BlobHash, ItemId, JobId, Timestamp};
 
 use super::job::{JobScreen, JobScreenData, PhotoView, UiAction};
@@ -113,35 +113,9 @@ fn run(
             *last_scan = None;
             store.use_part(job, &part_no, 1).map(|_| ())
         }
-        UiAction::AddPriceLine(code) => {
-            if let Some(l) = view.field.quote.lines.iter().find(|l| l.code == code && l.kind != LineKind::Part) {
-                let line = LineItem { quantity: l.quantity.saturating_add(1), ..l.clone() };
-                return store.apply_edit(job, FieldEdit::UpsertLine { line }).map(|_| ()).map_err(err);
-            }
-            let item = store
-                .price_list(Some(view.dispatch.appliance.category))
-                .map_err(err)?
-                .into_iter()
-                .find(|p| p.code == code)
-                .ok_or_else(|| format!("unknown price code {code}"))?;
-            let line = LineItem {
-                id: ItemId::new(),
-                kind: item.kind,
-                code: item.code,
-                description: format!("{} {}", item.name_zh, item.name_en),
-                quantity: 1,
-                unit_price_minor: item.unit_price_minor,
-            };
-            store.apply_edit(job, FieldEdit::UpsertLine { line }).map(|_| ())
-        }
+        UiAction::AddPriceLine(code) => store.add_price_item(job, &code).map(|_| ()),
         UiAction::RemoveLine(id) => store.remove_line(job, id).map(|_| ()),
-        UiAction::SetQuantity { id, quantity } => {
-            let l = view.field.quote.lines.iter().find(|l| l.id == id).ok_or("that line is no longer on the quote")?;
-            if l.kind == LineKind::Part {
-                return Err("parts come from the van: scan another one, or remove the line".into());
-            }
-            store.apply_edit(job, FieldEdit::UpsertLine { line: LineItem { quantity: quantity.max(1), ..l.clone() } }).map(|_| ())
-        }
+        UiAction::SetQuantity { id, quantity } => store.set_line_quantity(job, id, quantity).map(|_| ()),
         UiAction::Sign { purpose, signer, strokes, shown_hash } => {
             store.apply_edit(job, FieldEdit::Sign { purpose, signer, strokes, shown_hash }).map(|_| ())
         }

@@ -176,12 +176,12 @@ fn in_progress(s: &Store) -> shared::JobId {
     s.list_all().unwrap().into_iter().find(|j| j.status == Status::InProgress).unwrap().job_id
 }
 
-/// A drain pump line at 180.00 each.
+/// Replacing a drain pump, 180.00 each (a price-list line: part lines come only from the van).
 fn pump(description: &str, quantity: u32) -> LineItem {
     LineItem {
         id: ItemId::new(),
-        kind: LineKind::Part,
-        code: "WM-PUMP-01".into(),
+        kind: LineKind::Labor,
+        code: "LAB-WM-PUMP".into(),
         description: description.into(),
         quantity,
         unit_price_minor: 180_00,

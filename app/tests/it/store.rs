@@ -369,3 +369,66 @@ fn crash_at_each_point_of_a_photo_write_is_all_or_nothing() {
         assert_eq!(row.status, view.derived.status);
     }
 }
+
+/// The rules the screens once enforced only by disabling buttons are refused here, for any caller.
+#[test]
+fn rules_the_screens_relied_on_are_refused_below_them() {
+    use shared::model::{LineItem, LineKind};
+    use shared::rules::RuleViolation;
+    let (_dir, _path, mut store) = seeded();
+    let job = store.list_all().unwrap().into_iter().find(|j| j.status == Status::Assigned).unwrap().job_id;
+    let status = |action, location, reason: &str| FieldEdit::Status { action, location, reason: reason.into() };
+
+    // Declining needs a reason.
+    let err = store.apply_edit(job, status(FieldAction::Decline, None, " ")).unwrap_err();
+    assert!(matches!(err, StoreError::Edit(EditError::Rule(RuleViolation::ReasonRequired(FieldAction::Decline)))), "{err}");
+    store.apply_edit(job, status(FieldAction::Accept, None, "")).unwrap();
+    store.apply_edit(job, status(FieldAction::EnRoute, None, "")).unwrap();
+
+    // A check-in away from the address, or with no position, needs a reason; at the door it does not.
+    let site = store.open_job(job).unwrap().dispatch.customer.location.expect("demo jobs have a position");
+    let far = shared::model::GeoPoint { lat: site.lat + 0.01, lon: site.lon };
+    for here in [None, Some(far)] {
+        let err = store.apply_edit(job, status(FieldAction::CheckIn, here, "")).unwrap_err();
+        assert!(matches!(err, StoreError::Edit(EditError::Rule(RuleViolation::ReasonRequired(FieldAction::CheckIn)))), "{err}");
+    }
+    let near = shared::model::GeoPoint { lat: site.lat + 0.0005, lon: site.lon };
+    store.apply_edit(job, status(FieldAction::CheckIn, Some(near), "")).unwrap();
+    store.apply_edit(job, status(FieldAction::Start, Some(near), "")).unwrap();
+
+    // Giving up needs a reason.
+    let err = store.apply_edit(job, status(FieldAction::CannotComplete, Some(near), "")).unwrap_err();
+    assert!(matches!(err, StoreError::Edit(EditError::Rule(RuleViolation::ReasonRequired(_)))), "{err}");
+
+    // Part lines come only from the van: not added, changed or removed through a plain edit.
+    let before = store.open_job(job).unwrap();
+    let part = LineItem {
+        id: shared::ItemId::new(),
+        kind: LineKind::Part,
+        code: "WM-PUMP-01".into(),
+        description: "pump".into(),
+        quantity: 1,
+        unit_price_minor: 1,
+    };
+    assert!(matches!(store.apply_edit(job, FieldEdit::UpsertLine { line: part }), Err(StoreError::PartsFromVan)));
+    assert_eq!(store.open_job(job).unwrap(), before, "nothing changed");
+
+    // The same price item twice is one line counted twice.
+    let item = store.price_list(None).unwrap().into_iter().find(|p| p.kind != LineKind::Part).expect("a price list");
+    store.add_price_item(job, &item.code).unwrap();
+    let view = store.add_price_item(job, &item.code).unwrap();
+    let lines: Vec<_> = view.field.quote.lines.iter().filter(|l| l.code == item.code).collect();
+    assert_eq!((lines.len(), lines[0].quantity), (1, 2));
+    let twin = LineItem { id: shared::ItemId::new(), ..lines[0].clone() };
+    let err = store.apply_edit(job, FieldEdit::UpsertLine { line: twin }).unwrap_err();
+    assert!(matches!(err, StoreError::Edit(EditError::DuplicateLine(_))), "{err}");
+    // A part taken from the van leaves the quote only by going back to the van.
+    let have = store.van_stock(Timestamp(0)).unwrap().into_iter().find(|s| s.quantity > 0).expect("demo van stock");
+    let view = store.use_part(job, &have.part_no, 1).unwrap();
+    let part_line = view.field.quote.lines.iter().find(|l| l.kind == LineKind::Part).unwrap().clone();
+    let more = LineItem { quantity: 5, ..part_line.clone() };
+    assert!(matches!(store.apply_edit(job, FieldEdit::UpsertLine { line: more }), Err(StoreError::PartsFromVan)));
+    assert!(matches!(store.apply_edit(job, FieldEdit::RemoveLine { id: part_line.id }), Err(StoreError::PartsFromVan)));
+    assert!(matches!(store.set_line_quantity(job, part_line.id, 5), Err(StoreError::PartsFromVan)));
+    assert!(store.remove_line(job, part_line.id).unwrap().field.quote.lines.iter().all(|l| l.id != part_line.id));
+}
