@@ -96,7 +96,7 @@ struct TodayProps {
 
 fn today_screen(p: TodayProps) -> Element {
     rsx! {
-        onsite_app::ui::today::TodayScreen {
+        onsite_app::ui::components::today::TodayScreen {
             jobs: p.jobs,
             now: Timestamp::now(),
             here: None,

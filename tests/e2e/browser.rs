@@ -106,7 +106,7 @@ async fn a_whole_job_in_a_real_browser() {
         .expect("the browser run took over 5 minutes")
         .expect("starting node");
     if !out.success() {
-        let store = services.store.try_lock().expect("the store is not locked once the browser is done");
+        let store = services.store.shared().try_lock().expect("the store is not locked once the browser is done");
         for j in store.list_today(TodayQuery { day_start: Timestamp::now().start_of_local_day(OFFSET_MIN) }).unwrap() {
             eprintln!("store after the failure: {} {:?}", j.customer_name, j.status);
         }
@@ -137,7 +137,7 @@ async fn a_whole_job_in_a_real_browser() {
 
     // The phone's store holds the whole job, exactly as done in the browser.
     let (job, photo_bytes, stock_left) = {
-        let store = services.store.lock().unwrap();
+        let store = services.store.shared().lock().unwrap();
         let today = store.list_today(TodayQuery { day_start: Timestamp::now().start_of_local_day(OFFSET_MIN) }).unwrap();
         let job = today.iter().find(|j| j.customer_name.contains(CUSTOMER)).expect("the job is on today's list").job_id;
         let v = store.open_job(job).unwrap();

@@ -130,6 +130,19 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
+    /// The jobs with an appointment on one day (planning ahead), ordered by appointment.
+    pub fn list_day(&self, day_start: Timestamp) -> Result<Vec<JobSummary>> {
+        let day_end = Timestamp(day_start.0.saturating_add(Timestamp::DAY));
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT job_id, status, priority, appt_start, appt_end, customer_name, address, lat, lon,
+                    category, brand, model, problem, arrive_by, resolve_by, conflicts
+             FROM jobs WHERE appt_start >= ?1 AND appt_start < ?2
+             ORDER BY appt_start, priority DESC",
+        )?;
+        let rows = stmt.query_map(params![day_start.0, day_end.0], summary_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
     /// Every job on the device (settings, sync), newest appointment first.
     pub fn list_all(&self) -> Result<Vec<JobSummary>> {
         let mut stmt = self.conn.prepare_cached(

@@ -25,7 +25,7 @@ use sync::pending_field_jobs;
 pub use blobs::{BlobState, PendingBlob, ReadyPhoto};
 pub use jobs::{JobSummary, JobView, TodayQuery};
 pub use kb::KbHit;
-pub use reference::{ScanMatch, StockView};
+pub use reference::{ScanMatch, Shortfall, StockView};
 pub use schema::APPLICATION_ID;
 
 #[derive(Debug, thiserror::Error)]

@@ -32,6 +32,18 @@ pub struct StockView {
     pub used_today: u32,
 }
 
+/// A part a day's jobs will likely need that the van does not hold enough of.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shortfall {
+    pub part_no: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub in_van: u32,
+    /// How many of the day's jobs call for it.
+    pub needed: u32,
+    pub for_customers: Vec<String>,
+}
+
 impl StockView {
     pub fn is_low(&self) -> bool {
         self.quantity <= self.min_quantity
@@ -209,6 +221,36 @@ impl Store {
 
     fn stock_of(&self, part_no: &str) -> Result<u32> {
         Ok(self.conn.query_row("SELECT quantity FROM van_stock WHERE part_no = ?1", [part_no], |r| r.get(0)).optional()?.unwrap_or(0))
+    }
+
+    /// What the van lacks for a day's open jobs: the parts their best-matching known fix calls
+    /// for, beyond what is on board. A technician checks it before leaving the depot.
+    pub fn van_readiness(&self, jobs: &[super::JobSummary]) -> Result<Vec<Shortfall>> {
+        let mut out: Vec<Shortfall> = Vec::new();
+        for j in jobs.iter().filter(|j| j.status.is_open()) {
+            let Some(best) = self.fixes_for(j.category, &j.brand, &j.model, &j.problem)?.into_iter().next() else { continue };
+            for part_no in &best.article.parts {
+                match out.iter_mut().find(|s| &s.part_no == part_no) {
+                    Some(s) => {
+                        s.needed += 1;
+                        s.for_customers.push(j.customer_name.clone());
+                    }
+                    None => {
+                        let part = self.part(part_no)?;
+                        out.push(Shortfall {
+                            part_no: part_no.clone(),
+                            name_zh: part.as_ref().map_or_else(|| part_no.clone(), |p| p.name_zh.clone()),
+                            name_en: part.as_ref().map_or_else(|| part_no.clone(), |p| p.name_en.clone()),
+                            in_van: self.stock_of(part_no)?,
+                            needed: 1,
+                            for_customers: vec![j.customer_name.clone()],
+                        });
+                    }
+                }
+            }
+        }
+        out.retain(|s| s.in_van < s.needed);
+        Ok(out)
     }
 
     /// What is on board, with what was taken out since `day_start` (the start of the

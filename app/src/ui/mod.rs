@@ -1,14 +1,29 @@
-//! The technician's screens (Dioxus). Screens take data and callbacks, never the store: the root
-//! [`app::App`] reads the store, runs the actions and hands each screen what it shows, so every
-//! screen renders in tests from fixed data (dioxus-ssr).
+//! The technician's screens (Dioxus).
+//!
+//! - [`route::Route`]: one route per screen, inside the [`app::Shell`] layout (top bar with the
+//!   sync state, the last action's notice, the tab bar).
+//! - [`views`]: one component per route; reads through [`hooks::use_store`] (off the UI thread,
+//!   again after every change) and hands plain data to a screen component.
+//! - [`components`]: the screens and their pieces; data and callbacks only, so they render in
+//!   tests from fixed data (dioxus-ssr).
+//! - [`actions`]: every action runs there, off the UI thread, with progress and a notice of what
+//!   happened ([`state::Notice`]); errors are typed ([`error::UiError`]) and rendered per language.
+//! - [`state::AppState`]: the signals the screens share (language, sync state, revision...).
 
+pub mod actions;
 pub mod app;
-pub mod job;
+pub mod components;
+pub mod error;
+pub mod hooks;
 #[cfg(feature = "liveview")]
 pub mod liveview;
-pub mod panels;
-pub mod sign;
-pub mod today;
+pub mod route;
+pub mod services;
+pub mod state;
+pub mod views;
+
+pub use app::App;
+pub use services::{Services, StoreHandle};
 
 use shared::Timestamp;
 use shared::model::{Category, GeoPoint};
@@ -80,6 +95,31 @@ pub fn countdown(lang: Lang, now: Timestamp, deadline: Timestamp) -> (String, bo
     }
 }
 
+/// "14:00" in the technician's zone.
+pub fn clock(t: Timestamp, utc_offset_min: i32) -> String {
+    t.in_zone(utc_offset_min).get(11..16).unwrap_or_default().to_owned()
+}
+
+/// A day as a technician says it, relative to `now`: today (empty), tomorrow, yesterday, or the
+/// date ("12-05").
+pub fn day_word(lang: Lang, t: Timestamp, now: Timestamp, utc_offset_min: i32) -> String {
+    let days = t.start_of_local_day(utc_offset_min).0.saturating_sub(now.start_of_local_day(utc_offset_min).0).div_euclid(Timestamp::DAY);
+    match days {
+        0 => String::new(),
+        1 => lang.t("明天", "Tomorrow").into(),
+        2 => lang.t("后天", "In 2 days").into(),
+        -1 => lang.t("昨天", "Yesterday").into(),
+        _ => t.in_zone(utc_offset_min).get(5..10).unwrap_or_default().to_owned(),
+    }
+}
+
+/// An appointment window as a technician reads it: "14:00–16:00", "Tomorrow 09:00–11:00".
+pub fn window_text(lang: Lang, w: shared::model::Window, now: Timestamp, utc_offset_min: i32) -> String {
+    let day = day_word(lang, w.start, now, utc_offset_min);
+    let span = format!("{}–{}", clock(w.start, utc_offset_min), clock(w.end, utc_offset_min));
+    if day.is_empty() { span } else { format!("{day} {span}") }
+}
+
 pub fn distance_text(here: Option<GeoPoint>, there: Option<GeoPoint>) -> Option<String> {
     let m = here?.distance_m(&there?);
     Some(if m < 1000.0 { format!("{m:.0} m") } else { format!("{:.1} km", m / 1000.0) })
@@ -89,44 +129,5 @@ pub fn money(minor: i64, currency: &str) -> String {
     shared::money::Money { minor, currency: currency.to_owned() }.to_string()
 }
 
-/// Phone-sized, large touch targets, high contrast for outdoors.
-pub const STYLE: &str = r#"
-* { box-sizing: border-box; }
-body { margin: 0; font-family: "Noto Sans CJK SC", "PingFang SC", sans-serif; font-size: 17px; background: #f4f5f7; color: #111; }
-.app { max-width: 480px; margin: 0 auto; min-height: 100vh; display: flex; flex-direction: column; }
-header { background: #0b5cad; color: #fff; padding: 12px 14px; display: flex; justify-content: space-between; align-items: center; }
-header h1 { font-size: 20px; margin: 0; }
-main { flex: 1; padding: 10px; }
-nav.tabs { display: flex; position: sticky; bottom: 0; background: #fff; border-top: 1px solid #ccc; }
-nav.tabs button { flex: 1; min-height: 56px; border: 0; border-radius: 0; background: none; color: #333; font-size: 15px; }
-nav.tabs button.on { color: #0b5cad; font-weight: bold; }
-button, .btn { min-height: 48px; padding: 10px 14px; border-radius: 8px; border: 1px solid #0b5cad; background: #0b5cad; color: #fff; font-size: 17px; }
-.btn { display: inline-block; margin: 6px 0; text-decoration: none; }
-button.secondary { background: #fff; color: #0b5cad; }
-button.danger { background: #b00020; border-color: #b00020; }
-button:disabled { opacity: .45; }
-input, select, textarea { width: 100%; min-height: 48px; font-size: 17px; padding: 8px; border: 1px solid #888; border-radius: 8px; }
-.card { background: #fff; border-radius: 10px; padding: 12px; margin-bottom: 10px; box-shadow: 0 1px 2px rgba(0,0,0,.12); }
-.row { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
-.muted { color: #555; font-size: 15px; }
-.bad { color: #b00020; font-weight: bold; }
-.ok { color: #116b2e; font-weight: bold; }
-.banner { padding: 10px; border-radius: 8px; margin-bottom: 10px; font-weight: bold; }
-.banner.offline { background: #fff3cd; color: #6b4e00; }
-.banner.error { background: #fde7ea; color: #8a0018; }
-.banner.conflict { background: #fde7ea; color: #8a0018; }
-.sync { font-size: 14px; }
-.prio-urgent { border-left: 6px solid #b00020; }
-.prio-high { border-left: 6px solid #e07000; }
-h2 { font-size: 18px; margin: 14px 0 6px; }
-table { width: 100%; border-collapse: collapse; } td { padding: 4px 2px; border-bottom: 1px solid #eee; }
-td.n { text-align: right; white-space: nowrap; }
-.line-controls button { min-width: 48px; }
-.photo-view { position: fixed; inset: 0; background: rgba(0,0,0,.92); color: #fff; z-index: 10; display: flex; flex-direction: column; align-items: center; justify-content: center; padding: 8px; }
-.photo-view img { max-width: 100%; max-height: 85vh; object-fit: contain; }
-figure { margin: 0; display: inline-block; text-align: center; }
-.pad { width: 100%; height: 180px; border: 2px dashed #0b5cad; border-radius: 8px; background: #fff; touch-action: none; }
-.signature { display: block; width: 240px; height: 80px; margin: 4px 0; border-bottom: 1px solid #bbb; }
-.thumbs img { width: 96px; height: 72px; object-fit: cover; border-radius: 6px; margin: 2px; }
-.stars button { min-width: 52px; }
-"#;
+/// Phone-sized, large touch targets, high contrast for outdoors (`app/assets/style.css`).
+pub const STYLE: &str = include_str!("../../assets/style.css");

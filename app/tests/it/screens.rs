@@ -6,9 +6,9 @@ use onsite_app::demo::{DEMO_UTC_OFFSET_MIN, seed};
 use onsite_app::store::{JobSummary, JobView, KbHit, StockView, Store, TodayQuery};
 use onsite_app::sync_client::{SyncProblem, SyncStatus};
 use onsite_app::ui::Lang;
-use onsite_app::ui::job::{JobScreen, JobScreenData, PhotoView};
-use onsite_app::ui::panels::{KbScreen, SettingsData, SettingsScreen, StockScreen};
-use onsite_app::ui::today::TodayScreen;
+use onsite_app::ui::components::job::{JobScreen, JobScreenData, PhotoView};
+use onsite_app::ui::components::panels::{KbScreen, SettingsData, SettingsScreen, StockScreen};
+use onsite_app::ui::components::today::TodayScreen;
 use shared::approval::content_hash;
 use shared::edit::FieldEdit;
 use shared::model::{Category, FieldAction, GeoPoint, LineItem, LineKind, Report, SignaturePurpose};
@@ -94,7 +94,7 @@ fn today_groups_jobs_and_is_honest_about_sync_and_network() {
 
     let synced = SyncStatus { last_success: Some(Timestamp::now()), ..SyncStatus::default() };
     let html = render(today, TodayP { jobs: vec![], sync: synced, online: true, lang: Lang::En, paired: true });
-    assert!(html.contains("No jobs today") && html.contains("Synced") && html.contains("data-unsent=\"false\""));
+    assert!(html.contains("No jobs on this day") && html.contains("Synced") && html.contains("data-unsent=\"false\""));
     assert!(!html.contains("data-testid=\"offline\""));
 
     // A revoked phone is told what to do about it.

@@ -4,7 +4,7 @@
 use dioxus::prelude::*;
 use shared::signature::Strokes;
 
-use super::Lang;
+use crate::ui::Lang;
 
 #[component]
 pub fn SignaturePad(lang: Lang, on_done: EventHandler<Strokes>) -> Element {

@@ -15,9 +15,9 @@ use shared::{ItemId, Timestamp};
 
 use super::panels::KbArticleBody;
 use super::sign::SignaturePad;
-use super::{Lang, category_label, distance_text, money, status_label};
 use crate::platform::{CHECK_IN_RADIUS_M, Camera, FilePicker};
 use crate::store::{JobSummary, JobView, KbHit, ScanMatch};
+use crate::ui::{Lang, category_label, distance_text, money, status_label};
 
 /// What the technician asked for on the job screen.
 #[derive(Clone, Debug, PartialEq)]

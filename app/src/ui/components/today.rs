@@ -1,14 +1,15 @@
-//! Today: the day's jobs grouped by status, ordered by appointment, with SLA countdowns,
-//! distances, priority marks, an offline banner and an honest sync indicator.
+//! Today: the day's jobs grouped by status, ordered by appointment, with late and urgent jobs
+//! flagged, times as a technician reads them, the days ahead one tap away, what the van lacks for
+//! the day's known fixes, an offline banner and an honest sync indicator.
 
 use dioxus::prelude::*;
 use shared::model::{GeoPoint, Priority};
 use shared::status::Status;
 use shared::{JobId, Timestamp};
 
-use super::{Lang, countdown, distance_text, status_label};
-use crate::store::JobSummary;
+use crate::store::{JobSummary, Shortfall};
 use crate::sync_client::{SyncProblem, SyncStatus};
+use crate::ui::{Lang, countdown, day_word, distance_text, status_label, window_text};
 
 /// Order of the groups on screen: what needs the technician now first.
 const GROUPS: [Status; 9] = [
@@ -64,15 +65,30 @@ pub fn SyncIndicator(sync: SyncStatus, online: bool, lang: Lang, utc_offset_min:
                 div { class: "bad", "data-problem": "{problem:?}", {problem_text(lang, problem)} }
             }
             if let Some(err) = &sync.last_error {
-                div { class: "muted", "{err}" }
+                details { class: "muted", summary { {lang.t("详情", "Details")} } "{err}" }
             }
         }
     }
 }
 
+/// Whether the technician is late for the job: the arrival deadline (or the appointment's end)
+/// has passed and they are not there yet.
+pub fn is_late(job: &JobSummary, now: Timestamp) -> bool {
+    let not_there = matches!(job.status, Status::New | Status::Assigned | Status::Accepted | Status::EnRoute);
+    let arrive_by = job.arrive_by.or(job.appointment.map(|w| w.end));
+    let overdue = job.resolve_by.is_some_and(|d| d < now) && job.status.is_open();
+    (not_there && arrive_by.is_some_and(|d| d < now)) || overdue
+}
+
 #[component]
 pub fn TodayScreen(
     jobs: Vec<JobSummary>,
+    /// Parts the day's known fixes call for that the van lacks.
+    #[props(default)]
+    readiness: Vec<Shortfall>,
+    /// Which day: 0 today, 1 tomorrow...
+    #[props(default)]
+    day_offset: i32,
     now: Timestamp,
     here: Option<GeoPoint>,
     sync: SyncStatus,
@@ -80,9 +96,19 @@ pub fn TodayScreen(
     lang: Lang,
     utc_offset_min: i32,
     on_open: EventHandler<JobId>,
+    /// Another day (offset from today).
+    #[props(default)]
+    on_day: Option<EventHandler<i32>>,
     /// Set while the phone is not paired: the screen offers pairing instead of a sync state.
     on_pair: Option<EventHandler<()>>,
 ) -> Element {
+    let day = Timestamp(now.0 + i64::from(day_offset) * Timestamp::DAY);
+    let day_name = match day_offset {
+        0 => lang.t("今天", "Today").to_owned(),
+        _ => day_word(lang, day, now, utc_offset_min),
+    };
+    let late = jobs.iter().filter(|j| is_late(j, now)).count();
+    let urgent = jobs.iter().filter(|j| j.priority == Priority::Urgent && j.status.is_open()).count();
     rsx! {
         if let Some(pair) = on_pair {
             div { class: "card", "data-testid": "not-paired",
@@ -97,8 +123,39 @@ pub fn TodayScreen(
             }
             SyncIndicator { sync: sync.clone(), online, lang, utc_offset_min }
         }
+        div { class: "day-bar", "data-testid": "day-bar",
+            if let Some(go) = on_day {
+                button { class: "secondary", "data-testid": "day-prev", disabled: day_offset <= 0, aria_label: lang.t("前一天", "Previous day"), onclick: move |_| go.call(day_offset - 1), "‹" }
+            }
+            h2 { "data-testid": "day-name", "{day_name} · {jobs.len()} {lang.t(\"单\", \"jobs\")}" }
+            if let Some(go) = on_day {
+                button { class: "secondary", "data-testid": "day-next", aria_label: lang.t("后一天", "Next day"), onclick: move |_| go.call(day_offset + 1), "›" }
+            }
+        }
+        if late > 0 || urgent > 0 {
+            div { class: "banner error", "data-testid": "attention",
+                if late > 0 { span { "{late} {lang.t(\"单已迟到或超时\", \"late or overdue\")} " } }
+                if urgent > 0 { span { "· {urgent} {lang.t(\"单加急\", \"urgent\")}" } }
+            }
+        }
+        if !jobs.is_empty() {
+            if readiness.is_empty() {
+                div { class: "card ok", "data-testid": "van-ready", {lang.t("✔ 车上备件够用（按已知故障估计）", "✔ The van holds the parts the known fixes call for")} }
+            } else {
+                div { class: "card", "data-testid": "van-short",
+                    b { {lang.t("车上可能缺的配件", "The van may lack")} }
+                    for s in &readiness {
+                        div { class: "bad", "data-part": "{s.part_no}",
+                            if lang == Lang::Zh { "{s.name_zh}" } else { "{s.name_en}" }
+                            " · {lang.t(\"需要\", \"need\")} {s.needed}, {lang.t(\"车上\", \"in van\")} {s.in_van}"
+                            span { class: "muted", " ({s.for_customers.join(\", \")})" }
+                        }
+                    }
+                }
+            }
+        }
         if jobs.is_empty() {
-            div { class: "card", "data-testid": "empty", {lang.t("今天没有工单", "No jobs today")} }
+            div { class: "card", "data-testid": "empty", {lang.t("这一天没有工单", "No jobs on this day")} }
         }
         for status in GROUPS {
             if jobs.iter().any(|j| j.status == status) {
@@ -121,32 +178,32 @@ fn JobCard(
     on_open: EventHandler<JobId>,
 ) -> Element {
     let prio = match job.priority {
-        Priority::Urgent => "card prio-urgent",
-        Priority::High => "card prio-high",
-        _ => "card",
+        Priority::Urgent => "card job prio-urgent",
+        Priority::High => "card job prio-high",
+        _ => "card job",
     };
-    let when = job
-        .appointment
-        .map(|w| format!("{} – {}", w.start.in_zone(utc_offset_min), w.end.in_zone(utc_offset_min)[11..].to_owned()))
-        .unwrap_or_else(|| lang.t("未预约", "no appointment").to_owned());
+    let when =
+        job.appointment.map(|w| window_text(lang, w, now, utc_offset_min)).unwrap_or_else(|| lang.t("未预约", "no appointment").to_owned());
     let sla = job.resolve_by.filter(|_| job.status.is_open()).map(|d| countdown(lang, now, d));
     let distance = distance_text(here, job.location);
+    let late = is_late(&job, now);
     let id = job.job_id;
     rsx! {
-        div { class: "{prio}", "data-testid": "job-card", onclick: move |_| on_open.call(id),
+        button { class: "{prio}", "data-testid": "job-card", "data-late": "{late}", onclick: move |_| on_open.call(id),
             div { class: "row",
-                b { "{job.customer_name}" }
-                if job.priority == Priority::Urgent { span { class: "bad", {lang.t("加急", "URGENT")} } }
-                if job.has_conflicts { span { class: "bad", {lang.t("⚠ 有冲突", "⚠ conflict")} } }
+                b { class: "when", "{when}" }
+                if job.priority == Priority::Urgent { span { class: "tag urgent", {lang.t("加急", "URGENT")} } }
+                if late { span { class: "tag late", "data-testid": "late", {lang.t("迟到", "LATE")} } }
+                if job.has_conflicts { span { class: "tag urgent", {lang.t("⚠ 冲突", "⚠ conflict")} } }
             }
-            div { class: "muted", "{when}" }
-            div { "{job.brand} {job.model} · {job.problem}" }
+            div { b { "{job.customer_name}" } " · {job.brand} {job.model}" }
+            div { class: "muted", "{job.problem}" }
             div { class: "row muted",
                 span { "{job.address}" }
                 if let Some(d) = distance { span { "· {d}" } }
             }
-            if let Some((text, late)) = sla {
-                div { class: if late { "bad" } else { "muted" }, "SLA {text}" }
+            if let Some((text, overdue)) = sla {
+                div { class: if overdue { "bad" } else { "muted" }, "SLA {text}" }
             }
         }
     }

@@ -5,9 +5,10 @@ use dioxus::prelude::*;
 use shared::model::Category;
 use shared::reference::KbArticle;
 
-use super::{Lang, category_label, today::SyncIndicator};
+use super::today::SyncIndicator;
 use crate::store::{KbHit, StockView};
 use crate::sync_client::SyncStatus;
+use crate::ui::{Lang, category_label};
 
 /// One article's symptom, cause, fix and parts, as the knowledge base and the job screen show it.
 #[component]

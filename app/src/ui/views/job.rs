@@ -1,0 +1,123 @@
+//! One job: read from the store (documents, history, price list, known fixes, thumbnails) off the
+//! UI thread; its actions run through `actions`.
+
+use dioxus::prelude::*;
+use shared::{BlobHash, JobId, Timestamp};
+
+use super::{Loading, read_failed};
+use crate::store::{JobView, Store, StoreError};
+use crate::ui::actions::{self, Done};
+use crate::ui::components::job::{JobScreen, JobScreenData, PhotoView, UiAction};
+use crate::ui::hooks::use_store;
+use crate::ui::route::Route;
+use crate::ui::services::Services;
+use crate::ui::state::use_app_state;
+
+#[component]
+pub fn Job(id: JobId) -> Element {
+    // Keyed: another job is a fresh screen (its own drafts, scan result and scroll position).
+    rsx! { JobPage { key: "{id}", id } }
+}
+
+/// What the job screen reads from the store in one go.
+#[derive(Clone, Debug, PartialEq)]
+struct Loaded {
+    view: JobView,
+    history: Vec<crate::store::JobSummary>,
+    prices: Vec<shared::reference::PriceItem>,
+    fixes: Vec<crate::store::KbHit>,
+    thumbnails: Vec<(String, String)>,
+}
+
+fn data_url(store: &Store, hash: &BlobHash) -> Result<Option<String>, StoreError> {
+    use base64::Engine;
+    Ok(store.blob(hash)?.map(|bytes| format!("data:image/jpeg;base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes))))
+}
+
+fn load(store: &mut Store, id: JobId) -> Result<Loaded, StoreError> {
+    let view = store.open_job(id)?;
+    let a = &view.dispatch.appliance;
+    let mut thumbnails = Vec::new();
+    let field = view.field.photos.iter().map(|p| &p.thumbnail);
+    for hash in field.chain(view.dispatch.customer_photos.iter().map(|p| &p.thumbnail)) {
+        if let Some(url) = data_url(store, hash)? {
+            thumbnails.push((hash.to_string(), url));
+        }
+    }
+    Ok(Loaded {
+        history: store.history_of(id, &a.serial)?,
+        prices: store.price_list(Some(a.category))?,
+        fixes: store.fixes_for(a.category, &a.brand, &a.model, &view.dispatch.problem)?,
+        thumbnails,
+        view,
+    })
+}
+
+/// The full picture behind a thumbnail, if the phone holds it.
+fn full_photo(store: &mut Store, id: JobId, thumbnail: &str) -> Result<Option<PhotoView>, StoreError> {
+    let view = store.open_job(id)?;
+    let field = view.field.photos.iter().map(|p| (&p.thumbnail, &p.blob, &p.caption));
+    let customer = view.dispatch.customer_photos.iter().map(|p| (&p.thumbnail, &p.blob, &p.caption));
+    let Some((_, blob, caption)) = field.chain(customer).find(|(t, _, _)| t.as_str() == thumbnail) else { return Ok(None) };
+    Ok(data_url(store, blob)?.map(|url| PhotoView { url, caption: caption.clone() }))
+}
+
+#[component]
+fn JobPage(id: JobId) -> Element {
+    let services = use_context::<Services>();
+    let state = use_app_state();
+    let lang = (state.lang)();
+    let nav = navigator();
+    let loaded = use_store(move |s| load(s, id));
+    let mut last_scan = use_signal(|| None::<crate::store::ScanMatch>);
+    let mut viewing = use_signal(|| None::<String>);
+    let photo_services = services.clone();
+    let photo = use_resource(move || {
+        let (t, store) = (viewing(), photo_services.store.clone());
+        async move {
+            match t {
+                Some(t) => store.read(move |s| full_photo(s, id, &t)).await.ok().flatten(),
+                None => None,
+            }
+        }
+    });
+    // A job opens at its top: customer, status and the next step, whatever the list's scroll was.
+    use_hook(|| {
+        let _ = document::eval("window.scrollTo(0, 0)");
+    });
+
+    let read = loaded.read();
+    let l = match &*read {
+        None => return rsx! { Loading { lang } },
+        Some(Err(e)) => return read_failed(e, lang),
+        Some(Ok(l)) => l.clone(),
+    };
+    let data = JobScreenData {
+        view: l.view,
+        here: (state.here)(),
+        now: Timestamp::now(),
+        prices: l.prices,
+        history: l.history,
+        thumbnails: l.thumbnails,
+        last_scan: last_scan(),
+        fixes: l.fixes,
+        message: None,
+        utc_offset_min: services.utc_offset_min,
+        photo_view: photo.read().clone().flatten(),
+    };
+    rsx! {
+        JobScreen { data, lang, on_action: move |a: UiAction| match a {
+            UiAction::Back => { nav.push(Route::Today {}); }
+            UiAction::ViewPhoto(thumbnail) => viewing.set(thumbnail),
+            UiAction::SearchKb(c) => { nav.push(Route::KbFor { category: c.as_str().to_owned() }); }
+            other => {
+                let clears_scan = matches!(other, UiAction::UsePart { .. });
+                actions::run_job_action(&services, state, id, other, move |done: Done| {
+                    if done.scan.is_some() || clears_scan {
+                        last_scan.set(done.scan);
+                    }
+                });
+            }
+        } }
+    }
+}

@@ -1,0 +1,111 @@
+//! The knowledge base, the van's stock, settings, and the page for a link that leads nowhere.
+
+use dioxus::prelude::*;
+use shared::Timestamp;
+use shared::model::Category;
+
+use super::{Loading, read_failed};
+use crate::sync_client::SyncProblem;
+use crate::ui::actions;
+use crate::ui::components::panels::{KbScreen, SettingsAction, SettingsData, SettingsScreen, StockScreen};
+use crate::ui::hooks::use_store;
+use crate::ui::route::Route;
+use crate::ui::services::Services;
+use crate::ui::state::use_app_state;
+
+#[component]
+pub fn Kb() -> Element {
+    rsx! { KbSearch { category: None } }
+}
+
+#[component]
+pub fn KbFor(category: String) -> Element {
+    rsx! { KbSearch { key: "{category}", category: Category::parse(&category) } }
+}
+
+#[component]
+fn KbSearch(category: Option<Category>) -> Element {
+    let state = use_app_state();
+    let lang = (state.lang)();
+    let mut query = use_signal(String::new);
+    let mut category = use_signal(|| category);
+    let services = use_context::<Services>();
+    // Re-read on every keystroke, off the UI thread (full-text search over the whole base).
+    let hits = use_resource(move || {
+        let (q, c, _) = (query(), category(), (state.revision)());
+        let store = services.store.clone();
+        async move { store.read(move |s| s.search_kb(&q, c)).await }
+    });
+    let hits = match &*hits.read() {
+        Some(Ok(h)) => h.clone(),
+        _ => Vec::new(),
+    };
+    rsx! {
+        KbScreen {
+            query: query(), category: category(), hits, lang,
+            on_search: move |q| query.set(q),
+            on_category: move |c| category.set(c),
+        }
+    }
+}
+
+#[component]
+pub fn Van() -> Element {
+    let services = use_context::<Services>();
+    let state = use_app_state();
+    let lang = (state.lang)();
+    let off = services.utc_offset_min;
+    let stock = use_store(move |s| s.van_stock(Timestamp::now().start_of_local_day(off)));
+    let read = stock.read();
+    match &*read {
+        None => rsx! { Loading { lang } },
+        Some(Err(e)) => read_failed(e, lang),
+        Some(Ok(stock)) => rsx! { StockScreen { stock: stock.clone(), lang } },
+    }
+}
+
+#[component]
+pub fn Settings() -> Element {
+    let services = use_context::<Services>();
+    let state = use_app_state();
+    let lang = (state.lang)();
+    let info = use_store(|s| Ok((s.meta("server")?, s.identity()?.map(|i| i.name), s.size_bytes()?)));
+    let sync = (state.sync)();
+    let read = info.read();
+    let Some(Ok((server, technician, storage_bytes))) = &*read else {
+        return match &*read {
+            Some(Err(e)) => read_failed(e, lang),
+            _ => rsx! { Loading { lang } },
+        };
+    };
+    let data = SettingsData {
+        server: server.clone(),
+        technician: technician.clone(),
+        storage_bytes: *storage_bytes,
+        online: sync.problem != Some(SyncProblem::Unreachable),
+        sync,
+        message: None,
+        utc_offset_min: services.utc_offset_min,
+    };
+    let mut lang_signal = state.lang;
+    rsx! {
+        SettingsScreen { data, lang, on_action: move |a: SettingsAction| match a {
+            SettingsAction::SwitchLanguage => lang_signal.set(lang.other()),
+            SettingsAction::SignOut => actions::sign_out(&services, state),
+            SettingsAction::SyncNow => actions::sync_now(&services, state),
+            SettingsAction::Pair { server, code } => actions::pair(&services, state, server, code),
+        } }
+    }
+}
+
+/// A path that names no screen: back to today.
+#[component]
+pub fn NotFound(segments: Vec<String>) -> Element {
+    let lang = (use_app_state().lang)();
+    rsx! {
+        div { class: "card", "data-testid": "not-found",
+            p { {lang.t("没有这个页面。", "There is no such page.")} }
+            Link { to: Route::Today {}, class: "btn", {lang.t("回到今日", "Back to today")} }
+        }
+    }
+}
