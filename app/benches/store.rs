@@ -65,6 +65,28 @@ fn bench(c: &mut Criterion) {
             store.open_job(all[i]).unwrap()
         })
     });
+    // Tap to render: what a tap on a job card costs before the screen can draw (the job screen's
+    // store reads, then rendering it), and the same for Today (its list and the van check).
+    let mut k = 0;
+    c.bench_function("tap_to_render_job_5000", |b| {
+        b.iter(|| {
+            k = (k + 7919) % open.len();
+            let loaded = onsite_app::ui::views::job::load(&mut store, open[k]).unwrap();
+            let data = loaded.screen(None, now, DEMO_UTC_OFFSET_MIN);
+            let mut dom = VirtualDom::new_with_props(job_screen, JobProps { data });
+            dom.rebuild_in_place();
+            dioxus_ssr::render(&dom)
+        })
+    });
+    c.bench_function("tap_to_render_today_5000", |b| {
+        b.iter(|| {
+            let jobs = store.list_today(q).unwrap();
+            let readiness = store.van_readiness(&jobs).unwrap();
+            let mut dom = VirtualDom::new_with_props(today_screen, TodayProps { jobs, readiness });
+            dom.rebuild_in_place();
+            dioxus_ssr::render(&dom)
+        })
+    });
     let mut n = 0u64;
     c.bench_function("edit_committed_5000", |b| {
         b.iter(|| {
@@ -82,7 +104,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let store = Store::open(&path).unwrap();
             let jobs = store.list_today(q).unwrap();
-            let mut dom = VirtualDom::new_with_props(today_screen, TodayProps { jobs });
+            let mut dom = VirtualDom::new_with_props(today_screen, TodayProps { jobs, readiness: Vec::new() });
             dom.rebuild_in_place();
             dioxus_ssr::render(&dom)
         })
@@ -92,12 +114,23 @@ fn bench(c: &mut Criterion) {
 #[derive(Clone, PartialEq, Props)]
 struct TodayProps {
     jobs: Vec<onsite_app::store::JobSummary>,
+    readiness: Vec<onsite_app::store::Shortfall>,
+}
+
+#[derive(Clone, PartialEq, Props)]
+struct JobProps {
+    data: onsite_app::ui::components::job::JobScreenData,
+}
+
+fn job_screen(p: JobProps) -> Element {
+    rsx! { onsite_app::ui::components::job::JobScreen { data: p.data, lang: onsite_app::ui::Lang::Zh, on_action: |_| {} } }
 }
 
 fn today_screen(p: TodayProps) -> Element {
     rsx! {
         onsite_app::ui::components::today::TodayScreen {
             jobs: p.jobs,
+            readiness: p.readiness,
             now: Timestamp::now(),
             here: None,
             sync: onsite_app::sync_client::SyncStatus::default(),

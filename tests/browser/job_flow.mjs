@@ -5,7 +5,8 @@
 // Environment: ONSITE_APP_URL (the app page), ONSITE_SERVER_URL and ONSITE_PAIRING_CODE (to pair
 // through the settings screen), ONSITE_CUSTOMER (the job to work), ONSITE_PHOTO (a JPEG),
 // ONSITE_QR (a PNG with a part's QR code), ONSITE_SCREENSHOTS (folder for the screenshots),
-// ONSITE_GEOLOCATION ("lat,lon": where the browser says the phone is).
+// ONSITE_GEOLOCATION ("lat,lon": where the browser says the phone is), ONSITE_BIG_PHOTO (a 12 MP
+// JPEG, processed while the test taps around).
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -52,7 +53,8 @@ const act = async (action, wanted) => {
 // Draws a signature with pointer moves, then confirms it.
 async function sign(card) {
   const pad = page.locator(`[data-testid=${card}] [data-testid=signature-pad]`);
-  await pad.scrollIntoViewIfNeeded();
+  // Centered: clear of the sticky job header, the notice and the tab bar.
+  await pad.evaluate((e) => e.scrollIntoView({ block: "center" }));
   const box = await pad.boundingBox();
   if (!box) throw new Error(`no signature pad in ${card}`);
   await page.mouse.move(box.x + 20, box.y + box.height * 0.7);
@@ -62,9 +64,19 @@ async function sign(card) {
   }
   await page.mouse.up();
   await page.locator(`[data-testid=${card}] [data-testid=sign-confirm]:not([disabled])`).click();
-  await page.waitForSelector(`[data-testid=${card}] [data-testid=approval].ok`);
-  await page.waitForSelector(`[data-testid=${card}] img[data-testid=signature-image]`);
+  // Signed, the job moves on to its next step (the signed block may fold into its section).
+  await page.waitForSelector(`[data-testid=${card}] [data-testid=approval].ok`, { state: "attached" });
+  await page.waitForSelector(`[data-testid=${card}] img[data-testid=signature-image]`, { state: "attached" });
 }
+// Opens a folded section of the job screen (if it is not open already).
+async function openSection(testid) {
+  const section = page.locator(`details[data-testid=${testid}]`);
+  if (!(await section.evaluate((d) => d.open))) await section.locator(":scope > summary").click();
+}
+const step = async (name) => {
+  await page.waitForSelector(`[data-testid=next-step][data-step="${name}"]`);
+  console.log(`step ${name}`);
+};
 
 try {
   // Unpaired: Today is empty and offers pairing (Chinese, the default language).
@@ -91,22 +103,31 @@ try {
   await shot("today");
   await card.click();
   await status("assigned");
+  // The job leads with its next step, at the top of the screen.
+  await step("accept");
+  if ((await page.evaluate(() => window.scrollY)) !== 0) throw new Error("the job did not open at its top");
   // The customer's own picture came down with the first sync.
   await page.waitForSelector("[data-testid=customer-photos] img");
   await shot("job-assigned");
   // Known fixes for this kettle's problem, read in place before leaving.
-  const fix = page.locator("[data-testid=fix]").first();
+  await openSection("fixes");
+  const fix = page.locator("[data-testid=fixes] [data-testid=fix]").first();
   await fix.locator("summary").click();
-  await page.waitForFunction(() => document.querySelector("[data-testid=fix]").open);
+  await page.waitForFunction(() => document.querySelector("[data-testid=fixes] [data-testid=fix]").open);
   await fix.scrollIntoViewIfNeeded();
   await shot("job-known-fixes");
 
   // Status flow up to work in progress; the check-in is near the address, so no reason needed.
   await act("accept", "accepted");
+  await step("travel");
   await act("en_route", "en_route");
+  await step("check_in");
+  await shot("job-check-in");
   await act("check_in", "on_site");
-  await shot("job-on-site");
+  await step("diagnose");
+  await shot("job-diagnose");
   await act("start", "in_progress");
+  await step("quote");
 
   // A data-plate photo: processed on the phone, shown at once.
   await page.setInputFiles('input[data-pick="photo-data_plate"]', env("ONSITE_PHOTO"));
@@ -119,6 +140,32 @@ try {
   await shot("job-photo-full");
   await page.click("[data-testid=photo-view]");
   await page.waitForSelector("[data-testid=photo-view]", { state: "detached" });
+
+  // A 12 MP photo is processed off the UI thread: taps are answered meanwhile (here: switching
+  // tabs back and forth), and leaving the job while it is processed loses nothing.
+  const photosBefore = await page.locator("[data-testid=photos] img").count();
+  const t0 = Date.now();
+  await page.setInputFiles('input[data-pick="photo-fault"]', env("ONSITE_BIG_PHOTO"));
+  await page.waitForSelector("[data-testid=busy]");
+  let taps = 0;
+  let longest = 0;
+  while ((await page.locator("[data-testid=busy]").count()) > 0 && taps < 40) {
+    const start = Date.now();
+    await page.click("[data-tab=stock]");
+    await page.waitForSelector("[data-testid=stock]");
+    await page.click("[data-tab=today]");
+    await page.waitForSelector("[data-testid=day-bar]");
+    longest = Math.max(longest, (Date.now() - start) / 2);
+    taps += 2;
+  }
+  await page.waitForSelector("[data-testid=busy]", { state: "detached", timeout: 120_000 });
+  const processing = Date.now() - t0;
+  console.log(`NUMBERS photo_12mp_ms=${processing} taps_during=${taps} longest_tap_ms=${longest}`);
+  if (taps === 0) throw new Error("no tap was answered while the photo was processed");
+  if (longest > 2000) throw new Error(`a tap took ${longest} ms while a photo was processed`);
+  await page.locator("[data-testid=job-card]", { hasText: env("ONSITE_CUSTOMER") }).click();
+  await step("quote");
+  await page.waitForFunction((n) => document.querySelectorAll("[data-testid=photos] img").length === n + 1, photosBefore);
 
   // Scan the part's QR code: matched against the catalog and the van stock, then used.
   await page.setInputFiles('input[data-pick="scan"]', env("ONSITE_QR"));
@@ -141,21 +188,28 @@ try {
   await page.locator("[data-testid=quote]").scrollIntoViewIfNeeded();
   await shot("quote");
   await sign("quote");
-  await shot("quote-signed");
+  await step("report");
+  await shot("quote-signed-next-report");
 
   // Service report, started from the known fix, then worded by the technician; completion, the
   // customer's signature on the report, the rating.
-  const report = page.locator("[data-testid=report] input");
-  const known = page.locator("[data-testid=fix]").first();
+  const known = page.locator("[data-testid=report] [data-testid=fix]").first();
   if (!(await known.evaluate((d) => d.open))) await known.locator("summary").click();
   await known.locator("[data-testid=use-fix]").click();
-  await page.waitForFunction(() => /thermostat/i.test(document.querySelector("[data-testid=report] input").value));
-  await report.nth(0).fill("Thermostat contacts welded shut");
-  await report.nth(1).fill("Replaced the STRIX thermostat, tested three boils");
-  await report.nth(2).fill("90");
+  await page.waitForFunction(() => /thermostat/i.test(document.querySelector("[data-testid=report] textarea[data-field=cause]").value));
+  await page.fill("[data-testid=report] textarea[data-field=cause]", "Thermostat contacts welded shut");
+  await page.fill("[data-testid=report] textarea[data-field=method]", "Replaced the STRIX thermostat, tested three boils");
+  await page.fill("[data-testid=report] input[data-field=warranty]", "90");
+  await shot("report-form");
   await page.click("[data-testid=save-report]");
-  await page.locator("[data-action=complete]").scrollIntoViewIfNeeded();
-  await act("complete", "completed");
+  await step("complete");
+  // Completing asks first.
+  await page.click("[data-action=complete]");
+  await page.waitForSelector("[data-testid=confirm-complete-question]");
+  await shot("complete-asks");
+  await page.click("[data-testid=confirm-complete]");
+  await status("completed");
+  await step("completion_signature");
   await page.locator("[data-testid=report]").scrollIntoViewIfNeeded();
   await shot("report");
   await sign("report");
@@ -166,12 +220,16 @@ try {
   await shot("report-signed-rated");
 
   // The other screens: the knowledge base opened from the job on kettles, van stock, settings.
+  await openSection("fixes");
   await page.click("[data-testid=search-kb]");
   await page.waitForSelector("[data-testid=kb-hit]");
   if ((await page.inputValue("[data-testid=kb-category]")) !== "kettle") throw new Error("the knowledge base did not open on kettles");
   await page.fill("[data-testid=kb-search]", "thermostat");
   await page.waitForFunction(() => [...document.querySelectorAll("[data-testid=kb-hit]")].every((h) => /thermostat/i.test(h.textContent)));
   await shot("knowledge-base");
+  // And back to the job it was opened from.
+  await page.click("[data-testid=kb-back]");
+  await status("completed");
   await page.click("[data-tab=stock]");
   await page.waitForSelector("[data-testid=stock]");
   await shot("van-stock");

@@ -82,6 +82,16 @@ async fn a_whole_job_in_a_real_browser() {
 
     let photo = dir.path().join("data-plate.jpg");
     std::fs::write(&photo, jpeg(2400, 1800, 7)).unwrap();
+    // A 12 MP picture with detail everywhere (noise), as a phone camera takes it.
+    let big = dir.path().join("fault-12mp.jpg");
+    let mut seed = 0x9e37_79b9_u32;
+    let noisy = image::RgbImage::from_fn(4000, 3000, |x, y| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        image::Rgb([(x / 16) as u8 ^ (seed as u8 & 0x3f), (y / 12) as u8, (seed >> 8) as u8 & 0x7f])
+    });
+    noisy.save_with_format(&big, image::ImageFormat::Jpeg).unwrap();
     let qr = dir.path().join("part-qr.png");
     std::fs::write(&qr, qr_png(PART)).unwrap();
     let shots = root.join("screenshots");
@@ -97,6 +107,7 @@ async fn a_whole_job_in_a_real_browser() {
         .env("ONSITE_GEOLOCATION", format!("{},{}", here.lat, here.lon))
         .env("ONSITE_PHOTO", &photo)
         .env("ONSITE_QR", &qr)
+        .env("ONSITE_BIG_PHOTO", &big)
         .env("ONSITE_SCREENSHOTS", &shots)
         .kill_on_drop(true)
         .status();
@@ -120,10 +131,13 @@ async fn a_whole_job_in_a_real_browser() {
         "settings-paired",
         "today",
         "job-assigned",
-        "job-on-site",
+        "job-check-in",
+        "job-diagnose",
         "job-photo",
         "job-scan",
-        "quote-signed",
+        "quote-signed-next-report",
+        "report-form",
+        "complete-asks",
         "report-signed-rated",
         "knowledge-base",
         "van-stock",
@@ -145,8 +159,10 @@ async fn a_whole_job_in_a_real_browser() {
         assert!(v.derived.conflicts.is_empty());
         let check_in = v.field.events.iter().find(|e| e.action == shared::model::FieldAction::CheckIn).expect("a check-in event");
         assert_eq!(check_in.location, Some(here), "the check-in records where the browser said it was");
-        let [p] = v.field.photos.as_slice() else { panic!("one photo: {:?}", v.field.photos) };
-        assert_eq!(p.kind, PhotoKind::DataPlate);
+        let [p, fault] = v.field.photos.as_slice() else { panic!("two photos: {:?}", v.field.photos) };
+        assert_eq!((p.kind, fault.kind), (PhotoKind::DataPlate, PhotoKind::Fault));
+        let big = image::load_from_memory(&store.blob(&fault.blob).unwrap().expect("the 12 MP photo's bytes")).unwrap();
+        assert_eq!((big.width(), big.height()), (1600, 1200), "the 12 MP photo, downscaled");
         let photo_bytes = store.blob(&p.blob).unwrap().expect("photo bytes on the phone");
         let full = image::load_from_memory(&photo_bytes).unwrap();
         assert_eq!(full.width().max(full.height()), 1600, "downscaled to a 1600 px long edge");

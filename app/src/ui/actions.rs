@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use dioxus::core::spawn_forever;
 use dioxus::prelude::*;
 use shared::edit::FieldEdit;
 use shared::model::{GeoPoint, PartScan};
@@ -103,7 +104,9 @@ fn apply(store: &mut Store, job: JobId, action: Prepared, here: Option<GeoPoint>
 }
 
 /// Runs a job action in the background: progress in [`AppState::busy`], the outcome in
-/// [`AppState::notice`], then the screens re-read and a sync is asked for. `on_done` gets what
+/// [`AppState::notice`], then the screens re-read and a sync is asked for. The task belongs to
+/// the app, not the screen (`spawn_forever`): leaving the job while a photo is processed loses
+/// nothing. `on_done` gets what
 /// the screen keeps (a scan's match) when it succeeded.
 pub fn run_job_action(services: &Services, state: AppState, job: JobId, action: UiAction, on_done: impl FnOnce(Done) + 'static) {
     let AppState { mut busy, mut notice, .. } = state;
@@ -117,7 +120,7 @@ pub fn run_job_action(services: &Services, state: AppState, job: JobId, action: 
         UiAction::Scan(_) => Busy::ReadingCode,
         _ => Busy::Saving,
     }));
-    spawn(async move {
+    spawn_forever(async move {
         let here = services.locator.current();
         let result = match prepare(action, services.scanner.clone()).await {
             Ok(prepared) => services.store.run(move |s| apply(s, job, prepared, here)).await,
@@ -144,7 +147,7 @@ pub fn sync_now(services: &Services, state: AppState) {
     let services = services.clone();
     let AppState { mut busy, mut notice, mut sync, .. } = state;
     busy.set(Some(Busy::Syncing));
-    spawn(async move {
+    spawn_forever(async move {
         let result = services.sync.sync_now().await;
         busy.set(None);
         sync.set(services.sync.status());
@@ -163,7 +166,7 @@ pub fn pair(services: &Services, state: AppState, server: String, code: String) 
     let services = services.clone();
     let AppState { mut busy, mut notice, mut sync, .. } = state;
     busy.set(Some(Busy::Pairing));
-    spawn(async move {
+    spawn_forever(async move {
         match crate::sync_client::pair(services.store.shared(), &server, &code, "onsite-app").await {
             Ok(_) => {
                 notice.set(Some(Notice::Paired));
@@ -182,7 +185,7 @@ pub fn pair(services: &Services, state: AppState, server: String, code: String) 
 pub fn sign_out(services: &Services, state: AppState) {
     let services = services.clone();
     let AppState { mut notice, mut sync, .. } = state;
-    spawn(async move {
+    spawn_forever(async move {
         notice.set(Some(match services.sync.sign_out().await {
             Ok(()) => Notice::SignedOut,
             Err(e) => Notice::failed(e.into()),

@@ -91,6 +91,18 @@ pub fn Shell() -> Element {
     let lang = (state.lang)();
     let sync = (state.sync)();
     let mut notice = state.notice;
+    // A notice of success goes after a few seconds; an error stays until tapped away.
+    let shown = notice();
+    use_effect(use_reactive!(|shown| {
+        if shown.as_ref().is_some_and(|n| !n.is_error()) {
+            spawn(async move {
+                tokio::time::sleep(Duration::from_secs(4)).await;
+                if *notice.peek() == shown {
+                    notice.set(None);
+                }
+            });
+        }
+    }));
     let tab = route.tab();
     let on = |t: Tab| if t == tab { "on" } else { "" };
     let online = sync.problem != Some(SyncProblem::Unreachable);

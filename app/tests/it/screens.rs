@@ -129,7 +129,6 @@ fn data(view: JobView, here: Option<GeoPoint>) -> JobScreenData {
         thumbnails: vec![],
         last_scan: None,
         fixes: vec![],
-        message: None,
         utc_offset_min: DEMO_UTC_OFFSET_MIN,
         photo_view: None,
     }
@@ -140,16 +139,36 @@ fn find(s: &Store, status: Status) -> JobView {
     s.open_job(j.job_id).unwrap()
 }
 
+/// Where `needle` first appears (panics if it does not).
+fn at(html: &str, needle: &str) -> usize {
+    html.find(needle).unwrap_or_else(|| panic!("{needle} not rendered"))
+}
+
 #[test]
-fn job_screen_offers_only_the_allowed_actions() {
+fn job_screen_leads_with_the_next_step_and_offers_only_allowed_actions() {
     let (_d, s) = store();
     let view = find(&s, Status::Assigned);
+    for lang in [Lang::En, Lang::Zh] {
+        let html = render(job, JobP { data: data(view.clone(), None), lang });
+        // Who, when and the status first; then the next step; everything else after it.
+        let head = at(&html, "data-testid=\"job-head\"");
+        assert!(
+            head < at(&html, "data-testid=\"next-step\"")
+                && at(&html, "data-testid=\"next-step\"") < at(&html, "data-testid=\"customer-section\"")
+        );
+        assert!(tag_with(&html, "data-testid=\"next-step\"").contains("data-step=\"accept\""));
+        assert!(html.contains("data-testid=\"appointment\"") && html.contains("–"), "the appointment window in the header");
+        assert!(html.contains("data-action=\"accept\"") && html.contains("data-action=\"decline\""));
+        // Declining asks for its reason in the same place, and waits for it.
+        assert!(tag_with(&html, "data-action=\"decline\"").contains("disabled"));
+        assert!(!html.contains("data-action=\"complete\""));
+        assert!(html.contains(&escaped(&view.dispatch.customer.name)) && html.contains("tel:"));
+        assert!(html.contains("data-testid=\"warranty\""));
+    }
     let html = render(job, JobP { data: data(view.clone(), None), lang: Lang::En });
-    assert!(html.contains("data-action=\"accept\"") && html.contains("data-action=\"decline\""));
-    assert!(!html.contains("data-action=\"complete\""));
-    assert!(html.contains(&view.dispatch.customer.name) && html.contains("tel:"));
-    assert!(html.contains("data-testid=\"warranty\""));
     assert!(html.contains("Nothing similar in the knowledge base") && !html.contains("data-testid=\"fix\""));
+    let zh = render(job, JobP { data: data(view.clone(), None), lang: Lang::Zh });
+    assert!(zh.contains("下一步：接单") && zh.contains("不能接这单"), "Chinese");
 
     // Known fixes for the appliance and problem, each opening in place; the search names the appliance.
     let a = &view.dispatch.appliance;
@@ -157,19 +176,20 @@ fn job_screen_offers_only_the_allowed_actions() {
     assert!(!fixes.is_empty(), "the demo job's problem is in the knowledge base: {}", view.dispatch.problem);
     let html = render(job, JobP { data: JobScreenData { fixes: fixes.clone(), ..data(view.clone(), None) }, lang: Lang::En });
     assert_eq!(html.matches("data-testid=\"fix\"").count(), fixes.len());
-    assert!(html.contains(&fixes[0].article.title_en) && html.contains(&fixes[0].article.fix_en));
+    assert!(html.contains(&escaped(&fixes[0].article.title_en)) && html.contains(&escaped(&fixes[0].article.fix_en)));
     assert!(!html.contains("Nothing similar"));
     assert!(tag_with(&html, "data-testid=\"search-kb\"").contains("search-kb"));
 
-    // Checking in far from the address needs a reason: the button starts disabled.
+    // Checking in far from the address asks why in the check-in step; the button waits for it.
     let en_route = find(&s, Status::EnRoute);
     let far = Some(GeoPoint { lat: 31.5, lon: 121.9 });
     let html = render(job, JobP { data: data(en_route.clone(), far), lang: Lang::En });
-    assert!(html.contains("from the address: give a reason"), "{html}");
+    assert!(tag_with(&html, "data-testid=\"next-step\"").contains("data-step=\"check_in\""));
+    assert!(html.contains("from the address: say why") && html.contains(" km —"), "{html}");
     assert!(tag_with(&html, "data-action=\"check_in\"").contains("disabled"), "check-in waits for a reason");
     let near = en_route.dispatch.customer.location;
     let html = render(job, JobP { data: data(en_route, near), lang: Lang::En });
-    assert!(!html.contains("give a reason"));
+    assert!(!html.contains("say why") && !tag_with(&html, "data-action=\"check_in\"").contains("disabled"));
 }
 
 fn in_progress(s: &Store) -> shared::JobId {
@@ -213,12 +233,10 @@ fn job_screen_shows_errors_conflicts_and_voided_approvals() {
     let svg = String::from_utf8(base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b64).unwrap()).unwrap();
     assert!(svg.contains(r#"d="M0 0 L9 9""#), "the customer's own strokes: {svg}");
     s.apply_edit(id, FieldEdit::UpsertLine { line: LineItem { unit_price_minor: 260_00, ..line } }).unwrap();
-    let mut d = data(s.open_job(id).unwrap(), None);
-    d.message = Some("the job is Cancelled; it can no longer be changed from the field".into());
+    let d = data(s.open_job(id).unwrap(), None);
     let html = render(job, JobP { data: d, lang: Lang::En });
     assert!(html.contains("signature: it is void, sign again"), "voided approval is visible");
     assert!(html.contains("data-testid=\"signature-pad\""), "asks for a new signature");
-    assert!(html.contains("can no longer be changed"), "error shown");
 
     // A conflict (work recorded by someone the job is not assigned to) is flagged.
     let mut v = s.open_job(id).unwrap();
@@ -233,6 +251,13 @@ fn job_screen_shows_errors_conflicts_and_voided_approvals() {
     assert!(html.contains("data-testid=\"conflict\"") && html.contains("冲突"));
 }
 
+/// The step the job screen leads with.
+fn step_of(html: &str) -> String {
+    let tag = tag_with(html, "data-testid=\"next-step\"");
+    let i = tag.find("data-step=\"").expect("a step") + 11;
+    tag[i..].split('"').next().unwrap().to_owned()
+}
+
 #[test]
 fn the_report_the_customer_signs_shows_everything_the_signature_covers() {
     let (_d, mut s) = store();
@@ -241,25 +266,40 @@ fn the_report_the_customer_signs_shows_everything_the_signature_covers() {
     s.apply_edit(id, FieldEdit::UpsertLine { line: part }).unwrap();
     s.apply_edit(id, FieldEdit::SetDiscount { discount_minor: 20_00 }).unwrap();
     s.apply_edit(id, FieldEdit::SetTaxRate { tax_rate_bp: 600 }).unwrap();
-    // No report saved yet: completing waits for it, and says so.
-    let html = render(job, JobP { data: data(s.open_job(id).unwrap(), None), lang: Lang::En });
-    assert!(tag_with(&html, "data-action=\"complete\"").contains("disabled") && html.contains("data-testid=\"report-first\""));
-    let report = Report { cause: "Pump impeller jammed by a coin".into(), method: "Replaced the drain pump".into(), warranty_days: 90 };
-    s.apply_edit(id, FieldEdit::SetReport { report }).unwrap();
     let view = s.open_job(id).unwrap();
     let t = shared::pricing::totals(&view.field.quote).unwrap();
     assert_eq!((t.subtotal_minor, t.discount_minor), (360_00, 20_00));
 
-    // While working, the quote card shows the lines with their removal buttons and every total;
-    // with the report saved, the job can be completed.
+    // Working with an unsigned quote: the quote leads, with its lines, their controls, every
+    // total and the pad for the customer's signature; completing is not on offer yet.
     let html = render(job, JobP { data: data(view.clone(), None), lang: Lang::En });
-    assert!(!tag_with(&html, "data-action=\"complete\"").contains("disabled") && !html.contains("report-first"));
+    assert_eq!(step_of(&html), "quote");
     assert!(html.contains("×2") && html.contains("Subtotal") && html.contains("Discount") && html.contains("Tax 6.00 %"));
-    assert!(!html.contains("report-content"), "no report to sign before completion");
+    assert!(html.contains("data-remove=") && html.contains("data-testid=\"signature-pad\""));
+    assert!(!html.contains("data-action=\"complete\"") && !html.contains("report-content"));
+
+    // Signed: the report leads; the signed quote is locked until the technician confirms a change.
+    let shown = content_hash(SignaturePurpose::QuoteApproval, &view.dispatch, &view.field).unwrap();
+    let strokes = Strokes(vec![vec![(0, 0), (9, 9)]]);
+    s.apply_edit(id, FieldEdit::Sign { purpose: SignaturePurpose::QuoteApproval, signer: "王芳".into(), strokes, shown_hash: shown })
+        .unwrap();
+    let html = render(job, JobP { data: data(s.open_job(id).unwrap(), None), lang: Lang::En });
+    assert_eq!(step_of(&html), "report");
+    assert!(html.contains("data-testid=\"save-report\"") && html.contains("<textarea"), "multi-line report fields");
+    assert!(html.contains("data-testid=\"edit-quote\"") && !html.contains("data-remove="), "a signed quote is locked");
+
+    // Report saved: completing leads, and asks before it completes (the question is one tap away).
+    let report = Report { cause: "Pump impeller jammed by a coin".into(), method: "Replaced the drain pump".into(), warranty_days: 90 };
+    s.apply_edit(id, FieldEdit::SetReport { report }).unwrap();
+    let html = render(job, JobP { data: data(s.open_job(id).unwrap(), None), lang: Lang::En });
+    assert_eq!(step_of(&html), "complete");
+    assert!(!tag_with(&html, "data-action=\"complete\"").contains("disabled"));
+    assert!(!html.contains("confirm-complete\""), "the confirmation appears after the first tap");
 
     s.apply_edit(id, FieldEdit::Status { action: FieldAction::Complete, location: None, reason: String::new() }).unwrap();
     let view = s.open_job(id).unwrap();
     let html = render(job, JobP { data: data(view.clone(), None), lang: Lang::En });
+    assert_eq!(step_of(&html), "completion_signature");
     let start = html.find("data-testid=\"report-content\"").expect("the report is shown once complete");
     let report = &html[start..];
     let d = &view.dispatch;
@@ -293,19 +333,23 @@ fn kb(p: KbP) -> Element {
 #[derive(Clone, PartialEq, Props)]
 struct StockP {
     stock: Vec<StockView>,
+    #[props(default = Lang::En)]
+    lang: Lang,
 }
 
 fn stock(p: StockP) -> Element {
-    rsx! { StockScreen { stock: p.stock, lang: Lang::En } }
+    rsx! { StockScreen { stock: p.stock, lang: p.lang } }
 }
 
 #[derive(Clone, PartialEq, Props)]
 struct SetP {
     data: SettingsData,
+    #[props(default = Lang::En)]
+    lang: Lang,
 }
 
 fn settings(p: SetP) -> Element {
-    rsx! { SettingsScreen { data: p.data, lang: Lang::En, on_action: |_| {} } }
+    rsx! { SettingsScreen { data: p.data, lang: p.lang, on_action: |_| {} } }
 }
 
 #[test]
@@ -321,12 +365,16 @@ fn knowledge_base_stock_and_settings_render() {
     assert!(!hits.is_empty() && html.contains("Fridge"));
     let html = render(kb, KbP { query: "zebra".into(), category: None, hits: vec![], lang: Lang::En });
     assert!(html.contains("No matching faults"));
+    let html = render(kb, KbP { query: "zebra".into(), category: None, hits: vec![], lang: Lang::Zh });
+    assert!(html.contains("没有找到相关故障"));
 
     let st = s.van_stock(Timestamp::now().start_of_local_day(DEMO_UTC_OFFSET_MIN)).unwrap();
     let low = st.iter().filter(|x| x.is_low()).count();
-    let html = render(stock, StockP { stock: st });
+    let html = render(stock, StockP { stock: st.clone(), lang: Lang::En });
     assert!(html.contains(&format!("{low} parts are low")));
-    assert!(render(stock, StockP { stock: vec![] }).contains("No van stock recorded"));
+    let html = render(stock, StockP { stock: st, lang: Lang::Zh });
+    assert!(html.contains(&format!("{low} 种配件库存不足")));
+    assert!(render(stock, StockP { stock: vec![], lang: Lang::En }).contains("No van stock recorded"));
 
     let base = SettingsData {
         server: None,
@@ -334,23 +382,15 @@ fn knowledge_base_stock_and_settings_render() {
         storage_bytes: 123 * 1024,
         sync: SyncStatus::default(),
         online: false,
-        message: None,
         utc_offset_min: 480,
     };
-    let html = render(settings, SetP { data: base.clone() });
+    let html = render(settings, SetP { data: base.clone(), lang: Lang::En });
     assert!(html.contains("Pair this phone") && html.contains("123 KB"));
+    let html = render(settings, SetP { data: base.clone(), lang: Lang::Zh });
+    assert!(html.contains("配对设备") && html.contains("本地存储"));
     assert!(!html.contains("sign-out"), "nobody to sign out before pairing");
-    let html = render(
-        settings,
-        SetP {
-            data: SettingsData {
-                technician: Some("李明 Li Ming".into()),
-                message: Some("Unsent work is on this phone: sync before signing out".into()),
-                ..base
-            },
-        },
-    );
-    assert!(html.contains("Signed in as 李明 Li Ming") && html.contains("sync before signing out"));
+    let html = render(settings, SetP { data: SettingsData { technician: Some("李明 Li Ming".into()), ..base }, lang: Lang::En });
+    assert!(html.contains("Signed in as 李明 Li Ming"));
     assert!(html.contains("sign-out") && !html.contains("Pair this phone"));
 }
 
@@ -418,4 +458,62 @@ fn no_date_a_device_or_server_writes_crashes_a_screen() {
             assert!(html.contains(&escaped(&jobs[0].customer_name)));
         }
     }
+}
+
+#[test]
+fn today_flags_late_and_urgent_jobs_and_what_the_van_lacks() {
+    use onsite_app::store::Shortfall;
+    use onsite_app::ui::components::today::TodayScreen;
+    use shared::model::{Priority, Window};
+    let (_d, s) = store();
+    let now = Timestamp::now();
+    let mut jobs = s.list_all().unwrap();
+    jobs.truncate(2);
+    // One job whose window ended an hour ago and the technician is not there yet; one urgent
+    // job tomorrow afternoon.
+    jobs[0].status = Status::Accepted;
+    jobs[0].priority = Priority::Normal;
+    jobs[0].arrive_by = None;
+    jobs[0].appointment = Some(Window { start: Timestamp(now.0 - 3 * Timestamp::HOUR), end: Timestamp(now.0 - Timestamp::HOUR) });
+    jobs[1].status = Status::Assigned;
+    jobs[1].priority = Priority::Urgent;
+    jobs[1].arrive_by = None;
+    jobs[1].resolve_by = None;
+    let tomorrow = Timestamp(now.start_of_local_day(DEMO_UTC_OFFSET_MIN).0 + Timestamp::DAY + 14 * Timestamp::HOUR);
+    jobs[1].appointment = Some(Window { start: tomorrow, end: Timestamp(tomorrow.0 + 2 * Timestamp::HOUR) });
+    let short = vec![Shortfall {
+        part_no: "KT-THERM-01".into(),
+        name_zh: "水壶温控器".into(),
+        name_en: "Kettle thermostat".into(),
+        in_van: 0,
+        needed: 2,
+        for_customers: vec!["赵芳".into(), "钱伟".into()],
+    }];
+    #[derive(Clone, PartialEq, Props)]
+    struct P {
+        jobs: Vec<JobSummary>,
+        readiness: Vec<Shortfall>,
+        lang: Lang,
+        now: Timestamp,
+    }
+    fn screen(p: P) -> Element {
+        rsx! { TodayScreen {
+            jobs: p.jobs, readiness: p.readiness, now: p.now, here: None, sync: SyncStatus::default(), online: true,
+            lang: p.lang, utc_offset_min: DEMO_UTC_OFFSET_MIN, on_open: |_| {}, on_day: |_| {}, on_pair: None,
+        } }
+    }
+    for (lang, late, urgent, tomorrow_word, lacks) in [
+        (Lang::En, "LATE", "URGENT", "Tomorrow 14:00–16:00", "The van may lack"),
+        (Lang::Zh, "迟到", "加急", "明天 14:00–16:00", "车上可能缺的配件"),
+    ] {
+        let html = render(screen, P { jobs: jobs.clone(), readiness: short.clone(), lang, now });
+        assert_eq!(html.matches("data-late=\"true\"").count(), 1, "{html}");
+        assert!(html.contains(late) && html.contains(urgent) && html.contains("data-testid=\"attention\""));
+        assert!(html.contains(tomorrow_word), "times as a technician reads them: {html}");
+        assert!(!html.contains("+08:00"), "no offsets in the list");
+        assert!(html.contains(lacks) && html.contains("data-part=\"KT-THERM-01\"") && html.contains("赵芳, 钱伟"));
+        assert!(html.contains("data-testid=\"day-next\""), "the days ahead are one tap away");
+    }
+    let html = render(screen, P { jobs: jobs.clone(), readiness: vec![], lang: Lang::En, now });
+    assert!(html.contains("data-testid=\"van-ready\""));
 }

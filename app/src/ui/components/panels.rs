@@ -82,7 +82,6 @@ pub struct SettingsData {
     pub storage_bytes: u64,
     pub sync: SyncStatus,
     pub online: bool,
-    pub message: Option<String>,
     pub utc_offset_min: i32,
 }
 
@@ -105,7 +104,6 @@ pub fn SettingsScreen(data: SettingsData, lang: Lang, on_action: EventHandler<Se
     // A revoked token (or a deactivated and reinstated technician): pairing again keeps the work.
     let not_accepted = data.sync.problem == Some(crate::sync_client::SyncProblem::NotAccepted);
     rsx! {
-        if let Some(m) = &data.message { div { class: "banner error", "data-testid": "message", "{m}" } }
         div { class: "card",
             match &data.technician {
                 Some(t) if !not_accepted => rsx! { div { "data-testid": "paired", "{lang.t(\"已登录\", \"Signed in as\")} {t}" } div { class: "muted", "{data.server.clone().unwrap_or_default()}" } },
@@ -131,7 +129,11 @@ pub fn SettingsScreen(data: SettingsData, lang: Lang, on_action: EventHandler<Se
             div { class: "muted", "{lang.t(\"本地存储\", \"Storage used\")}: {data.storage_bytes / 1024} KB" }
         }
         div { class: "card",
-            button { class: "secondary", "data-testid": "language", onclick: move |_| on_action.call(SettingsAction::SwitchLanguage), "中文 / English" }
+            b { {lang.t("语言", "Language")} }
+            div { button { class: "secondary", "data-testid": "language", onclick: move |_| on_action.call(SettingsAction::SwitchLanguage), "中文 / English" } }
+        }
+        // Far from everything else: signing out clears the phone.
+        div { class: "card", style: "margin-top: 32px",
             if data.technician.is_some() {
                 if confirming() {
                     div { "data-testid": "sign-out-question",

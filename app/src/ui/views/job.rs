@@ -19,14 +19,32 @@ pub fn Job(id: JobId) -> Element {
     rsx! { JobPage { key: "{id}", id } }
 }
 
-/// What the job screen reads from the store in one go.
+/// What the job screen reads from the store in one go (on a blocking thread).
 #[derive(Clone, Debug, PartialEq)]
-struct Loaded {
-    view: JobView,
-    history: Vec<crate::store::JobSummary>,
-    prices: Vec<shared::reference::PriceItem>,
-    fixes: Vec<crate::store::KbHit>,
-    thumbnails: Vec<(String, String)>,
+pub struct Loaded {
+    pub view: JobView,
+    pub history: Vec<crate::store::JobSummary>,
+    pub prices: Vec<shared::reference::PriceItem>,
+    pub fixes: Vec<crate::store::KbHit>,
+    pub thumbnails: Vec<(String, String)>,
+}
+
+impl Loaded {
+    /// The screen's data at `now`, where the phone is `here`.
+    pub fn screen(self, here: Option<shared::model::GeoPoint>, now: Timestamp, utc_offset_min: i32) -> JobScreenData {
+        JobScreenData {
+            view: self.view,
+            here,
+            now,
+            prices: self.prices,
+            history: self.history,
+            thumbnails: self.thumbnails,
+            last_scan: None,
+            fixes: self.fixes,
+            utc_offset_min,
+            photo_view: None,
+        }
+    }
 }
 
 fn data_url(store: &Store, hash: &BlobHash) -> Result<Option<String>, StoreError> {
@@ -34,7 +52,7 @@ fn data_url(store: &Store, hash: &BlobHash) -> Result<Option<String>, StoreError
     Ok(store.blob(hash)?.map(|bytes| format!("data:image/jpeg;base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes))))
 }
 
-fn load(store: &mut Store, id: JobId) -> Result<Loaded, StoreError> {
+pub fn load(store: &mut Store, id: JobId) -> Result<Loaded, StoreError> {
     let view = store.open_job(id)?;
     let a = &view.dispatch.appliance;
     let mut thumbnails = Vec::new();
@@ -93,17 +111,9 @@ fn JobPage(id: JobId) -> Element {
         Some(Ok(l)) => l.clone(),
     };
     let data = JobScreenData {
-        view: l.view,
-        here: (state.here)(),
-        now: Timestamp::now(),
-        prices: l.prices,
-        history: l.history,
-        thumbnails: l.thumbnails,
         last_scan: last_scan(),
-        fixes: l.fixes,
-        message: None,
-        utc_offset_min: services.utc_offset_min,
         photo_view: photo.read().clone().flatten(),
+        ..l.screen((state.here)(), Timestamp::now(), services.utc_offset_min)
     };
     rsx! {
         JobScreen { data, lang, on_action: move |a: UiAction| match a {

@@ -3,7 +3,7 @@
 //! navigation or actions. The screen components (`super::components`) never see the store, so
 //! they render in tests from fixed data.
 
-mod job;
+pub mod job;
 mod panels;
 mod today;
 

@@ -15,17 +15,19 @@ use crate::ui::state::use_app_state;
 
 #[component]
 pub fn Kb() -> Element {
-    rsx! { KbSearch { category: None } }
+    rsx! { KbSearch { category: None, from_job: false } }
 }
 
+/// Opened from a job: a way back to it comes first.
 #[component]
 pub fn KbFor(category: String) -> Element {
-    rsx! { KbSearch { key: "{category}", category: Category::parse(&category) } }
+    rsx! { KbSearch { key: "{category}", category: Category::parse(&category), from_job: true } }
 }
 
 #[component]
-fn KbSearch(category: Option<Category>) -> Element {
+fn KbSearch(category: Option<Category>, from_job: bool) -> Element {
     let state = use_app_state();
+    let nav = navigator();
     let lang = (state.lang)();
     let mut query = use_signal(String::new);
     let mut category = use_signal(|| category);
@@ -41,6 +43,9 @@ fn KbSearch(category: Option<Category>) -> Element {
         _ => Vec::new(),
     };
     rsx! {
+        if from_job {
+            button { class: "secondary", "data-testid": "kb-back", onclick: move |_| nav.go_back(), {lang.t("← 返回工单", "← Back to the job")} }
+        }
         KbScreen {
             query: query(), category: category(), hits, lang,
             on_search: move |q| query.set(q),
@@ -84,7 +89,6 @@ pub fn Settings() -> Element {
         storage_bytes: *storage_bytes,
         online: sync.problem != Some(SyncProblem::Unreachable),
         sync,
-        message: None,
         utc_offset_min: services.utc_offset_min,
     };
     let mut lang_signal = state.lang;
