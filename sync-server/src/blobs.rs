@@ -1,5 +1,9 @@
 //! Blob storage: content-addressed, immutable, uploaded resumably (offset-based, tus-like) and
 //! verified against its hash before it counts.
+//!
+//! An upload in progress belongs to the one who started it (its `upload` key, the job it is for):
+//! two jobs uploading the same bytes each keep their own partial file, so only the party that sent
+//! every byte completes an upload, and [`Appended::published`] tells the caller that it did.
 
 use std::path::PathBuf;
 
@@ -33,15 +37,26 @@ pub enum BlobError {
     Io(#[from] std::io::Error),
 }
 
+/// What an append did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Appended {
+    pub status: BlobStatus,
+    /// This call sent the last bytes and published the blob (its caller held all of it).
+    pub published: bool,
+}
+
 #[async_trait]
 pub trait BlobStore: Send + Sync + 'static {
-    async fn status(&self, hash: &BlobHash) -> Result<BlobStatus, BlobError>;
-    /// Appends `bytes` at `offset` of a `total`-byte blob; verifies and publishes it when complete.
-    async fn append(&self, hash: &BlobHash, offset: u64, total: u64, bytes: &[u8]) -> Result<BlobStatus, BlobError>;
+    /// Complete, or how far the upload keyed `upload` has come.
+    async fn status(&self, hash: &BlobHash, upload: &str) -> Result<BlobStatus, BlobError>;
+    /// Appends `bytes` at `offset` of the `total`-byte upload keyed `upload`; verifies and
+    /// publishes the blob when complete.
+    async fn append(&self, hash: &BlobHash, upload: &str, offset: u64, total: u64, bytes: &[u8]) -> Result<Appended, BlobError>;
     async fn get(&self, hash: &BlobHash) -> Result<Option<Vec<u8>>, BlobError>;
 }
 
-/// Blobs as files: `objects/ab/abcdef…` when complete, `partial/abcdef….{part,len}` while uploading.
+/// Blobs as files: `objects/ab/abcdef…` when complete, `partial/abcdef….{upload}.{part,len}` while
+/// uploading.
 pub struct FsBlobStore {
     root: PathBuf,
     /// One upload per blob at a time (striped by hash).
@@ -60,8 +75,10 @@ impl FsBlobStore {
         self.root.join("objects").join(&h.as_str()[..2]).join(h.as_str())
     }
 
-    fn partial(&self, h: &BlobHash, ext: &str) -> PathBuf {
-        self.root.join("partial").join(format!("{}.{ext}", h.as_str()))
+    /// `upload` is a job id or another key the server makes (never a device's free text).
+    fn partial(&self, h: &BlobHash, upload: &str, ext: &str) -> PathBuf {
+        debug_assert!(upload.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'), "upload key {upload:?}");
+        self.root.join("partial").join(format!("{}.{upload}.{ext}", h.as_str()))
     }
 
     fn lock(&self, h: &BlobHash) -> &tokio::sync::Mutex<()> {
@@ -72,16 +89,16 @@ impl FsBlobStore {
     /// What the server holds of `h`. An upload whose bookkeeping is unreadable (an empty or cut
     /// `.len` after a crash or a full disk, a `.part` longer than declared) is discarded, so it
     /// restarts from zero instead of failing forever.
-    async fn status_unlocked(&self, h: &BlobHash) -> Result<BlobStatus, BlobError> {
+    async fn status_unlocked(&self, h: &BlobHash, upload: &str) -> Result<BlobStatus, BlobError> {
         if let Ok(m) = tokio::fs::metadata(self.object(h)).await {
             return Ok(BlobStatus::Complete { size: m.len() });
         }
-        let declared = match tokio::fs::read_to_string(self.partial(h, "len")).await {
+        let declared = match tokio::fs::read_to_string(self.partial(h, upload, "len")).await {
             Ok(s) => s.trim().parse::<u64>().ok().filter(|&t| t > 0 && t <= BLOB_BYTES_MAX),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BlobStatus::Missing),
             Err(e) => return Err(e.into()),
         };
-        let offset = match tokio::fs::metadata(self.partial(h, "part")).await {
+        let offset = match tokio::fs::metadata(self.partial(h, upload, "part")).await {
             Ok(m) => m.len(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
             Err(e) => return Err(e.into()),
@@ -90,15 +107,15 @@ impl FsBlobStore {
             Some(total) if offset <= total => Ok(BlobStatus::Partial { offset, total }),
             _ => {
                 tracing::warn!(blob = %h, "discarding an upload with unreadable bookkeeping; it restarts from zero");
-                self.discard(h).await?;
+                self.discard(h, upload).await?;
                 Ok(BlobStatus::Missing)
             }
         }
     }
 
-    async fn discard(&self, h: &BlobHash) -> Result<(), BlobError> {
+    async fn discard(&self, h: &BlobHash, upload: &str) -> Result<(), BlobError> {
         for ext in ["part", "len"] {
-            match tokio::fs::remove_file(self.partial(h, ext)).await {
+            match tokio::fs::remove_file(self.partial(h, upload, ext)).await {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
                 _ => {}
             }
@@ -108,12 +125,12 @@ impl FsBlobStore {
 
     /// Records a new upload's declared length durably (written, synced, then renamed into place:
     /// never seen half-written).
-    async fn begin(&self, h: &BlobHash, total: u64) -> Result<(), BlobError> {
-        let tmp = self.partial(h, "len.tmp");
+    async fn begin(&self, h: &BlobHash, upload: &str, total: u64) -> Result<(), BlobError> {
+        let tmp = self.partial(h, upload, "len.tmp");
         let mut f = tokio::fs::File::create(&tmp).await?;
         f.write_all(total.to_string().as_bytes()).await?;
         f.sync_all().await?;
-        tokio::fs::rename(&tmp, self.partial(h, "len")).await?;
+        tokio::fs::rename(&tmp, self.partial(h, upload, "len")).await?;
         sync_dir(self.root.join("partial")).await
     }
 }
@@ -128,20 +145,21 @@ async fn sync_dir(dir: PathBuf) -> Result<(), BlobError> {
 
 #[async_trait]
 impl BlobStore for FsBlobStore {
-    async fn status(&self, hash: &BlobHash) -> Result<BlobStatus, BlobError> {
+    async fn status(&self, hash: &BlobHash, upload: &str) -> Result<BlobStatus, BlobError> {
         let _g = self.lock(hash).lock().await;
-        self.status_unlocked(hash).await
+        self.status_unlocked(hash, upload).await
     }
 
-    async fn append(&self, h: &BlobHash, offset: u64, total: u64, bytes: &[u8]) -> Result<BlobStatus, BlobError> {
+    async fn append(&self, h: &BlobHash, upload: &str, offset: u64, total: u64, bytes: &[u8]) -> Result<Appended, BlobError> {
         if total > BLOB_BYTES_MAX {
             return Err(BlobError::TooLarge(total));
         }
         let _g = self.lock(h).lock().await;
-        let current = match self.status_unlocked(h).await? {
-            done @ BlobStatus::Complete { .. } => return Ok(done), // idempotent re-upload
+        let current = match self.status_unlocked(h, upload).await? {
+            // Someone published it; this call proves nothing about holding the bytes.
+            done @ BlobStatus::Complete { .. } => return Ok(Appended { status: done, published: false }),
             BlobStatus::Missing => {
-                self.begin(h, total).await?;
+                self.begin(h, upload, total).await?;
                 0
             }
             BlobStatus::Partial { offset, total: stored } if stored == total => offset,
@@ -149,8 +167,8 @@ impl BlobStore for FsBlobStore {
                 // The bytes are named by their hash, so the length is not in doubt for an honest
                 // uploader: whichever declaration is wrong, starting over is what makes progress.
                 tracing::warn!(blob = %h, declared = total, stored, "upload restarted with a new declared length");
-                self.discard(h).await?;
-                self.begin(h, total).await?;
+                self.discard(h, upload).await?;
+                self.begin(h, upload, total).await?;
                 0
             }
         };
@@ -160,7 +178,7 @@ impl BlobStore for FsBlobStore {
         if offset + bytes.len() as u64 > total {
             return Err(BlobError::PastEnd { total });
         }
-        let part = self.partial(h, "part");
+        let part = self.partial(h, upload, "part");
         if !bytes.is_empty() {
             let mut f = tokio::fs::OpenOptions::new().create(true).append(true).open(&part).await?;
             f.write_all(bytes).await?;
@@ -168,7 +186,7 @@ impl BlobStore for FsBlobStore {
         }
         let now = offset + bytes.len() as u64;
         if now < total {
-            return Ok(BlobStatus::Partial { offset: now, total });
+            return Ok(Appended { status: BlobStatus::Partial { offset: now, total }, published: false });
         }
         // All bytes are here (possibly from an attempt cut off before it could finish): verify
         // and publish. An empty append at the end is how a client asks for exactly this.
@@ -176,7 +194,7 @@ impl BlobStore for FsBlobStore {
             tokio::fs::read(&part).await.or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(Vec::new()) } else { Err(e) })?;
         if !h.matches(&data) {
             let _ = tokio::fs::remove_file(&part).await;
-            let _ = tokio::fs::remove_file(self.partial(h, "len")).await;
+            let _ = tokio::fs::remove_file(self.partial(h, upload, "len")).await;
             return Err(BlobError::HashMismatch(h.clone()));
         }
         // Durable before it is called complete: the bytes were synced with each append; the new
@@ -188,8 +206,8 @@ impl BlobStore for FsBlobStore {
         tokio::fs::rename(&part, &dest).await?;
         sync_dir(dir).await?;
         sync_dir(self.root.join("objects")).await?;
-        let _ = tokio::fs::remove_file(self.partial(h, "len")).await;
-        Ok(BlobStatus::Complete { size: total })
+        let _ = tokio::fs::remove_file(self.partial(h, upload, "len")).await;
+        Ok(Appended { status: BlobStatus::Complete { size: total }, published: true })
     }
 
     async fn get(&self, h: &BlobHash) -> Result<Option<Vec<u8>>, BlobError> {
@@ -222,16 +240,40 @@ mod tests {
         // A crash or a full disk left an empty length file, then a cut one, then a part longer
         // than declared: each time the upload starts over and completes.
         for (len_file, part) in [("", &b""[..]), ("1", &b"xx"[..]), ("3", &bytes[..10])] {
-            std::fs::write(s.partial(&h, "len"), len_file).unwrap();
-            std::fs::write(s.partial(&h, "part"), part).unwrap();
-            assert_eq!(s.status(&h).await.unwrap(), BlobStatus::Missing, "{len_file:?}");
-            assert_eq!(s.append(&h, 0, total, &bytes[..7]).await.unwrap(), BlobStatus::Partial { offset: 7, total });
-            std::fs::remove_file(s.partial(&h, "part")).unwrap();
-            std::fs::remove_file(s.partial(&h, "len")).unwrap();
+            std::fs::write(s.partial(&h, "j", "len"), len_file).unwrap();
+            std::fs::write(s.partial(&h, "j", "part"), part).unwrap();
+            assert_eq!(s.status(&h, "j").await.unwrap(), BlobStatus::Missing, "{len_file:?}");
+            assert_eq!(s.append(&h, "j", 0, total, &bytes[..7]).await.unwrap().status, BlobStatus::Partial { offset: 7, total });
+            std::fs::remove_file(s.partial(&h, "j", "part")).unwrap();
+            std::fs::remove_file(s.partial(&h, "j", "len")).unwrap();
         }
         // A different declared length mid-upload restarts it rather than refusing for good.
-        s.append(&h, 0, total + 5, &bytes[..7]).await.unwrap();
-        assert_eq!(s.append(&h, 0, total, &bytes).await.unwrap(), BlobStatus::Complete { size: total });
+        s.append(&h, "j", 0, total + 5, &bytes[..7]).await.unwrap();
+        assert_eq!(
+            s.append(&h, "j", 0, total, &bytes).await.unwrap(),
+            Appended { status: BlobStatus::Complete { size: total }, published: true }
+        );
         assert_eq!(s.get(&h).await.unwrap().unwrap(), bytes);
+    }
+
+    #[tokio::test]
+    async fn only_the_upload_that_sent_every_byte_publishes() {
+        let (_dir, s) = store().await;
+        let bytes = b"someone else's photo".repeat(50);
+        let h = BlobHash::of(&bytes);
+        let total = bytes.len() as u64;
+        // Job a uploads all but the end; job b knows the hash and the length, nothing else.
+        s.append(&h, "a", 0, total, &bytes[..100]).await.unwrap();
+        assert_eq!(s.status(&h, "b").await.unwrap(), BlobStatus::Missing, "b sees nothing of a's upload");
+        let b = s.append(&h, "b", 0, total, &[]).await.unwrap();
+        assert_eq!(b, Appended { status: BlobStatus::Partial { offset: 0, total }, published: false });
+        // a finishes (even after a crash left every byte but no name): a published it.
+        let a = s.append(&h, "a", 100, total, &bytes[100..]).await.unwrap();
+        assert!(a.published);
+        // b's empty append at the end afterwards: complete, but not b's doing.
+        assert_eq!(
+            s.append(&h, "b", total, total, &[]).await.unwrap(),
+            Appended { status: BlobStatus::Complete { size: total }, published: false }
+        );
     }
 }

@@ -53,6 +53,9 @@ impl Default for Limits {
 }
 
 /// Everything a handler can reach.
+/// Whole blobs read into memory at once (16 MiB each at most).
+pub const BLOB_READS_MAX: usize = 8;
+
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
@@ -69,6 +72,8 @@ pub struct AppState {
     pub finished_job_retention_days: u32,
     /// When each device was last heard from.
     pub presence: Arc<presence::Presence>,
+    /// Whole-blob reads at once (downloads, possession proofs): each holds up to 16 MiB.
+    pub blob_reads: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -89,6 +94,7 @@ impl AppState {
             guard_limits: GuardLimits::default(),
             finished_job_retention_days: limits.finished_job_retention_days,
             presence: Arc::default(),
+            blob_reads: Arc::new(tokio::sync::Semaphore::new(BLOB_READS_MAX)),
         }
     }
 

@@ -145,7 +145,7 @@ pub async fn blob_head(
 ) -> AppResult<Response> {
     let h = parse_hash(&hash)?;
     let job = blob_job(&state, &who, &headers).await?;
-    let status = state.blobs.status(&h).await.map_err(blob_error)?;
+    let status = state.blobs.status(&h, &job.to_string()).await.map_err(blob_error)?;
     if let BlobStatus::Complete { size } = status
         && !state.store.blob_held(h.as_str(), job).await?
     {
@@ -170,19 +170,14 @@ pub async fn blob_patch(
         return blob_prove(&state, &who, job, &h, proof.as_bytes()).await;
     }
     let (offset, total) = (header_u64(&headers, UPLOAD_OFFSET_HEADER)?, header_u64(&headers, UPLOAD_LENGTH_HEADER)?);
-    // Completing an upload makes the blob the job's; bytes sent to a blob that was already
-    // complete prove nothing (they are not read), so that takes a proof.
-    let before = state.blobs.status(&h).await.map_err(blob_error)?;
-    if let BlobStatus::Complete { size } = before
-        && !state.store.blob_held(h.as_str(), job).await?
-    {
-        return Ok((StatusCode::CONFLICT, proof_required(size)).into_response());
-    }
-    let status = match state.blobs.append(&h, offset, total, &body).await {
-        Ok(s) => s,
+    // Each job's upload is its own (see `blobs`): only the request that sent the last of the
+    // bytes for this job makes the blob the job's. A blob someone else completed takes a proof.
+    let upload = job.to_string();
+    let appended = match state.blobs.append(&h, &upload, offset, total, &body).await {
+        Ok(a) => a,
         Err(e @ BlobError::WrongOffset { .. }) => {
             // Tell the client where to resume from.
-            let now = state.blobs.status(&h).await.map_err(blob_error)?;
+            let now = state.blobs.status(&h, &upload).await.map_err(blob_error)?;
             let mut resp = blob_error(e).into_response();
             resp.headers_mut().extend(offset_headers(now));
             return Ok(resp);
@@ -192,18 +187,33 @@ pub async fn blob_patch(
             return Err(blob_error(e));
         }
     };
-    let code = match status {
-        BlobStatus::Complete { .. } => {
-            state.store.add_blob_holder(h.as_str(), job).await?;
-            StatusCode::CREATED
+    if appended.published {
+        state.store.add_blob_holder(h.as_str(), job).await?;
+    }
+    match appended.status {
+        BlobStatus::Complete { size } if !appended.published && !state.store.blob_held(h.as_str(), job).await? => {
+            Ok((StatusCode::CONFLICT, proof_required(size)).into_response())
         }
-        _ => StatusCode::NO_CONTENT,
-    };
-    Ok((code, offset_headers(status)).into_response())
+        status @ BlobStatus::Complete { .. } => Ok((StatusCode::CREATED, offset_headers(status)).into_response()),
+        status => Ok((StatusCode::NO_CONTENT, offset_headers(status)).into_response()),
+    }
 }
 
 /// Checks a possession proof against the stored bytes; a match makes the blob the job's.
 async fn blob_prove(state: &AppState, who: &DeviceAuth, job: JobId, h: &BlobHash, proof: &[u8]) -> AppResult<Response> {
+    // Cheap answers first: reading and hashing a whole blob is what a proof costs.
+    if state.store.blob_held(h.as_str(), job).await? {
+        let size = match state.blobs.status(h, &job.to_string()).await.map_err(blob_error)? {
+            BlobStatus::Complete { size } => size,
+            _ => 0,
+        };
+        return Ok((StatusCode::CREATED, offset_headers(BlobStatus::Complete { size })).into_response());
+    }
+    if !state.store.blob_jobs_naming(h.as_str()).await?.contains(&job) {
+        return Err(AppError::Unprocessable("this job's documents do not name that blob (sync them first)".into()));
+    }
+    // A bounded number of whole-blob reads at once, server-wide.
+    let _permit = state.blob_reads.acquire().await.map_err(|e| AppError::Internal(e.into()))?;
     let Some(bytes) = state.blobs.get(h).await.map_err(blob_error)? else {
         return Ok((StatusCode::CONFLICT, offset_headers(BlobStatus::Missing)).into_response());
     };
@@ -220,6 +230,7 @@ async fn blob_prove(state: &AppState, who: &DeviceAuth, job: JobId, h: &BlobHash
 }
 
 async fn blob_bytes(state: &AppState, h: &BlobHash) -> AppResult<Response> {
+    let _permit = state.blob_reads.acquire().await.map_err(|e| AppError::Internal(e.into()))?;
     let bytes = state.blobs.get(h).await.map_err(blob_error)?.ok_or_else(|| AppError::NotFound(format!("no blob {h}")))?;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
 }

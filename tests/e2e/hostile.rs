@@ -464,31 +464,24 @@ async fn one_request_applies_a_bounded_amount_of_work_and_the_rest_waits() {
     healthy(&w).await;
 }
 
-#[tokio::test]
-async fn a_former_assignee_that_keeps_writing_is_cut_off_after_it_was_told() {
-    let w = World::new().await;
-    let (li, li_dev) = w.technician("李明").await;
-    let (zhang, _zhang_dev) = w.technician("张伟").await;
-    let job = w.assigned_jobs(li, 1).await[0];
-    li_dev.client.sync_now().await.unwrap();
-    w.dispatcher.assign(job, zhang).await;
-
-    // A modified phone keeps listing the job and adds a note of its own every round.
-    let digest = li_dev.with(|s| s.sync_summaries().unwrap());
+/// A modified phone that keeps listing `job` and adds a note of its own every round: how many
+/// rounds after it was told the job left it stored its work, and what was refused.
+async fn keep_writing(w: &World, dev: &Device, job: JobId) -> (usize, Vec<RefusalCode>) {
+    let digest = dev.with(|s| s.sync_summaries().unwrap());
     let mut st = automerge::sync::State::new();
     let mut stored_after_notice = 0;
     let mut told = false;
     let mut refused = Vec::new();
     for round in 0..10 {
-        li_dev.with(|s| s.apply_edit(job, FieldEdit::AddNote { text: format!("李明 round {round}") }).unwrap());
-        let mut doc = li_dev.with(|s| s.doc_for_sync(job, DocKind::Field).unwrap());
+        dev.with(|s| s.apply_edit(job, FieldEdit::AddNote { text: format!("李明 round {round}") }).unwrap());
+        let mut doc = dev.with(|s| s.doc_for_sync(job, DocKind::Field).unwrap());
         use automerge::sync::SyncDoc;
         let mine = doc.sync().generate_sync_message(&mut st).map(|m| field_msg(job, m.encode())).into_iter().collect();
         let notes_before = w.dispatcher.job(job).await["field"]["notes"].as_array().unwrap().len();
         let req = SyncRequest { jobs: digest.clone(), messages: mine, ..SyncRequest::default() };
         let r = reqwest::Client::new()
             .post(format!("{}{}", w.server.url(), wire::http::SYNC_PATH))
-            .bearer_auth(token(&li_dev))
+            .bearer_auth(token(dev))
             .body(wire::encode(&req))
             .send()
             .await
@@ -505,11 +498,55 @@ async fn a_former_assignee_that_keeps_writing_is_cut_off_after_it_was_told() {
         refused.extend(resp.refused.iter().map(|r| r.code));
     }
     assert!(told, "the phone was told the job left it");
+    (stored_after_notice, refused)
+}
+
+fn server_db(w: &World) -> rusqlite::Connection {
+    rusqlite::Connection::open(w.server.data.join("onsite-server.sqlite")).unwrap()
+}
+
+#[tokio::test]
+async fn a_closed_job_past_retention_takes_a_bounded_amount_of_late_work() {
+    // No retention: a finished job leaves phones at once.
+    let w = World::with_limits(&onsite_server::Limits { finished_job_retention_days: 0, ..Default::default() }).await;
+    let (li, li_dev) = w.technician("李明").await;
+    let job = w.assigned_jobs(li, 1).await[0];
+    li_dev.client.sync_now().await.unwrap();
+    // The office cancels it; it still names Li as its assignee, and every write of it names him,
+    // which must not reset the count.
+    let (s, b) = w.dispatcher.act(job, "cancel", serde_json::json!({ "reason": "客户取消 customer cancelled" })).await;
+    assert_eq!(s, 200, "{b}");
+    let (stored, refused) = keep_writing(&w, &li_dev, job).await;
+    assert!((1..=4).contains(&stored), "late work is stored for a few rounds, then not: {stored}");
+    assert!(!refused.is_empty() && refused.iter().all(|c| *c == RefusalCode::NotAssigned), "{refused:?}");
+}
+
+#[tokio::test]
+async fn a_former_assignee_that_keeps_writing_is_cut_off_after_it_was_told() {
+    let w = World::new().await;
+    let (li, li_dev) = w.technician("李明").await;
+    let (zhang, _zhang_dev) = w.technician("张伟").await;
+    let job = w.assigned_jobs(li, 1).await[0];
+    li_dev.client.sync_now().await.unwrap();
+    w.dispatcher.assign(job, zhang).await;
+    let (stored_after_notice, refused) = keep_writing(&w, &li_dev, job).await;
     assert!(
         (1..=4).contains(&stored_after_notice),
         "work after the notice is stored for a few rounds (to finish what was done before), then not: {stored_after_notice}"
     );
     assert!(!refused.is_empty() && refused.iter().all(|c| *c == RefusalCode::NotAssigned), "{refused:?}");
+    // Job ids a phone makes up are told "not yours" and leave no trace on the server.
+    let junk: Vec<wire::JobDigest> = (0..50).map(|_| wire::JobDigest { job: JobId::new(), digest: [7; 8] }).collect();
+    let r = reqwest::Client::new()
+        .post(format!("{}{}", w.server.url(), wire::http::SYNC_PATH))
+        .bearer_auth(token(&li_dev))
+        .body(wire::encode(&SyncRequest { jobs: junk, ..SyncRequest::default() }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let notices: i64 = server_db(&w).query_row("SELECT count(*) FROM former_notices", [], |r| r.get(0)).unwrap();
+    assert_eq!(notices, 1, "only the job that really left Li is noted");
     // The app itself, once told, keeps the work it could not deliver and takes no new work.
     li_dev.client.sync_now().await.unwrap();
     assert_eq!(li_dev.with(|s| s.list_all().unwrap()).len(), 1, "undelivered work stays on the phone");

@@ -21,8 +21,12 @@ pub struct World {
 
 impl World {
     pub async fn new() -> Self {
+        Self::with_limits(&Default::default()).await
+    }
+
+    pub async fn with_limits(limits: &onsite_server::Limits) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let server = Server::start(dir.path().join("server"), &Default::default()).await;
+        let server = Server::start(dir.path().join("server"), limits).await;
         let dispatcher = server.dispatcher("调度 Ann").await;
         World { dir, server, dispatcher }
     }

@@ -13,6 +13,12 @@ use crate::sync_client::{SyncProblem, next_wait};
 
 pub use super::services::{Services, StoreHandle};
 
+/// What the background sync tells the screens.
+enum SyncEvent {
+    Started,
+    Done { status: crate::sync_client::SyncStatus, changed: bool },
+}
+
 #[component]
 pub fn App() -> Element {
     let services = use_context::<Services>();
@@ -22,39 +28,63 @@ pub fn App() -> Element {
         sync: Signal::new(services.sync.status()),
         revision: Signal::new(0),
         notice: Signal::new(None),
-        busy: Signal::new(None),
+        busy: Signal::new(Vec::new()),
         here: Signal::new(services.locator.current()),
+        job_drafts: Signal::new(Default::default()),
         nudge: Signal::new(Arc::new(tokio::sync::Notify::new())),
     });
 
     // Background sync: every 30 s (backing off while the server cannot be reached), at once when
-    // an action asks; the sync state and the screens follow each attempt.
+    // an action asks. It runs on the runtime's workers (its store work is synchronous and must not
+    // hold up drawing) and reports here, where the signals are set.
     let bg = services.clone();
     use_future(move || {
         let bg = bg.clone();
         async move {
-            let every = Duration::from_secs(30);
-            let mut wait = every;
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<SyncEvent>();
             let nudge = state.nudge.peek().clone();
-            loop {
-                let result = bg.sync.sync_now().await;
-                wait = next_wait(&result, every, wait);
-                let status = bg.sync.status();
-                let mut notice = state.notice;
-                // "Saved on the phone" becomes "sent", or says the work waits on the phone.
-                if *notice.peek() == Some(Notice::Saved) {
-                    if status.is_synced() {
-                        notice.set(Some(Notice::Sent));
-                    } else if status.problem == Some(SyncProblem::Unreachable) {
-                        notice.set(Some(Notice::SavedOffline));
+            let client = bg.sync.clone();
+            tokio::spawn(async move {
+                let every = Duration::from_secs(30);
+                let mut wait = every;
+                loop {
+                    if tx.send(SyncEvent::Started).is_err() {
+                        break;
+                    }
+                    let result = client.sync_now().await;
+                    wait = next_wait(&result, every, wait);
+                    // Only a sync that brought or sent something makes the screens read again.
+                    let changed = result.as_ref().is_ok_and(|r| {
+                        r.rounds > 1 || r.new_jobs + r.dropped_jobs + r.blobs_downloaded + r.blobs_uploaded > 0 || !r.refused.is_empty()
+                    });
+                    if tx.send(SyncEvent::Done { status: client.status(), changed }).is_err() {
+                        break;
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = nudge.notified() => {}
                     }
                 }
+            });
+            while let Some(event) = rx.recv().await {
                 let mut sync = state.sync;
-                sync.set(status);
-                state.refresh();
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = nudge.notified() => {}
+                match event {
+                    SyncEvent::Started => sync.write().running = true,
+                    SyncEvent::Done { status, changed } => {
+                        let mut notice = state.notice;
+                        // "Saved on the phone" becomes "sent", or says the work waits on the phone.
+                        if notice.peek().as_ref().is_some_and(Notice::is_saved) {
+                            if status.is_synced() {
+                                notice.set(Some(Notice::Sent));
+                            } else if status.problem == Some(SyncProblem::Unreachable) {
+                                notice.set(Some(Notice::SavedOffline));
+                            }
+                        }
+                        sync.set(status);
+                        if changed {
+                            state.refresh();
+                        }
+                    }
                 }
             }
         }
@@ -121,7 +151,7 @@ pub fn Shell() -> Element {
                 h1 { "OnSite" }
                 span { class: "sync", "data-testid": "sync-dot", title: "{dot.1}", "{dot.0} {dot.1}" }
             }
-            if let Some(b) = (state.busy)() {
+            if let Some(b) = (state.busy)().last() {
                 div { class: "progress", "data-testid": "busy", role: "status", span { class: "spinner" } "{b.text(lang)}" }
             }
             if let Some(n) = notice() {
@@ -129,9 +159,9 @@ pub fn Shell() -> Element {
                     class: if n.is_error() { "notice error" } else { "notice" },
                     "data-testid": "notice",
                     "data-kind": if n.is_error() { "error" } else { "ok" },
-                    role: "status",
-                    onclick: move |_| notice.set(None),
-                    "{n.text(lang)}"
+                    role: if n.is_error() { "alert" } else { "status" },
+                    span { "{n.text(lang)}" }
+                    button { class: "close", aria_label: lang.t("关闭", "Dismiss"), onclick: move |_| notice.set(None), "✕" }
                 }
             }
             main { Outlet::<Route> {} }

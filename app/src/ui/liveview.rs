@@ -16,7 +16,8 @@ use dioxus_liveview::{LiveViewPool, axum_socket, interpreter_glue};
 use super::app::{App, Services};
 use crate::platform::{BrowserFiles, PageGeolocation};
 
-/// The page to open. Every path serves the app (it keeps its own screen state), so any works.
+/// The page to open. Every path serves the page; the app's router then shows the screen the path
+/// names (`/today`, `/jobs/{id}`...), so reloads and the browser's back button land where expected.
 pub const START_PATH: &str = "/today";
 const WS_PATH: &str = "/ws";
 

@@ -71,6 +71,19 @@ pub fn status_label(lang: Lang, s: Status) -> &'static str {
     }
 }
 
+/// Why an event stayed in the record without moving the status, as the technician reads it.
+pub fn conflict_text(lang: Lang, r: &shared::status::Rejection) -> String {
+    use shared::status::Rejection::*;
+    match r {
+        NotAllowed { from, .. } => {
+            format!("{} {}", lang.t("此操作在该状态下无效：", "An action not possible while the job was"), status_label(lang, *from))
+        }
+        NotAssignee { .. } => lang.t("由未被派单的技师记录的操作", "Work recorded by a technician the job is not assigned to").into(),
+        WorkAfterCancel { .. } => lang.t("工单取消后在现场记录的工作", "Work recorded after the job was cancelled").into(),
+        CancelAfterCompletion => lang.t("现场完工后调度取消了工单", "Cancelled by the office after the work was completed").into(),
+    }
+}
+
 pub fn category_label(lang: Lang, c: Category) -> &'static str {
     match c {
         Category::Kettle => lang.t("电水壶", "Kettle"),
@@ -87,7 +100,12 @@ pub fn category_label(lang: Lang, c: Category) -> &'static str {
 pub fn countdown(lang: Lang, now: Timestamp, deadline: Timestamp) -> (String, bool) {
     let mins = deadline.minutes_since(now);
     let (h, m) = (mins.abs() / 60, mins.abs() % 60);
-    let span = if h > 0 { format!("{h} h {m:02} min") } else { format!("{m} min") };
+    let span = match (lang, h > 0) {
+        (Lang::Zh, true) => format!("{h} 小时 {m:02} 分"),
+        (Lang::Zh, false) => format!("{m} 分钟"),
+        (Lang::En, true) => format!("{h} h {m:02} min"),
+        (Lang::En, false) => format!("{m} min"),
+    };
     if mins >= 0 {
         (format!("{} {span}", lang.t("剩余", "due in")), false)
     } else {

@@ -50,7 +50,7 @@ pub async fn add_customer_photo(
     for (hash, bytes) in [(&blob, &ready.jpeg), (&thumbnail, &ready.thumbnail)] {
         // The server made these bytes, so the job holds them; its phone reads them once the
         // dispatch change below names them.
-        state.blobs.append(hash, 0, bytes.len() as u64, bytes).await.map_err(blob_error)?;
+        state.blobs.append(hash, &job.to_string(), 0, bytes.len() as u64, bytes).await.map_err(blob_error)?;
         state.store.add_blob_holder(hash.as_str(), job).await?;
     }
     let photo = CustomerPhoto {

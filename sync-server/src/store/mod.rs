@@ -283,6 +283,8 @@ pub trait Store: Send + Sync + 'static {
     // --- blobs ---
     /// Jobs whose documents name the blob (recorded with every [`JobWrite`]) and that hold it.
     async fn blob_jobs(&self, hash: &str) -> Result<Vec<JobId>>;
+    /// Jobs whose documents name the blob, held or not.
+    async fn blob_jobs_naming(&self, hash: &str) -> Result<Vec<JobId>>;
     /// Whether the job holds the blob: its bytes were uploaded (or proved) for it.
     async fn blob_held(&self, hash: &str, job: JobId) -> Result<bool>;
     async fn add_blob_holder(&self, hash: &str, job: JobId) -> Result<()>;
@@ -293,5 +295,13 @@ pub trait Store: Send + Sync + 'static {
     async fn former_rounds(&self, device: DeviceId, job: JobId) -> Result<Option<u32>>;
     /// Records the jobs the device was just told left it, and counts a round for those it
     /// delivered work on after being told.
-    async fn note_former(&self, device: DeviceId, noticed: Vec<JobId>, delivered: Vec<JobId>, at: Timestamp) -> Result<()>;
+    /// Only jobs ever assigned to `technician` are noted (a device may list any id).
+    async fn note_former(
+        &self,
+        device: DeviceId,
+        technician: TechnicianId,
+        noticed: Vec<JobId>,
+        delivered: Vec<JobId>,
+        at: Timestamp,
+    ) -> Result<()>;
 }

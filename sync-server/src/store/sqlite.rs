@@ -533,6 +533,8 @@ impl Store for SqliteStore {
         self.call(move |c| {
             let tx = c.transaction()?;
             let i = &w.index;
+            let previous_assignee: Option<String> =
+                tx.query_row("SELECT assignee FROM jobs WHERE job_id = ?1", [i.job.to_string()], |r| r.get(0)).optional()?.flatten();
             match &w.full {
                 Some((d, f)) => {
                     put_doc(&tx, i.job, DocKind::Dispatch, d)?;
@@ -607,11 +609,14 @@ impl Store for SqliteStore {
                     "INSERT OR IGNORE INTO job_assignees (job_id, technician_id) VALUES (?1, ?2)",
                     params![i.job.to_string(), t.to_string()],
                 )?;
-                // Assigned (again): an earlier notice that the job left them no longer holds.
-                tx.execute(
-                    "DELETE FROM former_notices WHERE job_id = ?1 AND device_id IN (SELECT id FROM devices WHERE technician_id = ?2)",
-                    params![i.job.to_string(), t.to_string()],
-                )?;
+                // Assigned again after it left them: the earlier notice no longer holds. Only on a
+                // change of assignee (any write of an old job names its assignee).
+                if previous_assignee.as_deref() != Some(t.to_string().as_str()) {
+                    tx.execute(
+                        "DELETE FROM former_notices WHERE job_id = ?1 AND device_id IN (SELECT id FROM devices WHERE technician_id = ?2)",
+                        params![i.job.to_string(), t.to_string()],
+                    )?;
+                }
             }
             tx.commit()?;
             Ok(())
@@ -864,6 +869,16 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn blob_jobs_naming(&self, hash: &str) -> Result<Vec<JobId>> {
+        let h = hash.to_owned();
+        self.call(move |c| {
+            let mut stmt = c.prepare_cached("SELECT job_id FROM blob_refs WHERE hash = ?1")?;
+            let rows = stmt.query_map([h], |r| r.get::<_, String>(0))?;
+            Ok(rows.filter_map(|r| r.ok()?.parse().ok()).collect())
+        })
+        .await
+    }
+
     async fn blob_held(&self, hash: &str, job: JobId) -> Result<bool> {
         let h = hash.to_owned();
         self.call(move |c| {
@@ -895,7 +910,14 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn note_former(&self, device: DeviceId, noticed: Vec<JobId>, delivered: Vec<JobId>, at: Timestamp) -> Result<()> {
+    async fn note_former(
+        &self,
+        device: DeviceId,
+        technician: TechnicianId,
+        noticed: Vec<JobId>,
+        delivered: Vec<JobId>,
+        at: Timestamp,
+    ) -> Result<()> {
         if noticed.is_empty() && delivered.is_empty() {
             return Ok(());
         }
@@ -910,8 +932,9 @@ impl Store for SqliteStore {
             }
             for job in noticed {
                 tx.execute(
-                    "INSERT OR IGNORE INTO former_notices (device_id, job_id, noticed_at) VALUES (?1, ?2, ?3)",
-                    params![device.to_string(), job.to_string(), at.0],
+                    "INSERT OR IGNORE INTO former_notices (device_id, job_id, noticed_at)
+                     SELECT ?1, job_id, ?3 FROM job_assignees WHERE job_id = ?2 AND technician_id = ?4",
+                    params![device.to_string(), job.to_string(), at.0, technician.to_string()],
                 )?;
             }
             tx.commit()?;

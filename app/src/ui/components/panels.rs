@@ -95,7 +95,7 @@ pub enum SettingsAction {
 
 #[component]
 pub fn SettingsScreen(data: SettingsData, lang: Lang, on_action: EventHandler<SettingsAction>) -> Element {
-    let mut server = use_signal(|| data.server.clone().unwrap_or_else(|| "http://127.0.0.1:8787".into()));
+    let mut server = use_signal(|| data.server.clone().unwrap_or_default());
     let mut code = use_signal(String::new);
     // Signing out needs a second tap: re-pairing needs a new code from dispatch.
     let mut confirming = use_signal(|| false);
@@ -117,7 +117,9 @@ pub fn SettingsScreen(data: SettingsData, lang: Lang, on_action: EventHandler<Se
                             )}
                         }
                     }
-                    input { "data-testid": "server", value: "{server}", oninput: move |e| server.set(e.value()) }
+                    label { class: "field", span { {lang.t("服务器地址", "Server address")} }
+                        input { "data-testid": "server", r#type: "url", placeholder: "https://onsite.example.com", value: "{server}", oninput: move |e| server.set(e.value()) }
+                    }
                     input { "data-testid": "code", placeholder: lang.t("调度提供的配对码", "Pairing code from dispatch"), value: "{code}", oninput: move |e| code.set(e.value()) }
                     button { "data-testid": "pair", onclick: move |_| on_action.call(SettingsAction::Pair { server: server.read().clone(), code: code.read().clone() }), {lang.t("配对", "Pair")} }
                 },

@@ -134,8 +134,9 @@ pub fn TodayScreen(
         }
         if late > 0 || urgent > 0 {
             div { class: "banner error", "data-testid": "attention",
-                if late > 0 { span { "{late} {lang.t(\"单已迟到或超时\", \"late or overdue\")} " } }
-                if urgent > 0 { span { "· {urgent} {lang.t(\"单加急\", \"urgent\")}" } }
+                if late > 0 { span { "{late} {lang.t(\"单已迟到或超时\", \"late or overdue\")}" } }
+                if late > 0 && urgent > 0 { " · " }
+                if urgent > 0 { span { "{urgent} {lang.t(\"单加急\", \"urgent\")}" } }
             }
         }
         if !jobs.is_empty() {
@@ -203,7 +204,7 @@ fn JobCard(
                 if let Some(d) = distance { span { "· {d}" } }
             }
             if let Some((text, overdue)) = sla {
-                div { class: if overdue { "bad" } else { "muted" }, "SLA {text}" }
+                div { class: if overdue { "bad" } else { "muted" }, "{lang.t(\"时限\", \"SLA\")} {text}" }
             }
         }
     }

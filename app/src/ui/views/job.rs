@@ -6,7 +6,7 @@ use shared::{BlobHash, JobId, Timestamp};
 
 use super::{Loading, read_failed};
 use crate::store::{JobView, Store, StoreError};
-use crate::ui::actions::{self, Done};
+use crate::ui::actions;
 use crate::ui::components::job::{JobScreen, JobScreenData, PhotoView, UiAction};
 use crate::ui::hooks::use_store;
 use crate::ui::route::Route;
@@ -115,16 +115,31 @@ fn JobPage(id: JobId) -> Element {
         photo_view: photo.read().clone().flatten(),
         ..l.screen((state.here)(), Timestamp::now(), services.utc_offset_min)
     };
+    let drafts = state.drafts_of(id);
     rsx! {
-        JobScreen { data, lang, on_action: move |a: UiAction| match a {
+        JobScreen { data, lang, drafts, on_action: move |a: UiAction| match a {
             UiAction::Back => { nav.push(Route::Today {}); }
             UiAction::ViewPhoto(thumbnail) => viewing.set(thumbnail),
             UiAction::SearchKb(c) => { nav.push(Route::KbFor { category: c.as_str().to_owned() }); }
             other => {
-                let clears_scan = matches!(other, UiAction::UsePart { .. });
-                actions::run_job_action(&services, state, id, other, move |done: Done| {
-                    if done.scan.is_some() || clears_scan {
-                        last_scan.set(done.scan);
+                let kind = (matches!(other, UiAction::UsePart { .. }), matches!(other, UiAction::AddNote(_)), matches!(other, UiAction::SetReport(_)));
+                actions::run_job_action(&services, state, id, other, move |result| {
+                    let Ok(done) = result else { return };
+                    let (used_part, note, report) = kind;
+                    // The screen may have closed meanwhile (the work is saved regardless).
+                    if (done.scan.is_some() || used_part)
+                        && let Ok(mut w) = last_scan.try_write()
+                    {
+                        *w = done.scan;
+                    }
+                    // Saved drafts are done with; a refused one stays for the technician to fix.
+                    if note {
+                        let mut n = drafts.note;
+                        n.set(String::new());
+                    }
+                    if report {
+                        let mut r = drafts.report;
+                        r.set(None);
                     }
                 });
             }

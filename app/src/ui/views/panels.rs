@@ -36,7 +36,11 @@ fn KbSearch(category: Option<Category>, from_job: bool) -> Element {
     let hits = use_resource(move || {
         let (q, c, _) = (query(), category(), (state.revision)());
         let store = services.store.clone();
-        async move { store.read(move |s| s.search_kb(&q, c)).await }
+        async move {
+            // Typing restarts this read: only a pause of 150 ms searches (and takes the store).
+            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+            store.read(move |s| s.search_kb(&q, c)).await
+        }
     });
     let hits = match &*hits.read() {
         Some(Ok(h)) => h.clone(),

@@ -14,10 +14,11 @@ use shared::signature::Strokes;
 use shared::status::Status;
 use shared::{ItemId, Timestamp};
 
+pub use crate::ui::state::Drafts;
 pub use parts::{ApprovalLine, Charges};
 
 use crate::store::{JobSummary, JobView, KbHit, ScanMatch};
-use crate::ui::{Lang, countdown, distance_text, status_label, window_text};
+use crate::ui::{Lang, conflict_text, countdown, distance_text, status_label, window_text};
 
 /// What the technician asked for on the job screen.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,11 +39,11 @@ pub enum UiAction {
     /// Adds a line from the price list; the same item again counts one more.
     AddPriceLine(String),
     RemoveLine(ItemId),
-    /// Hours of labour, units cleaned: quantity of a line that is not a part (parts come from
-    /// scans, so the van count follows).
-    SetQuantity {
+    /// One more or one less of a line that is not a part (parts come from scans, so the van
+    /// count follows). Relative, so quick taps add up.
+    StepQuantity {
         id: ItemId,
-        quantity: u32,
+        by: i32,
     },
     Sign {
         purpose: SignaturePurpose,
@@ -115,32 +116,26 @@ pub(crate) fn action_label(lang: Lang, a: FieldAction) -> &'static str {
     }
 }
 
-/// Drafts the technician is typing, kept across re-renders and shared between the step card and
-/// the sections (the known fix fills the report draft wherever the report form is).
-#[derive(Clone, Copy, PartialEq)]
-pub(crate) struct Drafts {
-    pub report: Signal<Report>,
-    pub signer: Signal<String>,
-    pub comment: Signal<String>,
-    pub note: Signal<String>,
-    /// The technician said the visit costs the customer nothing (a warranty repair): no quote
-    /// to sign, straight on to the report.
-    pub no_charge: Signal<bool>,
-}
-
 #[component]
-pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiAction>) -> Element {
+pub fn JobScreen(
+    data: JobScreenData,
+    lang: Lang,
+    on_action: EventHandler<UiAction>,
+    /// The app's drafts for this job; without them (tests) the screen keeps its own.
+    #[props(default)]
+    drafts: Option<Drafts>,
+) -> Element {
+    let app_drafts = drafts;
     let v = &data.view;
     let d = &v.dispatch;
-    let f = &v.field;
     let status = v.derived.status;
-    let drafts = Drafts {
-        report: use_signal(|| f.report.clone()),
-        signer: use_signal(|| d.customer.name.clone()),
+    let drafts = app_drafts.unwrap_or(Drafts {
+        report: use_signal(|| None),
+        signer: use_signal(|| None),
         comment: use_signal(String::new),
         note: use_signal(String::new),
         no_charge: use_signal(|| false),
-    };
+    });
     let tel = format!("tel:{}", d.customer.phone.replace(' ', ""));
     let when = d.appointment.map(|w| window_text(lang, w, data.now, data.utc_offset_min));
     let sla = d.sla.resolve_by.filter(|_| status.is_open()).map(|t| countdown(lang, data.now, t));
@@ -170,18 +165,19 @@ pub fn JobScreen(data: JobScreenData, lang: Lang, on_action: EventHandler<UiActi
             div { class: "row",
                 span { "data-testid": "appointment", {when.unwrap_or_else(|| lang.t("未预约", "no appointment").to_owned())} }
                 if let Some((class, text)) = prio { span { class: "{class}", "{text}" } }
-                if let Some((text, late)) = sla { span { class: if late { "bad" } else { "muted" }, "data-testid": "sla", "SLA {text}" } }
+                if let Some((text, late)) = sla { span { class: if late { "bad" } else { "muted" }, "data-testid": "sla", "{lang.t(\"时限\", \"SLA\")} {text}" } }
             }
-            div { class: "row muted",
+            div { class: "row muted addr",
                 span { "{d.customer.address}" }
                 if let Some(dist) = distance { span { "· {dist}" } }
                 if !d.customer.phone.is_empty() { a { href: "{tel}", "📞 {d.customer.phone}" } }
             }
         }
         for c in &v.derived.conflicts {
-            div { class: "banner conflict", "data-testid": "conflict", "⚠ {lang.t(\"冲突\", \"Conflict\")}: {c.rejection}" }
+            div { class: "banner conflict", "data-testid": "conflict", "⚠ {lang.t(\"冲突\", \"Conflict\")}: {conflict_text(lang, &c.rejection)}" }
         }
-        step::NextStep { data: data.clone(), lang, drafts, on_action }
+        // Keyed by the step: a reason typed for one step never carries over to the next.
+        {rsx! { step::NextStep { key: "{Step::of(v, (drafts.no_charge)()).name()}", data: data.clone(), lang, drafts, on_action } }}
         sections::Sections { data: data.clone(), lang, drafts, on_action }
     }
 }

@@ -54,7 +54,7 @@ pub fn Charges(
     quote: Quote,
     lang: Lang,
     on_remove: Option<EventHandler<ItemId>>,
-    on_quantity: Option<EventHandler<(ItemId, u32)>>,
+    on_quantity: Option<EventHandler<(ItemId, i32)>>,
 ) -> Element {
     let cur = quote.currency.clone();
     let t = totals(&quote);
@@ -68,8 +68,8 @@ pub fn Charges(
                         if on_remove.is_some() || on_quantity.is_some() {
                             div { class: "row line-controls",
                                 if let Some(set) = on_quantity.filter(|_| l.kind != LineKind::Part) {
-                                    button { class: "secondary", "data-step": "down", aria_label: lang.t("减一", "One less"), disabled: l.quantity <= 1, onclick: { let (id, q) = (l.id, l.quantity); move |_| set.call((id, q - 1)) }, "−" }
-                                    button { class: "secondary", "data-step": "up", aria_label: lang.t("加一", "One more"), onclick: { let (id, q) = (l.id, l.quantity); move |_| set.call((id, q + 1)) }, "+" }
+                                    button { class: "secondary", "data-step": "down", aria_label: lang.t("减一", "One less"), disabled: l.quantity <= 1, onclick: { let id = l.id; move |_| set.call((id, -1)) }, "−" }
+                                    button { class: "secondary", "data-step": "up", aria_label: lang.t("加一", "One more"), onclick: { let id = l.id; move |_| set.call((id, 1)) }, "+" }
                                 }
                                 if let Some(remove) = on_remove {
                                     button { class: "secondary", "data-remove": "{l.code}", onclick: { let id = l.id; move |_| remove.call(id) }, "✕ {lang.t(\"删除\", \"Remove\")}" }
@@ -112,7 +112,8 @@ pub fn QuoteBlock(data: JobScreenData, lang: Lang, drafts: Drafts, on_action: Ev
     let editable = !finished && (!signed || unlocked());
     let shown = content_hash(SignaturePurpose::QuoteApproval, d, f).unwrap_or_default();
     let cur = f.quote.currency.clone();
-    let mut signer = drafts.signer;
+    let mut signer_draft = drafts.signer;
+    let signer = signer_draft().unwrap_or_else(|| d.customer.name.clone());
     rsx! {
         div { "data-testid": "quote",
             if editable {
@@ -120,7 +121,7 @@ pub fn QuoteBlock(data: JobScreenData, lang: Lang, drafts: Drafts, on_action: Ev
                     quote: f.quote.clone(),
                     lang,
                     on_remove: move |id| on_action.call(UiAction::RemoveLine(id)),
-                    on_quantity: move |(id, quantity)| on_action.call(UiAction::SetQuantity { id, quantity }),
+                    on_quantity: move |(id, by)| on_action.call(UiAction::StepQuantity { id, by }),
                 }
                 PriceSelect { prices: data.prices.clone(), currency: cur.clone(), lines: f.quote.lines.len(), lang, on_action }
             } else {
@@ -141,9 +142,9 @@ pub fn QuoteBlock(data: JobScreenData, lang: Lang, drafts: Drafts, on_action: Ev
             if !f.quote.lines.is_empty() && !signed && !finished {
                 div { class: "step-hint", {lang.t("请客户核对以上项目并签名确认", "Customer: check the lines above and sign to approve")} }
                 label { class: "field", span { {lang.t("签名人", "Signed by")} }
-                    input { value: "{signer}", "data-testid": "signer", oninput: move |e| signer.set(e.value()) }
+                    input { value: "{signer}", "data-testid": "signer", oninput: move |e| signer_draft.set(Some(e.value())) }
                 }
-                SignaturePad { lang, on_done: move |strokes: Strokes| on_action.call(UiAction::Sign { purpose: SignaturePurpose::QuoteApproval, signer: signer.read().clone(), strokes, shown_hash: shown.clone() }) }
+                SignaturePad { lang, on_done: { let signer = signer.clone(); move |strokes: Strokes| on_action.call(UiAction::Sign { purpose: SignaturePurpose::QuoteApproval, signer: signer.clone(), strokes, shown_hash: shown.clone() }) } }
             }
         }
     }
@@ -176,31 +177,44 @@ fn PriceSelect(
 pub fn ReportBlock(data: JobScreenData, lang: Lang, drafts: Drafts, on_action: EventHandler<UiAction>) -> Element {
     let v = &data.view;
     let (d, f) = (&v.dispatch, &v.field);
-    let finished = matches!(v.derived.status, shared::status::Status::Completed | shared::status::Status::Closed);
-    let mut report = drafts.report;
-    let (mut signer, mut comment) = (drafts.signer, drafts.comment);
+    let finished = !v.derived.status.is_open();
+    let draft = drafts.report;
+    let (mut signer_draft, mut comment) = (drafts.signer, drafts.comment);
+    let signer = signer_draft().unwrap_or_else(|| d.customer.name.clone());
     let completion = check(SignaturePurpose::Completion, d, f);
     let shown = content_hash(SignaturePurpose::Completion, d, f).unwrap_or_default();
-    let saved = f.report == *report.read();
+    // What the form shows: the draft, or the stored report until the technician types.
+    let report = draft().unwrap_or_else(|| f.report.clone());
+    let saved = f.report == report;
+    let stored = f.report.clone();
     if !finished {
         return rsx! {
             div { "data-testid": "report",
-                FixList { fixes: data.fixes.clone(), lang, on_use: Some(EventHandler::new(move |(cause, method): (String, String)| {
-                    let mut r = report.write();
-                    r.cause = cause;
-                    r.method = method;
-                })) }
+                // A known fix fills what is still empty; it never overwrites what was typed.
+                FixList { fixes: data.fixes.clone(), lang, on_use: Some(EventHandler::new({ let stored = stored.clone(); move |(cause, method): (String, String)| {
+                    edit_report(draft, &stored, |r| {
+                        if r.cause.trim().is_empty() {
+                            r.cause = cause;
+                        }
+                        if r.method.trim().is_empty() {
+                            r.method = method;
+                        }
+                    });
+                } })) }
                 label { class: "field", span { {lang.t("故障原因", "Cause")} }
-                    textarea { "data-field": "cause", rows: "3", value: "{report.read().cause}", oninput: move |e| report.write().cause = e.value() }
+                    textarea { "data-field": "cause", rows: "3", value: "{report.cause}",
+                        oninput: { let stored = stored.clone(); move |e: FormEvent| edit_report(draft, &stored, |r| r.cause = e.value()) } }
                 }
                 label { class: "field", span { {lang.t("维修方法", "What was done")} }
-                    textarea { "data-field": "method", rows: "3", value: "{report.read().method}", oninput: move |e| report.write().method = e.value() }
+                    textarea { "data-field": "method", rows: "3", value: "{report.method}",
+                        oninput: { let stored = stored.clone(); move |e: FormEvent| edit_report(draft, &stored, |r| r.method = e.value()) } }
                 }
                 label { class: "field", span { {lang.t("保修天数", "Warranty (days)")} }
-                    input { r#type: "number", "data-field": "warranty", inputmode: "numeric", min: "0", value: "{report.read().warranty_days}", oninput: move |e| report.write().warranty_days = e.value().parse().unwrap_or(0) }
+                    input { r#type: "number", "data-field": "warranty", inputmode: "numeric", min: "0", value: "{report.warranty_days}",
+                        oninput: { let stored = stored.clone(); move |e: FormEvent| edit_report(draft, &stored, |r| r.warranty_days = e.value().parse().unwrap_or(0)) } }
                 }
                 button { "data-testid": "save-report", class: if saved { "secondary" } else { "" },
-                    onclick: move |_| on_action.call(UiAction::SetReport(report.read().clone())),
+                    onclick: { let report = report.clone(); move |_| on_action.call(UiAction::SetReport(report.clone())) },
                     if saved { {lang.t("✔ 报告已保存", "✔ Report saved")} } else { {lang.t("保存报告", "Save report")} }
                 }
             }
@@ -221,9 +235,9 @@ pub fn ReportBlock(data: JobScreenData, lang: Lang, drafts: Drafts, on_action: E
             if !completion.is_valid() && !f.report.cause.is_empty() {
                 div { class: "step-hint", {lang.t("请客户阅读报告并签名", "Customer: read the report and sign")} }
                 label { class: "field", span { {lang.t("签名人", "Signed by")} }
-                    input { value: "{signer}", oninput: move |e| signer.set(e.value()) }
+                    input { value: "{signer}", oninput: move |e| signer_draft.set(Some(e.value())) }
                 }
-                SignaturePad { lang, on_done: move |strokes: Strokes| on_action.call(UiAction::Sign { purpose: SignaturePurpose::Completion, signer: signer.read().clone(), strokes, shown_hash: shown.clone() }) }
+                SignaturePad { lang, on_done: { let signer = signer.clone(); move |strokes: Strokes| on_action.call(UiAction::Sign { purpose: SignaturePurpose::Completion, signer: signer.clone(), strokes, shown_hash: shown.clone() }) } }
             }
             if completion.is_valid() {
                 h2 { {lang.t("客户评价", "Customer rating")} }
@@ -243,6 +257,16 @@ pub fn ReportBlock(data: JobScreenData, lang: Lang, drafts: Drafts, on_action: E
             }
         }
     }
+}
+
+/// Changes the report draft, starting it from the stored report on the first keystroke.
+fn edit_report(
+    mut draft: Signal<Option<shared::model::Report>>,
+    stored: &shared::model::Report,
+    change: impl FnOnce(&mut shared::model::Report),
+) {
+    let mut w = draft.write();
+    change(w.get_or_insert_with(|| stored.clone()));
 }
 
 /// Known fixes for the job, each readable in place; `on_use` starts the report from one.

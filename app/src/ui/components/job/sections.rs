@@ -4,7 +4,7 @@
 
 use dioxus::prelude::*;
 use shared::Timestamp;
-use shared::model::{PhotoKind, WarrantyState};
+use shared::model::WarrantyState;
 use shared::status::Status;
 
 use super::parts::{FixList, PhotoBlock, QuoteBlock, ReportBlock, ScanBlock, stamp};
@@ -32,7 +32,6 @@ pub fn Sections(data: JobScreenData, lang: Lang, drafts: Drafts, on_action: Even
     };
     let maps = d.customer.location.map(|l| format!("https://uri.amap.com/marker?position={},{}", l.lon, l.lat));
     let mut note = drafts.note;
-    let _ = PhotoKind::ALL;
     rsx! {
         details { class: "section", open: before_arrival, "data-testid": "customer-section",
             summary { {lang.t("客户与设备", "Customer and appliance")} }
@@ -103,7 +102,8 @@ pub fn Sections(data: JobScreenData, lang: Lang, drafts: Drafts, on_action: Even
                         textarea { "data-testid": "note", rows: "2", value: "{note}", oninput: move |e| note.set(e.value()) }
                     }
                     button { class: "secondary", "data-testid": "save-note",
-                        onclick: move |_| { let n = note.read().clone(); if !n.trim().is_empty() { on_action.call(UiAction::AddNote(n)); note.set(String::new()); } },
+                        // The draft is cleared once the note is saved (by the app), not before.
+                        onclick: move |_| { let n = note.read().clone(); if !n.trim().is_empty() { on_action.call(UiAction::AddNote(n)); } },
                         {lang.t("保存备注", "Save note")}
                     }
                 }

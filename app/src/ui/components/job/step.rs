@@ -120,7 +120,13 @@ pub fn NextStep(data: JobScreenData, lang: Lang, drafts: Drafts, on_action: Even
             ReportBlock { data: data.clone(), lang, drafts, on_action }
         },
         Step::Complete => rsx! {
-            div { class: "step-hint", "{lang.t(\"报告已保存，报价已签名\", \"Report saved, quote signed\")} · {lang.t(\"合计\", \"Total\")} {total}" }
+            div { class: "step-hint",
+                if f.quote.lines.is_empty() {
+                    {lang.t("报告已保存，不收费", "Report saved, no charge")}
+                } else {
+                    "{lang.t(\"报告已保存，报价已签名\", \"Report saved, quote signed\")} · {lang.t(\"合计\", \"Total\")} {total}"
+                }
+            }
             if can(FieldAction::Complete) {
                 if confirming() {
                     div { class: "card confirm", "data-testid": "confirm-complete-question",
@@ -152,6 +158,10 @@ pub fn NextStep(data: JobScreenData, lang: Lang, drafts: Drafts, on_action: Even
         Step::Closed => rsx! {
             if let Some(last) = f.events.iter().rev().find(|e| !e.reason.is_empty()) {
                 div { class: "muted", "{lang.t(\"原因\", \"Reason\")}: {last.reason}" }
+            }
+            // What was done and signed stays readable after the job closed.
+            if !f.report.cause.trim().is_empty() {
+                ReportBlock { data: data.clone(), lang, drafts, on_action }
             }
         },
     };
