@@ -264,6 +264,18 @@ impl SyncClient {
             report.blobs_uploaded = uploads.uploaded;
             report.blob_failures = uploads.failed;
             report.blobs_downloaded = self.download_blobs().await?;
+            // What could not be done is shown on each job until a sync does it.
+            let mut problems: Vec<(JobId, crate::store::JobProblem)> = Vec::new();
+            for r in &report.refused {
+                problems.push((r.job, crate::store::JobProblem::Refused { code: r.code, message: r.message.clone() }));
+            }
+            for f in &report.blob_failures {
+                problems.push((f.job, crate::store::JobProblem::PhotoNotSent { error: f.error.clone() }));
+            }
+            for f in &report.job_failures {
+                problems.push((f.job, crate::store::JobProblem::CannotTake { error: f.error.clone() }));
+            }
+            self.store().set_job_problems(&problems)?;
             // Photos were the last thing keeping a reassigned job on this phone.
             for job in std::mem::take(&mut report.kept_revoked) {
                 if self.store().drop_job_if_synced(job)? {

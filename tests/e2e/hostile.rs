@@ -328,6 +328,9 @@ async fn a_stuck_upload_restarts_and_one_bad_photo_holds_back_no_other() {
     }
     let status = dev.client.status();
     assert!(!status.is_synced(), "a photo is still unsent, and the phone says so");
+    // ... on the job it belongs to.
+    let problems = dev.with(|s| s.job_problems(job).unwrap());
+    assert!(matches!(problems.as_slice(), [onsite_app::store::JobProblem::PhotoNotSent { .. }]), "{problems:?}");
     assert_eq!(status.problem, Some(onsite_app::sync_client::SyncProblem::Refused));
 }
 

@@ -27,6 +27,7 @@ pub use jobs::{JobSummary, JobView, TodayQuery};
 pub use kb::KbHit;
 pub use reference::{ScanMatch, Shortfall, StockView};
 pub use schema::APPLICATION_ID;
+pub use sync::JobProblem;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

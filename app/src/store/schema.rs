@@ -155,6 +155,18 @@ pub fn migrations() -> Migrations<'static> {
         // When the server told this phone the job went to someone else (or closed long ago): the
         // phone still delivers what was done before, and takes no new work on it.
         M::up("ALTER TABLE jobs ADD COLUMN left_at INTEGER;"),
+        // What the last sync could not do for each job (refused changes, unsent photos, a job
+        // this phone could not take), shown on that job until a sync succeeds for it.
+        M::up(
+            r#"
+        CREATE TABLE job_problems (
+            job_id  TEXT NOT NULL,
+            problem TEXT NOT NULL,
+            at      INTEGER NOT NULL
+        );
+        CREATE INDEX job_problems_by_job ON job_problems (job_id);
+        "#,
+        ),
     ])
 }
 

@@ -14,6 +14,18 @@ use super::docs::load_doc;
 use super::jobs::{JobView, edit_in};
 use super::{Result, Store, StoreError};
 
+/// Something the last sync could not do for one job, kept until the next sync.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum JobProblem {
+    /// The server refused this job's changes (nothing of them was stored there; they stay here).
+    Refused { code: shared::wire::RefusalCode, message: String },
+    /// A photo of this job could not be sent; it is tried again every sync.
+    PhotoNotSent { error: String },
+    /// This phone could not take the job as the server sent it.
+    CannotTake { error: String },
+}
+
 fn digest_of(v: Option<Vec<u8>>) -> Option<Digest> {
     v.and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
 }
@@ -147,6 +159,27 @@ impl Store {
     }
 
     /// The server holds field heads `server_heads`: if they are ours, nothing on the job is unsent.
+    /// Replaces what the last sync could not do, per job.
+    pub fn set_job_problems(&mut self, problems: &[(JobId, JobProblem)]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM job_problems", [])?;
+        let now = shared::Timestamp::now().0;
+        for (job, p) in problems {
+            let json = serde_json::to_string(p).expect("problems serialize");
+            tx.execute("INSERT INTO job_problems (job_id, problem, at) VALUES (?1, ?2, ?3)", params![job.to_string(), json, now])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// What the last sync could not do for `job`.
+    pub fn job_problems(&self, job: JobId) -> Result<Vec<JobProblem>> {
+        let mut stmt = self.conn.prepare_cached("SELECT problem FROM job_problems WHERE job_id = ?1 ORDER BY rowid")?;
+        let rows = stmt.query_map([job.to_string()], |r| r.get::<_, String>(0))?;
+        // A row this version cannot read (written by a newer one) is skipped, not an error.
+        Ok(rows.filter_map(|r| serde_json::from_str(&r.ok()?).ok()).collect())
+    }
+
     pub fn confirm_field_heads(&mut self, job: JobId, server_heads: &[automerge::ChangeHash]) -> Result<bool> {
         let digest = shared::wire::digest(&[], server_heads);
         let n = self.conn.execute(

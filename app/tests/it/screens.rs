@@ -131,6 +131,7 @@ fn data(view: JobView, here: Option<GeoPoint>) -> JobScreenData {
         fixes: vec![],
         utc_offset_min: DEMO_UTC_OFFSET_MIN,
         photo_view: None,
+        problems: vec![],
     }
 }
 
@@ -247,8 +248,23 @@ fn job_screen_shows_errors_conflicts_and_voided_approvals() {
     ev.action = FieldAction::Hold;
     v.field.events.push(ev);
     v.derived = shared::status::derive(&v.dispatch, &v.field);
-    let html = render(job, JobP { data: data(v, None), lang: Lang::Zh });
-    assert!(html.contains("data-testid=\"conflict\"") && html.contains("冲突"));
+    let html = render(job, JobP { data: data(v.clone(), None), lang: Lang::Zh });
+    assert!(html.contains("data-testid=\"conflict\"") && html.contains("冲突") && html.contains("未被派单"), "localized: {html}");
+
+    // What the last sync could not do for this job is said on the job, in both languages.
+    use onsite_app::store::JobProblem;
+    let problems = vec![
+        JobProblem::Refused { code: shared::wire::RefusalCode::ClockSkew, message: "a status event is dated ...".into() },
+        JobProblem::PhotoNotSent { error: "server refused (422)".into() },
+    ];
+    for (lang, words) in
+        [(Lang::Zh, ["手机时间不对", "有照片还没能上传"]), (Lang::En, ["the phone's clock is wrong", "A photo could not be sent yet"])]
+    {
+        let html = render(job, JobP { data: JobScreenData { problems: problems.clone(), ..data(v.clone(), None) }, lang });
+        assert_eq!(html.matches("data-testid=\"job-problem\"").count(), 2);
+        assert!(words.iter().all(|w| html.contains(&escaped(w))), "{html}");
+        assert!(html.contains("server refused (422)"), "the software's words as detail");
+    }
 }
 
 /// The step the job screen leads with.

@@ -27,6 +27,7 @@ pub struct Loaded {
     pub prices: Vec<shared::reference::PriceItem>,
     pub fixes: Vec<crate::store::KbHit>,
     pub thumbnails: Vec<(String, String)>,
+    pub problems: Vec<crate::store::JobProblem>,
 }
 
 impl Loaded {
@@ -43,6 +44,7 @@ impl Loaded {
             fixes: self.fixes,
             utc_offset_min,
             photo_view: None,
+            problems: self.problems,
         }
     }
 }
@@ -67,6 +69,7 @@ pub fn load(store: &mut Store, id: JobId) -> Result<Loaded, StoreError> {
         prices: store.price_list(Some(a.category))?,
         fixes: store.fixes_for(a.category, &a.brand, &a.model, &view.dispatch.problem)?,
         thumbnails,
+        problems: store.job_problems(id)?,
         view,
     })
 }

@@ -17,7 +17,7 @@ use shared::{ItemId, Timestamp};
 pub use crate::ui::state::Drafts;
 pub use parts::{ApprovalLine, Charges};
 
-use crate::store::{JobSummary, JobView, KbHit, ScanMatch};
+use crate::store::{JobProblem, JobSummary, JobView, KbHit, ScanMatch};
 use crate::ui::{Lang, conflict_text, countdown, distance_text, status_label, window_text};
 
 /// What the technician asked for on the job screen.
@@ -81,6 +81,45 @@ pub struct JobScreenData {
     pub utc_offset_min: i32,
     /// The full picture the technician opened from a thumbnail.
     pub photo_view: Option<PhotoView>,
+    /// What the last sync could not do for this job.
+    pub problems: Vec<JobProblem>,
+}
+
+/// A sync problem of this job, as the technician reads it (the server's words as detail).
+pub fn problem_text(lang: Lang, p: &JobProblem) -> (String, String) {
+    use shared::wire::RefusalCode::*;
+    match p {
+        JobProblem::Refused { code, message } => {
+            let why = match code {
+                NotAssigned => lang.t("这个工单已不属于你", "this job is no longer yours"),
+                ClockSkew => lang.t("手机时间不对，请设为自动时间", "the phone's clock is wrong: set it to automatic time"),
+                TooLarge => lang.t("内容超出限制", "it is over a size limit"),
+                InvalidDocument | MalformedMessage | ForeignActor | DispatchReadOnly => {
+                    lang.t("请更新应用并联系调度", "update the app and tell the office")
+                }
+                NotFound => lang.t("服务器上没有这个工单", "the server has no such job"),
+            };
+            (
+                format!(
+                    "{}：{why}",
+                    lang.t(
+                        "服务器没有接收这个工单的修改（已保留在手机上）",
+                        "The server did not take this job's changes (they stay on the phone)"
+                    )
+                ),
+                message.clone(),
+            )
+        }
+        JobProblem::PhotoNotSent { error } => (
+            lang.t("有照片还没能上传，每次同步都会重试", "A photo could not be sent yet; every sync tries again").to_owned(),
+            error.clone(),
+        ),
+        JobProblem::CannotTake { error } => (
+            lang.t("手机无法读取服务器发来的这个工单，请联系调度", "This phone cannot read the job the server sent: tell the office")
+                .to_owned(),
+            error.clone(),
+        ),
+    }
 }
 
 /// A full-size picture shown over the job screen.
@@ -171,6 +210,17 @@ pub fn JobScreen(
                 span { "{d.customer.address}" }
                 if let Some(dist) = distance { span { "· {dist}" } }
                 if !d.customer.phone.is_empty() { a { href: "{tel}", "📞 {d.customer.phone}" } }
+            }
+        }
+        for p in &data.problems {
+            {
+                let (text, detail) = problem_text(lang, p);
+                rsx! {
+                    div { class: "banner error", "data-testid": "job-problem",
+                        "⚠ {text}"
+                        if !detail.is_empty() { details { class: "muted", summary { {lang.t("详情", "Details")} } "{detail}" } }
+                    }
+                }
             }
         }
         for c in &v.derived.conflicts {
