@@ -191,6 +191,19 @@ fn job_screen_leads_with_the_next_step_and_offers_only_allowed_actions() {
     let near = en_route.dispatch.customer.location;
     let html = render(job, JobP { data: data(en_route, near), lang: Lang::En });
     assert!(!html.contains("say why") && !tag_with(&html, "data-action=\"check_in\"").contains("disabled"));
+
+    // Every capture control on a screen is named once (the page reads the files of the control
+    // it names), whatever the step.
+    let mut s = s;
+    let en_route = find(&s, Status::EnRoute).dispatch.job_id;
+    s.apply_edit(en_route, FieldEdit::Status { action: FieldAction::CheckIn, location: None, reason: "no fix".into() }).unwrap();
+    for status in [Status::OnSite, Status::InProgress] {
+        let html = render(job, JobP { data: data(find(&s, status), None), lang: Lang::Zh });
+        let picks: Vec<&str> = html.split("data-pick=\"").skip(1).map(|r| r.split('"').next().unwrap()).collect();
+        let unique: std::collections::HashSet<_> = picks.iter().collect();
+        assert!(!picks.is_empty() && unique.len() == picks.len(), "{status:?}: {picks:?}");
+        assert!(html.contains("铭牌") && !html.contains("Choose File"), "localized capture buttons");
+    }
 }
 
 fn in_progress(s: &Store) -> shared::JobId {

@@ -161,7 +161,7 @@ fn PriceSelect(
     on_action: EventHandler<UiAction>,
 ) -> Element {
     rsx! {
-        select { key: "{lines}", "data-testid": "price-select", aria_label: lang.t("从价目表添加", "Add from the price list"),
+        select { key: "{lines}", value: "", "data-testid": "price-select", aria_label: lang.t("从价目表添加", "Add from the price list"),
             onchange: move |e| { let code = e.value(); if !code.is_empty() { on_action.call(UiAction::AddPriceLine(code)); } },
             option { value: "", {lang.t("＋ 从价目表添加", "+ Add from the price list")} }
             for p in prices.iter().filter(|p| p.kind != LineKind::Part) {
@@ -320,13 +320,14 @@ pub fn CaptureButton(pick: String, label: String, on_action: EventHandler<UiActi
     }
 }
 
-/// Photo buttons for the given kinds.
+/// Photo buttons for the given kinds. `place` keeps each control's `data-pick` unique on the
+/// screen (the page reads the files of the control it names: two alike would read the wrong one).
 #[component]
-pub fn PhotoButtons(kinds: Vec<PhotoKind>, lang: Lang, on_action: EventHandler<UiAction>) -> Element {
+pub fn PhotoButtons(kinds: Vec<PhotoKind>, lang: Lang, on_action: EventHandler<UiAction>, #[props(default)] place: String) -> Element {
     rsx! {
         div { class: "row",
             for kind in kinds {
-                CaptureButton { key: "{kind.as_str()}", pick: format!("photo-{}", kind.as_str()), label: photo_kind_label(lang, kind).to_owned(), on_action, scan: false, kind: Some(kind) }
+                CaptureButton { key: "{kind.as_str()}", pick: format!("{place}photo-{}", kind.as_str()), label: photo_kind_label(lang, kind).to_owned(), on_action, scan: false, kind: Some(kind) }
             }
         }
     }

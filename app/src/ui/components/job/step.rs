@@ -99,7 +99,7 @@ pub fn NextStep(data: JobScreenData, lang: Lang, drafts: Drafts, on_action: Even
         },
         Step::Diagnose => rsx! {
             div { class: "step-hint", {lang.t("拍下铭牌和故障，对照已知故障，然后开始维修。", "Photograph the data plate and the fault, check the known fixes, then start.")} }
-            PhotoButtons { kinds: vec![PhotoKind::DataPlate, PhotoKind::Fault], lang, on_action }
+            PhotoButtons { kinds: vec![PhotoKind::DataPlate, PhotoKind::Fault], lang, on_action, place: "step-".to_owned() }
             if let Some(best) = data.fixes.first() {
                 FixList { fixes: vec![best.clone()], lang, on_use: None }
             }
