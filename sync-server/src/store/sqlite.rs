@@ -193,6 +193,16 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// The jobs `sql` (one `?1`: the blob's hash) selects.
+    async fn jobs_of_blob(&self, sql: &'static str, hash: &str) -> Result<Vec<JobId>> {
+        let h = hash.to_owned();
+        self.call(move |c| {
+            let mut stmt = c.prepare_cached(sql)?;
+            let rows = stmt.query_map([h], |r| r.get::<_, String>(0))?;
+            Ok(rows.filter_map(|r| r.ok()?.parse().ok()).collect())
+        })
+        .await
+    }
     pub fn open(path: &Path) -> Result<Self> {
         let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -860,23 +870,11 @@ impl Store for SqliteStore {
     }
 
     async fn blob_jobs(&self, hash: &str) -> Result<Vec<JobId>> {
-        let h = hash.to_owned();
-        self.call(move |c| {
-            let mut stmt = c.prepare_cached("SELECT job_id FROM blob_refs JOIN blob_holders USING (hash, job_id) WHERE hash = ?1")?;
-            let rows = stmt.query_map([h], |r| r.get::<_, String>(0))?;
-            Ok(rows.filter_map(|r| r.ok()?.parse().ok()).collect())
-        })
-        .await
+        self.jobs_of_blob("SELECT job_id FROM blob_refs JOIN blob_holders USING (hash, job_id) WHERE hash = ?1", hash).await
     }
 
     async fn blob_jobs_naming(&self, hash: &str) -> Result<Vec<JobId>> {
-        let h = hash.to_owned();
-        self.call(move |c| {
-            let mut stmt = c.prepare_cached("SELECT job_id FROM blob_refs WHERE hash = ?1")?;
-            let rows = stmt.query_map([h], |r| r.get::<_, String>(0))?;
-            Ok(rows.filter_map(|r| r.ok()?.parse().ok()).collect())
-        })
-        .await
+        self.jobs_of_blob("SELECT job_id FROM blob_refs WHERE hash = ?1", hash).await
     }
 
     async fn blob_held(&self, hash: &str, job: JobId) -> Result<bool> {
