@@ -9,5 +9,7 @@ pub mod scan;
 pub mod store;
 pub mod sync_client;
 pub mod ui;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 
 pub use store::{Store, StoreError};

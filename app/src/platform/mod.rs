@@ -29,3 +29,11 @@ impl Scanner for ImageScanner {
 }
 
 pub use shared::rules::CHECK_IN_RADIUS_M;
+
+/// Waits `d` on whatever runs the app's futures (tokio on a PC, the page's timers in a browser).
+pub async fn sleep(d: std::time::Duration) {
+    #[cfg(not(target_arch = "wasm32"))]
+    tokio::time::sleep(d).await;
+    #[cfg(target_arch = "wasm32")]
+    gloo_timers::future::sleep(d).await;
+}

@@ -13,7 +13,7 @@ use super::docs::{append_changes, load_doc, put_doc};
 use super::{Result, Store, StoreError};
 
 /// A job as a screen shows it: both documents and what follows from them.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobView {
     pub dispatch: DispatchDoc,
     pub field: FieldDoc,

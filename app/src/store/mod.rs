@@ -85,6 +85,14 @@ pub struct Store {
     identity: Option<FieldActor>,
 }
 
+/// WAL on a phone or PC. In the browser the file lives in OPFS through a VFS without shared
+/// memory, where WAL is impossible: a rollback journal, synced on commit, keeps the same promise
+/// (a committed action survives a killed tab).
+#[cfg(not(target_arch = "wasm32"))]
+const JOURNAL_MODE: &str = "WAL";
+#[cfg(target_arch = "wasm32")]
+const JOURNAL_MODE: &str = "DELETE";
+
 impl Store {
     /// Opens (creating if missing) the store at `path`, migrating it to this build's schema.
     ///
@@ -111,7 +119,7 @@ impl Store {
         if let rusqlite_migration::SchemaVersion::Outside(_) = migrations.current_version(&conn)? {
             return Err(StoreError::NewerSchema { found: version });
         }
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(corrupt)?;
+        conn.pragma_update(None, "journal_mode", JOURNAL_MODE).map_err(corrupt)?;
         // FULL: a committed edit survives power loss too, not just an app crash.
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", true)?;

@@ -33,7 +33,7 @@ pub struct StockView {
 }
 
 /// A part a day's jobs will likely need that the van does not hold enough of.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Shortfall {
     pub part_no: String,
     pub name_zh: String,

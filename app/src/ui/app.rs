@@ -9,15 +9,11 @@ use dioxus::prelude::*;
 use super::route::{Route, Tab};
 use super::state::{AppState, Notice, use_app_state};
 use super::{Lang, STYLE};
-use crate::sync_client::{SyncProblem, next_wait};
+use super::actions::SYNC_EVERY;
+use super::engine::{Status, SyncNow};
+use crate::sync_client::SyncProblem;
 
-pub use super::services::{Services, StoreHandle};
-
-/// What the background sync tells the screens.
-enum SyncEvent {
-    Started,
-    Done { status: crate::sync_client::SyncStatus, changed: bool },
-}
+pub use super::services::{EngineHandle, Services};
 
 #[component]
 pub fn App() -> Element {
@@ -25,7 +21,7 @@ pub fn App() -> Element {
     use_context_provider(|| services.camera.clone());
     let state = use_context_provider(|| AppState {
         lang: Signal::new(Lang::Zh),
-        sync: Signal::new(services.sync.status()),
+        sync: Signal::new(Default::default()),
         revision: Signal::new(0),
         notice: Signal::new(None),
         busy: Signal::new(Vec::new()),
@@ -35,56 +31,47 @@ pub fn App() -> Element {
     });
 
     // Background sync: every 30 s (backing off while the server cannot be reached), at once when
-    // an action asks. It runs on the runtime's workers (its store work is synchronous and must not
-    // hold up drawing) and reports here, where the signals are set.
+    // an action asks. The engine does the work off the thread that draws; this loop only waits
+    // and sets the signals.
     let bg = services.clone();
     use_future(move || {
         let bg = bg.clone();
         async move {
-            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<SyncEvent>();
+            let mut sync = state.sync;
+            if let Ok(status) = bg.engine.ask(Status).await {
+                sync.set(status);
+            }
             let nudge = state.nudge.peek().clone();
-            let client = bg.sync.clone();
-            tokio::spawn(async move {
-                let every = Duration::from_secs(30);
-                let mut wait = every;
-                loop {
-                    if tx.send(SyncEvent::Started).is_err() {
-                        break;
-                    }
-                    let result = client.sync_now().await;
-                    wait = next_wait(&result, every, wait);
-                    // Only a sync that brought or sent something makes the screens read again.
-                    let changed = result.as_ref().is_ok_and(|r| {
-                        r.rounds > 1 || r.new_jobs + r.dropped_jobs + r.blobs_downloaded + r.blobs_uploaded > 0 || !r.refused.is_empty()
-                    });
-                    if tx.send(SyncEvent::Done { status: client.status(), changed }).is_err() {
-                        break;
-                    }
-                    tokio::select! {
-                        _ = tokio::time::sleep(wait) => {}
-                        _ = nudge.notified() => {}
-                    }
-                }
-            });
-            while let Some(event) = rx.recv().await {
-                let mut sync = state.sync;
-                match event {
-                    SyncEvent::Started => sync.write().running = true,
-                    SyncEvent::Done { status, changed } => {
+            let mut wait = SYNC_EVERY;
+            loop {
+                sync.write().running = true;
+                match bg.engine.ask(SyncNow { every: SYNC_EVERY, last_wait: wait }).await {
+                    Ok(synced) => {
+                        wait = synced.next_wait;
                         let mut notice = state.notice;
                         // "Saved on the phone" becomes "sent", or says the work waits on the phone.
                         if notice.peek().as_ref().is_some_and(Notice::is_saved) {
-                            if status.is_synced() {
+                            if synced.status.is_synced() {
                                 notice.set(Some(Notice::Sent));
-                            } else if status.problem == Some(SyncProblem::Unreachable) {
+                            } else if synced.status.problem == Some(SyncProblem::Unreachable) {
                                 notice.set(Some(Notice::SavedOffline));
                             }
                         }
-                        sync.set(status);
-                        if changed {
+                        sync.set(synced.status);
+                        // Only a sync that brought or sent something makes the screens read again.
+                        if synced.changed {
                             state.refresh();
                         }
                     }
+                    Err(e) => {
+                        tracing::warn!("background sync did not answer: {e}");
+                        sync.write().running = false;
+                        wait = SYNC_EVERY;
+                    }
+                }
+                tokio::select! {
+                    _ = crate::platform::sleep(wait) => {}
+                    _ = nudge.notified() => {}
                 }
             }
         }
@@ -126,7 +113,7 @@ pub fn Shell() -> Element {
     use_effect(use_reactive!(|shown| {
         if shown.as_ref().is_some_and(|n| !n.is_error()) {
             spawn(async move {
-                tokio::time::sleep(Duration::from_secs(4)).await;
+                crate::platform::sleep(Duration::from_secs(4)).await;
                 if *notice.peek() == shown {
                     notice.set(None);
                 }

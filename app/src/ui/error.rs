@@ -28,6 +28,27 @@ pub enum UiError {
     /// The background work ended without an answer (the app is shutting down).
     #[error("the phone stopped before finishing")]
     Interrupted,
+    /// The part of the app that holds the store (the browser's worker) failed or did not answer.
+    #[error("the app's store did not answer: {0}")]
+    Engine(String),
+    /// An error that crossed from the engine in another context (the browser's worker), as the
+    /// technician reads it in both languages.
+    #[error("{en}")]
+    Said { zh: String, en: String },
+}
+
+/// Errors cross to the page as what they say: the page shows them, it does not branch on them.
+impl serde::Serialize for UiError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (self.text(Lang::Zh), self.text(Lang::En)).serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UiError {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (zh, en) = <(String, String)>::deserialize(d)?;
+        Ok(UiError::Said { zh, en })
+    }
 }
 
 impl From<EditError> for UiError {
@@ -64,6 +85,13 @@ impl UiError {
             UiError::Sync(e) => sync_text(e, lang),
             UiError::Picture(detail) => with_detail(lang, lang.t("无法读取所选图片", "Could not read the chosen picture"), detail),
             UiError::Interrupted => lang.t("操作未完成，请重试", "The action did not finish: try again").into(),
+            UiError::Engine(detail) => {
+                with_detail(lang, lang.t("应用的本地存储没有响应，请重新打开应用", "The app's storage did not answer: reopen the app"), detail)
+            }
+            UiError::Said { zh, en } => match lang {
+                Lang::Zh => zh.clone(),
+                Lang::En => en.clone(),
+            },
         }
     }
 }

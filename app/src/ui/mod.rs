@@ -13,6 +13,7 @@
 pub mod actions;
 pub mod app;
 pub mod components;
+pub mod engine;
 pub mod error;
 pub mod hooks;
 #[cfg(feature = "liveview")]
@@ -23,7 +24,7 @@ pub mod state;
 pub mod views;
 
 pub use app::App;
-pub use services::{Services, StoreHandle};
+pub use services::{EngineHandle, Services};
 
 use shared::Timestamp;
 use shared::model::{Category, GeoPoint};

@@ -1,83 +1,75 @@
-//! What the screens run on: the store behind an async handle, the sync client and the phone's
-//! hardware, provided to the whole app as context.
+//! What the screens run on: the engine behind an async handle and the phone's hardware, provided
+//! to the whole app as context.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use crate::platform::{Camera, FilePicker, FixedLocator, ImageScanner, Locator, Scanner};
-use crate::store::{Store, StoreError};
-use crate::sync_client::SyncClient;
-
+use super::engine::Ask;
 use super::error::UiError;
+use crate::platform::{Camera, FilePicker, FixedLocator, Locator};
 
-/// The local store, used from async code: every call runs on a blocking thread, never on the
-/// thread that draws the screens (SQLite, document hydration, search and photo work all take
-/// milliseconds to seconds). One lock, shared with the sync client: one action is one
-/// transaction, in order.
+/// Where the screens' asks go: the engine in this process (desktop, liveview), or the browser's
+/// store worker.
 #[derive(Clone)]
-pub struct StoreHandle {
-    inner: Arc<Mutex<Store>>,
+pub struct EngineHandle {
+    #[cfg(not(target_arch = "wasm32"))]
+    engine: Arc<super::engine::Engine>,
+    #[cfg(target_arch = "wasm32")]
+    worker: std::rc::Rc<crate::web::worker_link::WorkerLink>,
 }
 
-impl StoreHandle {
-    pub fn new(store: Arc<Mutex<Store>>) -> Self {
-        StoreHandle { inner: store }
+impl EngineHandle {
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn new(engine: Arc<super::engine::Engine>) -> Self {
+        EngineHandle { engine }
     }
 
-    /// The shared store (for the sync client, which runs its own work).
-    pub fn shared(&self) -> &Arc<Mutex<Store>> {
-        &self.inner
+    #[cfg(target_arch = "wasm32")]
+    pub fn worker(worker: std::rc::Rc<crate::web::worker_link::WorkerLink>) -> Self {
+        EngineHandle { worker }
     }
 
-    /// Runs `f` with the store off the UI thread.
-    pub async fn run<T, E>(&self, f: impl FnOnce(&mut Store) -> Result<T, E> + Send + 'static) -> Result<T, UiError>
-    where
-        T: Send + 'static,
-        E: Into<UiError> + Send + 'static,
-    {
-        let inner = self.inner.clone();
-        let work = move || {
-            let mut store = inner.lock().unwrap_or_else(|e| e.into_inner());
-            f(&mut store).map_err(Into::into)
-        };
-        match tokio::task::spawn_blocking(work).await {
-            Ok(result) => result,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(_) => Err(UiError::Interrupted),
+    /// The engine itself (tests, benchmarks and the command line use its store directly).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn engine(&self) -> &Arc<super::engine::Engine> {
+        &self.engine
+    }
+
+    /// Asks the engine; the work runs off the thread that draws.
+    pub async fn ask<A: Ask>(&self, ask: A) -> Result<A::Answer, UiError> {
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            match tokio::spawn(ask.answer(self.engine.clone())).await {
+                Ok(answer) => answer,
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(_) => Err(UiError::Interrupted),
+            }
         }
-    }
-
-    /// [`StoreHandle::run`] for the store's own errors (used by the hooks).
-    pub async fn read<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, UiError> {
-        self.run(f).await
+        #[cfg(target_arch = "wasm32")]
+        {
+            self.worker.ask(ask).await
+        }
     }
 }
 
 /// What the app runs on, provided as root context.
 #[derive(Clone)]
 pub struct Services {
-    pub store: StoreHandle,
-    pub sync: Arc<SyncClient>,
+    pub engine: EngineHandle,
     pub locator: Arc<dyn Locator>,
     /// Photos and pictures of part labels.
     pub camera: Arc<dyn Camera>,
-    pub scanner: Arc<dyn Scanner>,
     /// The technician's time zone for display.
     pub utc_offset_min: i32,
 }
 
 impl Services {
-    pub fn new(store: Store, utc_offset_min: i32) -> Self {
-        let store = Arc::new(Mutex::new(store));
-        Services {
-            sync: Arc::new(SyncClient::new(store.clone())),
-            store: StoreHandle::new(store),
-            locator: Arc::new(FixedLocator::from_env()),
-            camera: Arc::new(FilePicker),
-            scanner: Arc::new(ImageScanner),
-            utc_offset_min,
-        }
+    pub fn with_engine(engine: EngineHandle, utc_offset_min: i32) -> Self {
+        Services { engine, locator: Arc::new(FixedLocator::from_env()), camera: Arc::new(FilePicker), utc_offset_min }
+    }
+
+    /// An engine in this process over `store`.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn new(store: crate::store::Store, utc_offset_min: i32) -> Self {
+        Self::with_engine(EngineHandle::new(Arc::new(super::engine::Engine::new(store))), utc_offset_min)
     }
 }

@@ -13,7 +13,7 @@ use super::error::UiError;
 use crate::sync_client::SyncStatus;
 
 /// What an action did, in the words of the notice.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Did {
     Status(shared::model::FieldAction),
     PhotoAdded,
@@ -58,7 +58,7 @@ impl Did {
 }
 
 /// What the last action did, said to the technician until the next one.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Notice {
     /// Written on the phone; the next sync sends it.
     Saved(Did),

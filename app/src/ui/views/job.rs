@@ -8,7 +8,8 @@ use super::{Loading, read_failed};
 use crate::store::{JobView, Store, StoreError};
 use crate::ui::actions;
 use crate::ui::components::job::{JobScreen, JobScreenData, PhotoView, UiAction};
-use crate::ui::hooks::use_store;
+use crate::ui::engine::{FullPhoto, OpenJob};
+use crate::ui::hooks::use_ask;
 use crate::ui::route::Route;
 use crate::ui::services::Services;
 use crate::ui::state::use_app_state;
@@ -19,8 +20,8 @@ pub fn Job(id: JobId) -> Element {
     rsx! { JobPage { key: "{id}", id } }
 }
 
-/// What the job screen reads from the store in one go (on a blocking thread).
-#[derive(Clone, Debug, PartialEq)]
+/// What the job screen reads from the store in one go (in the engine).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Loaded {
     pub view: JobView,
     pub history: Vec<crate::store::JobSummary>,
@@ -75,7 +76,7 @@ pub fn load(store: &mut Store, id: JobId) -> Result<Loaded, StoreError> {
 }
 
 /// The full picture behind a thumbnail, if the phone holds it.
-fn full_photo(store: &mut Store, id: JobId, thumbnail: &str) -> Result<Option<PhotoView>, StoreError> {
+pub(crate) fn full_photo(store: &mut Store, id: JobId, thumbnail: &str) -> Result<Option<PhotoView>, StoreError> {
     let view = store.open_job(id)?;
     let field = view.field.photos.iter().map(|p| (&p.thumbnail, &p.blob, &p.caption));
     let customer = view.dispatch.customer_photos.iter().map(|p| (&p.thumbnail, &p.blob, &p.caption));
@@ -89,15 +90,15 @@ fn JobPage(id: JobId) -> Element {
     let state = use_app_state();
     let lang = (state.lang)();
     let nav = navigator();
-    let loaded = use_store(move |s| load(s, id));
+    let loaded = use_ask(move || OpenJob(id));
     let mut last_scan = use_signal(|| None::<crate::store::ScanMatch>);
     let mut viewing = use_signal(|| None::<String>);
     let photo_services = services.clone();
     let photo = use_resource(move || {
-        let (t, store) = (viewing(), photo_services.store.clone());
+        let (t, engine) = (viewing(), photo_services.engine.clone());
         async move {
             match t {
-                Some(t) => store.read(move |s| full_photo(s, id, &t)).await.ok().flatten(),
+                Some(thumbnail) => engine.ask(FullPhoto { job: id, thumbnail }).await.ok().flatten(),
                 None => None,
             }
         }

@@ -8,7 +8,8 @@ use super::{Loading, read_failed};
 use crate::sync_client::SyncProblem;
 use crate::ui::actions;
 use crate::ui::components::panels::{KbScreen, SettingsAction, SettingsData, SettingsScreen, StockScreen};
-use crate::ui::hooks::use_store;
+use crate::ui::engine::{SearchKb, StoreFacts, StoreInfo, VanStock};
+use crate::ui::hooks::use_ask;
 use crate::ui::route::Route;
 use crate::ui::services::Services;
 use crate::ui::state::use_app_state;
@@ -35,11 +36,11 @@ fn KbSearch(category: Option<Category>, from_job: bool) -> Element {
     // Re-read on every keystroke, off the UI thread (full-text search over the whole base).
     let hits = use_resource(move || {
         let (q, c, _) = (query(), category(), (state.revision)());
-        let store = services.store.clone();
+        let engine = services.engine.clone();
         async move {
             // Typing restarts this read: only a pause of 150 ms searches (and takes the store).
-            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
-            store.read(move |s| s.search_kb(&q, c)).await
+            crate::platform::sleep(std::time::Duration::from_millis(150)).await;
+            engine.ask(SearchKb { query: q, category: c }).await
         }
     });
     let hits = match &*hits.read() {
@@ -64,7 +65,7 @@ pub fn Van() -> Element {
     let state = use_app_state();
     let lang = (state.lang)();
     let off = services.utc_offset_min;
-    let stock = use_store(move |s| s.van_stock(Timestamp::now().start_of_local_day(off)));
+    let stock = use_ask(move || VanStock { day_start: Timestamp::now().start_of_local_day(off) });
     let read = stock.read();
     match &*read {
         None => rsx! { Loading { lang } },
@@ -78,10 +79,10 @@ pub fn Settings() -> Element {
     let services = use_context::<Services>();
     let state = use_app_state();
     let lang = (state.lang)();
-    let info = use_store(|s| Ok((s.meta("server")?, s.identity()?.map(|i| i.name), s.size_bytes()?)));
+    let info = use_ask(|| StoreInfo);
     let sync = (state.sync)();
     let read = info.read();
-    let Some(Ok((server, technician, storage_bytes))) = &*read else {
+    let Some(Ok(StoreFacts { server, technician, size_bytes: storage_bytes })) = &*read else {
         return match &*read {
             Some(Err(e)) => read_failed(e, lang),
             _ => rsx! { Loading { lang } },

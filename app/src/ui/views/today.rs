@@ -4,10 +4,10 @@ use dioxus::prelude::*;
 use shared::Timestamp;
 
 use super::{Loading, read_failed};
-use crate::store::TodayQuery;
 use crate::sync_client::SyncProblem;
 use crate::ui::components::today::TodayScreen;
-use crate::ui::hooks::use_store;
+use crate::ui::engine;
+use crate::ui::hooks::use_ask;
 use crate::ui::route::Route;
 use crate::ui::services::Services;
 use crate::ui::state::use_app_state;
@@ -28,14 +28,7 @@ fn DayPlan(offset: i32) -> Element {
     let services = use_context::<Services>();
     let state = use_app_state();
     let off = services.utc_offset_min;
-    let plan = use_store(move |s| {
-        let now = Timestamp::now();
-        let day_start = Timestamp(now.start_of_local_day(off).0 + i64::from(offset) * Timestamp::DAY);
-        let jobs = if offset == 0 { s.list_today(TodayQuery { day_start })? } else { s.list_day(day_start)? };
-        let readiness = s.van_readiness(&jobs)?;
-        let paired = s.identity()?.is_some();
-        Ok((jobs, readiness, paired))
-    });
+    let plan = use_ask(move || engine::DayPlan { offset, utc_offset_min: off });
     let lang = (state.lang)();
     let sync = (state.sync)();
     let online = sync.problem != Some(SyncProblem::Unreachable);
@@ -44,7 +37,7 @@ fn DayPlan(offset: i32) -> Element {
     match &*read {
         None => rsx! { Loading { lang } },
         Some(Err(e)) => read_failed(e, lang),
-        Some(Ok((jobs, readiness, paired))) => rsx! {
+        Some(Ok(engine::Day { jobs, readiness, paired })) => rsx! {
             TodayScreen {
                 jobs: jobs.clone(),
                 readiness: readiness.clone(),

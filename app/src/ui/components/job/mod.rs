@@ -21,7 +21,7 @@ use crate::store::{JobProblem, JobSummary, JobView, KbHit, ScanMatch};
 use crate::ui::{Lang, conflict_text, countdown, distance_text, status_label, window_text};
 
 /// What the technician asked for on the job screen.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum UiAction {
     Status {
         action: FieldAction,
@@ -123,7 +123,7 @@ pub fn problem_text(lang: Lang, p: &JobProblem) -> (String, String) {
 }
 
 /// A full-size picture shown over the job screen.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PhotoView {
     /// A `data:` URL of the JPEG.
     pub url: String,

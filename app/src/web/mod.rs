@@ -1,0 +1,42 @@
+//! The technician app in a browser (`wasm32-unknown-unknown`): one wasm module runs twice.
+//!
+//! - In the page it draws the screens (the Dioxus web renderer) and answers the hardware through
+//!   the page's APIs (file inputs with the camera, geolocation).
+//! - In a dedicated Web Worker it runs the [`Engine`](crate::ui::engine::Engine): the same store
+//!   code over SQLite kept in the origin's private file system (OPFS) by the `opfs-sahpool` VFS,
+//!   the sync client (the browser's `fetch`), photo and barcode processing. Only a dedicated worker
+//!   may hold OPFS's synchronous file handles, which is what lets SQLite commit durably: a
+//!   reload or a killed tab after "saved" loses nothing.
+//!
+//! The page talks to the worker with [`worker_link::WorkerLink`]: each ask is postcard bytes with
+//! a number, each answer comes back with the same number.
+
+pub mod worker;
+pub mod worker_link;
+
+use wasm_bindgen::JsCast;
+
+/// Whether this copy of the module runs in the store worker (not in the page).
+pub fn in_worker() -> bool {
+    js_sys::global().dyn_into::<web_sys::DedicatedWorkerGlobalScope>().is_ok()
+}
+
+/// The page's time zone, in minutes east of UTC (for display only; times are stored in UTC).
+pub fn utc_offset_min() -> i32 {
+    -(js_sys::Date::new_0().get_timezone_offset() as i32)
+}
+
+/// Frames an ask or an answer: its number, then the postcard bytes.
+pub(crate) fn frame(id: u32, body: &[u8]) -> js_sys::Uint8Array {
+    let out = js_sys::Uint8Array::new_with_length((4 + body.len()) as u32);
+    out.subarray(0, 4).copy_from(&id.to_le_bytes());
+    out.subarray(4, (4 + body.len()) as u32).copy_from(body);
+    out
+}
+
+/// The number and the bytes of a framed message, or `None` for anything else.
+pub(crate) fn unframe(data: &wasm_bindgen::JsValue) -> Option<(u32, Vec<u8>)> {
+    let bytes = data.dyn_ref::<js_sys::Uint8Array>()?.to_vec();
+    let (id, body) = bytes.split_at_checked(4)?;
+    Some((u32::from_le_bytes(id.try_into().ok()?), body.to_vec()))
+}

@@ -1,0 +1,65 @@
+//! The store worker: opens the store in OPFS, then answers the page's asks.
+
+use std::sync::Arc;
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+use crate::store::Store;
+use crate::ui::engine::{Engine, answer_bytes};
+use crate::ui::error::UiError;
+
+/// The store's file name in the pool.
+pub const STORE_FILE: &str = "/onsite.db";
+
+/// Starts answering. Asks that arrive while the store opens wait for it.
+pub fn run() {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u32, Vec<u8>)>();
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+        if let Some(msg) = super::unframe(&e.data()) {
+            let _ = tx.send(msg);
+        }
+    });
+    scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    // The worker lives as long as the page: so does its handler.
+    on_message.forget();
+    wasm_bindgen_futures::spawn_local(async move {
+        let engine = open().await;
+        if let Err(e) = &engine {
+            tracing::error!("the store could not be opened: {e}");
+        }
+        while let Some((id, request)) = rx.recv().await {
+            match &engine {
+                Ok(engine) => {
+                    let engine = engine.clone();
+                    // Each ask is its own task: reads go on while a sync waits on the network.
+                    wasm_bindgen_futures::spawn_local(async move {
+                        reply(id, &answer_bytes(engine, &request).await);
+                    });
+                }
+                Err(e) => reply(id, &postcard::to_allocvec(&Err::<(), _>(e)).unwrap_or_default()),
+            }
+        }
+    });
+}
+
+fn reply(id: u32, body: &[u8]) {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let framed = super::frame(id, body);
+    let transfer = js_sys::Array::of1(&framed.buffer());
+    if let Err(e) = scope.post_message_with_transfer(&framed, &transfer) {
+        tracing::error!("could not answer the page: {e:?}");
+    }
+}
+
+/// Installs the OPFS VFS as SQLite's default and opens the store on it.
+async fn open() -> Result<Arc<Engine>, UiError> {
+    let cfg = sqlite_wasm_vfs::sahpool::OpfsSAHPoolCfgBuilder::new().directory(".onsite").build();
+    sqlite_wasm_vfs::sahpool::install::<sqlite_wasm_rs::WasmOsCallback>(&cfg, true)
+        .await
+        .map_err(|e| UiError::Engine(format!("the browser's private file system is not available ({e:?})")))?;
+    let store = Store::open(STORE_FILE)?;
+    Ok(Arc::new(Engine::new(store)))
+}
