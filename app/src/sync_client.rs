@@ -138,20 +138,24 @@ pub struct SyncReport {
     pub kept_revoked: Vec<JobId>,
 }
 
+/// How long one request may take, answer included (a photo chunk on a slow network).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Sends a request, waiting out `429 Too Many Requests` (as the server's `Retry-After` says) a
 /// few times before giving up.
 async fn send(req: reqwest::RequestBuilder) -> Result<reqwest::Response, SyncError> {
     const TRIES_MAX: u32 = 6;
     let mut tries = 0;
     loop {
-        let attempt = req.try_clone().expect("request bodies here are in memory");
+        // Per request, not per client: the browser's fetch has no client-wide timeout.
+        let attempt = req.try_clone().expect("request bodies here are in memory").timeout(REQUEST_TIMEOUT);
         let resp = attempt.send().await?;
         tries += 1;
         if resp.status() != reqwest::StatusCode::TOO_MANY_REQUESTS || tries >= TRIES_MAX {
             return Ok(resp);
         }
         let wait = header_u64(&resp, "retry-after").unwrap_or(1).clamp(1, 30);
-        tokio::time::sleep(Duration::from_secs(wait)).await;
+        crate::platform::sleep(Duration::from_secs(wait)).await;
     }
 }
 
@@ -216,11 +220,10 @@ pub struct SyncClient {
 
 impl SyncClient {
     pub fn new(store: Arc<Mutex<Store>>) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .expect("a default HTTP client builds");
+        #[cfg(not(target_arch = "wasm32"))]
+        let http = reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).build().expect("a default HTTP client builds");
+        #[cfg(target_arch = "wasm32")]
+        let http = reqwest::Client::new();
         Self { http, store, status: Arc::default(), session: tokio::sync::Mutex::new(()) }
     }
 

@@ -15,6 +15,7 @@ pub mod ranking;
 pub mod routes;
 pub mod store;
 pub mod sync;
+pub mod web_app;
 
 use std::num::NonZeroU32;
 use std::path::Path;
@@ -158,5 +159,14 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    serve_router(listener, router(state), shutdown).await
+}
+
+/// [`serve`] for a router with more than the API (the web app's files).
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
 }

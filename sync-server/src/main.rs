@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
-use onsite_server::{AppState, Limits, demo, serve};
+use onsite_server::{AppState, Limits, demo, serve_router};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -29,6 +29,9 @@ struct Cli {
     /// Days a closed or cancelled job stays on its technician's phones.
     #[arg(long, env = "ONSITE_FINISHED_JOB_RETENTION_DAYS", default_value_t = 30)]
     finished_job_retention_days: u32,
+    /// Folder of the built technician web app (`scripts/build-web.sh`), served at /app/.
+    #[arg(long, env = "ONSITE_WEB_APP")]
+    web_app: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -53,7 +56,13 @@ async fn main() -> anyhow::Result<()> {
     }
     let listener = tokio::net::TcpListener::bind(cli.listen).await.with_context(|| format!("binding {}", cli.listen))?;
     tracing::info!(addr = %listener.local_addr()?, "listening");
-    serve(listener, state, async {
+    let mut app = onsite_server::router(state);
+    if let Some(dir) = &cli.web_app {
+        anyhow::ensure!(dir.join("index.html").is_file(), "{} holds no built web app (run scripts/build-web.sh)", dir.display());
+        app = app.merge(onsite_server::web_app::routes(dir));
+        tracing::info!(dir = %dir.display(), "technician web app at {}/", onsite_server::web_app::WEB_APP_PATH);
+    }
+    serve_router(listener, app, async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down: finishing in-flight requests");
     })

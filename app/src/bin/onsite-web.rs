@@ -4,10 +4,6 @@
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    use std::sync::Arc;
-
-    use onsite_app::platform::{FilePicker, FixedLocator, PageGeolocation};
-    use onsite_app::ui::{EngineHandle, Services};
     use onsite_app::web;
 
     console_error_panic_hook::set_once();
@@ -15,20 +11,39 @@ fn main() {
         web::worker::run();
         return;
     }
-    let link = match web::worker_link::WorkerLink::start("./worker.js") {
-        Ok(link) => link,
-        Err(e) => {
-            web_sys::console::error_1(&format!("OnSite could not start its store: {e}").into());
-            return;
+    // The screens' paths sit under the folder the app is served from (`/app` by default).
+    let history = dioxus::web::WebHistory::new(web::base_path(), true);
+    dioxus::LaunchBuilder::web().with_cfg(dioxus::web::Config::new().history(std::rc::Rc::new(history))).launch(Root);
+}
+
+/// Starts the store worker and provides what the screens run on (the worker's handle is tied to
+/// the page's thread, so it is made here rather than passed to the launcher).
+#[cfg(target_arch = "wasm32")]
+#[allow(non_snake_case)]
+fn Root() -> dioxus::prelude::Element {
+    use std::sync::Arc;
+
+    use dioxus::prelude::*;
+    use onsite_app::platform::{FilePicker, FixedLocator, PageGeolocation};
+    use onsite_app::ui::{EngineHandle, Services};
+    use onsite_app::web;
+
+    let started = use_hook(|| match web::worker_link::WorkerLink::start("./worker.js") {
+        Ok(link) => {
+            provide_context(Services {
+                engine: EngineHandle::worker(link),
+                locator: Arc::new(PageGeolocation::new(Arc::new(FixedLocator(None)))),
+                camera: Arc::new(FilePicker),
+                utc_offset_min: web::utc_offset_min(),
+            });
+            Ok(())
         }
-    };
-    let services = Services {
-        engine: EngineHandle::worker(link),
-        locator: Arc::new(PageGeolocation::new(Arc::new(FixedLocator(None)))),
-        camera: Arc::new(FilePicker),
-        utc_offset_min: web::utc_offset_min(),
-    };
-    dioxus::LaunchBuilder::web().with_context(services).launch(onsite_app::ui::App);
+        Err(e) => Err(e.to_string()),
+    });
+    match started {
+        Ok(()) => rsx! { onsite_app::ui::App {} },
+        Err(e) => rsx! { p { "OnSite could not start its storage / 无法启动本地存储: {e}" } },
+    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]

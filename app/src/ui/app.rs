@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use dioxus::prelude::*;
 
+use super::actions::SYNC_EVERY;
+use super::engine::{Status, SyncNow};
 use super::route::{Route, Tab};
 use super::state::{AppState, Notice, use_app_state};
 use super::{Lang, STYLE};
-use super::actions::SYNC_EVERY;
-use super::engine::{Status, SyncNow};
 use crate::sync_client::SyncProblem;
 
 pub use super::services::{EngineHandle, Services};

@@ -28,7 +28,7 @@ use super::error::UiError;
 use super::state::{Did, Notice};
 use super::views::job::{Loaded, full_photo, load};
 use crate::platform::{ImageScanner, Scanner};
-use crate::store::{JobSummary, KbHit, ScanMatch, Shortfall, Store, StockView, TodayQuery};
+use crate::store::{JobSummary, KbHit, ScanMatch, Shortfall, StockView, Store, TodayQuery};
 use crate::sync_client::{SyncClient, SyncError, SyncProblem, SyncStatus, next_wait};
 
 /// The store, the sync client and the scanner, wherever they run.
@@ -68,10 +68,7 @@ impl Engine {
 
     /// Runs `f` with the store locked: on the blocking pool natively, inline in the worker (whose
     /// thread draws nothing).
-    async fn with_store<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Store) -> Result<T, UiError> + Send + 'static,
-    ) -> Result<T, UiError> {
+    async fn with_store<T: Send + 'static>(&self, f: impl FnOnce(&mut Store) -> Result<T, UiError> + Send + 'static) -> Result<T, UiError> {
         let store = self.store.clone();
         blocking(move || {
             let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
@@ -439,9 +436,8 @@ requests!(DayPlan, OpenJob, FullPhoto, SearchKb, VanStock, StoreInfo, Act, Statu
 
 fn encode<T: Serialize>(answer: &Result<T, UiError>) -> Vec<u8> {
     // Answers are plain data: encoding cannot fail short of running out of memory.
-    postcard::to_allocvec(answer).unwrap_or_else(|e| {
-        postcard::to_allocvec(&Err::<(), _>(UiError::Engine(format!("unsendable answer: {e}")))).unwrap_or_default()
-    })
+    postcard::to_allocvec(answer)
+        .unwrap_or_else(|e| postcard::to_allocvec(&Err::<(), _>(UiError::Engine(format!("unsendable answer: {e}")))).unwrap_or_default())
 }
 
 /// Reads an answer encoded by [`answer_bytes`].

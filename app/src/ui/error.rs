@@ -85,9 +85,11 @@ impl UiError {
             UiError::Sync(e) => sync_text(e, lang),
             UiError::Picture(detail) => with_detail(lang, lang.t("无法读取所选图片", "Could not read the chosen picture"), detail),
             UiError::Interrupted => lang.t("操作未完成，请重试", "The action did not finish: try again").into(),
-            UiError::Engine(detail) => {
-                with_detail(lang, lang.t("应用的本地存储没有响应，请重新打开应用", "The app's storage did not answer: reopen the app"), detail)
-            }
+            UiError::Engine(detail) => with_detail(
+                lang,
+                lang.t("应用的本地存储没有响应，请重新打开应用", "The app's storage did not answer: reopen the app"),
+                detail,
+            ),
             UiError::Said { zh, en } => match lang {
                 Lang::Zh => zh.clone(),
                 Lang::En => en.clone(),

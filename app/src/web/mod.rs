@@ -21,6 +21,13 @@ pub fn in_worker() -> bool {
     js_sys::global().dyn_into::<web_sys::DedicatedWorkerGlobalScope>().is_ok()
 }
 
+/// The path the app is served under, from the page's `<meta name="onsite-base">` (written by the
+/// build script), so one build serves from any folder of any web server.
+pub fn base_path() -> Option<String> {
+    let meta = web_sys::window()?.document()?.query_selector("meta[name=onsite-base]").ok()??;
+    meta.get_attribute("content").filter(|b| b.starts_with('/'))
+}
+
 /// The page's time zone, in minutes east of UTC (for display only; times are stored in UTC).
 pub fn utc_offset_min() -> i32 {
     -(js_sys::Date::new_0().get_timezone_offset() as i32)
