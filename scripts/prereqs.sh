@@ -36,7 +36,7 @@ UI_PACKAGES=(libwebkit2gtk-4.1-dev libxdo-dev libgtk-3-dev libssl-dev)
 DEMO_PACKAGES=(curl python3)
 # The browser end-to-end test: Debian's Chromium (headless, no downloaded browsers), Node for
 # Playwright, and fonts for the Chinese text and the emoji icons in the screenshots.
-BROWSER_PACKAGES=(chromium nodejs fonts-noto-cjk fonts-noto-color-emoji)
+BROWSER_PACKAGES=(chromium nodejs fonts-noto-cjk fonts-noto-color-emoji procps)
 
 # Node's package manager (Debian ships it apart from nodejs; NodeSource's nodejs bundles it) and
 # the browser test's locked npm packages, when the installed ones differ from the lock file.
@@ -49,5 +49,24 @@ ensure_browser_test() {
   if [ "$wanted" != "$installed" ]; then
     echo "==> installing the browser test's npm packages (playwright-core $wanted)"
     npm ci --prefix "$dir" --no-audit --no-fund
+  fi
+}
+
+# The web app's build (scripts/build-web.sh): the wasm32 target, clang 19 for SQLite (C23; the
+# default clang 14 fails) with its archiver, and wasm-bindgen-cli at exactly the version of the
+# wasm-bindgen crate in Cargo.lock (the two must match).
+WEB_PACKAGES=(clang-19 llvm-19)
+ensure_web_build() {
+  ensure_apt "${WEB_PACKAGES[@]}"
+  if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    echo "==> adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  local wanted installed
+  wanted=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
+  installed=$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2 || true)
+  if [ "$wanted" != "$installed" ]; then
+    echo "==> installing wasm-bindgen-cli $wanted (a few minutes; cargo prints its progress)"
+    cargo install wasm-bindgen-cli --version "$wanted"
   fi
 }

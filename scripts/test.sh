@@ -5,8 +5,11 @@ source scripts/prereqs.sh
 ensure_apt "${BASE_PACKAGES[@]}" "${UI_PACKAGES[@]}"
 ensure_rust
 ensure_browser_test
+ensure_web_build
 echo "==> formatting and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked --features app/liveview -- -D warnings
+echo "==> the web app (its browser test runs below)"
+scripts/build-web.sh
 echo "==> tests"
 cargo test --workspace --locked "$@"

@@ -5,7 +5,7 @@ use image::ImageReader;
 use rxing::BarcodeFormat;
 
 /// A decoded code.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Scanned {
     pub text: String,
     /// `qr_code`, `ean_13`, `code_128`, ...

@@ -2,6 +2,9 @@
 // store (SQLite in the origin's private file system) instead of drawing screens.
 import init from "./onsite-web.js";
 
+// Whole stacks in the console when something fails in here.
+Error.stackTraceLimit = 64;
+
 // The page may ask before the module has loaded: keep those asks for the module's handler.
 const early = [];
 self.onmessage = (e) => early.push(e);

@@ -9,9 +9,11 @@ use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
 /// A photo ready to keep: the re-encoded image, its thumbnail, and the image's size.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ReadyPhoto {
+    #[serde(with = "serde_bytes")]
     pub jpeg: Vec<u8>,
+    #[serde(with = "serde_bytes")]
     pub thumbnail: Vec<u8>,
     pub width: u32,
     pub height: u32,

@@ -7,76 +7,15 @@
 // ONSITE_QR (a PNG with a part's QR code), ONSITE_SCREENSHOTS (folder for the screenshots),
 // ONSITE_GEOLOCATION ("lat,lon": where the browser says the phone is), ONSITE_BIG_PHOTO (a 12 MP
 // JPEG, processed while the test taps around).
-import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { env, helpers, launch, phoneContext, workJob } from "./steps.mjs";
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-};
 const shots = env("ONSITE_SCREENSHOTS");
-mkdirSync(shots, { recursive: true });
-
-const browser = await chromium.launch({
-  executablePath: process.env.ONSITE_CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
-const [latitude, longitude] = env("ONSITE_GEOLOCATION").split(",").map(Number);
-const page = await browser.newPage({
-  viewport: { width: 360, height: 740 },
-  deviceScaleFactor: 2,
-  hasTouch: true,
-  locale: "zh-CN",
-  geolocation: { latitude, longitude, accuracy: 8 },
-  permissions: ["geolocation"],
-});
+const browser = await launch();
+const page = await (await phoneContext(browser)).newPage();
 page.setDefaultTimeout(15_000);
 page.on("pageerror", (e) => console.error("page error:", e.message));
-
-let n = 0;
-async function shot(name) {
-  n += 1;
-  const file = join(shots, `${String(n).padStart(2, "0")}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: false });
-  console.log(`screenshot ${file}`);
-}
-const status = async (wanted) => {
-  await page.waitForSelector(`[data-testid=status][data-status="${wanted}"]`);
-  console.log(`status ${wanted}`);
-};
-const act = async (action, wanted) => {
-  await page.click(`[data-action="${action}"]`);
-  await status(wanted);
-};
-// Draws a signature with pointer moves, then confirms it.
-async function sign(card) {
-  const pad = page.locator(`[data-testid=${card}] [data-testid=signature-pad]`);
-  // Centered: clear of the sticky job header, the notice and the tab bar.
-  await pad.evaluate((e) => e.scrollIntoView({ block: "center" }));
-  const box = await pad.boundingBox();
-  if (!box) throw new Error(`no signature pad in ${card}`);
-  await page.mouse.move(box.x + 20, box.y + box.height * 0.7);
-  await page.mouse.down();
-  for (let i = 1; i <= 12; i++) {
-    await page.mouse.move(box.x + 20 + i * 18, box.y + box.height * (0.7 - 0.4 * Math.sin(i / 2)), { steps: 2 });
-  }
-  await page.mouse.up();
-  await page.locator(`[data-testid=${card}] [data-testid=sign-confirm]:not([disabled])`).click();
-  // Signed, the job moves on to its next step (the signed block may fold into its section).
-  await page.waitForSelector(`[data-testid=${card}] [data-testid=approval].ok`, { state: "attached" });
-  await page.waitForSelector(`[data-testid=${card}] img[data-testid=signature-image]`, { state: "attached" });
-}
-// Opens a folded section of the job screen (if it is not open already).
-async function openSection(testid) {
-  const section = page.locator(`details[data-testid=${testid}]`);
-  if (!(await section.evaluate((d) => d.open))) await section.locator(":scope > summary").click();
-}
-const step = async (name) => {
-  await page.waitForSelector(`[data-testid=next-step][data-step="${name}"]`);
-  console.log(`step ${name}`);
-};
+const h = helpers({ page }, shots);
+const { shot } = h;
 
 try {
   // Unpaired: Today is empty and offers pairing (Chinese, the default language).
@@ -101,139 +40,7 @@ try {
   const card = page.locator("[data-testid=job-card]", { hasText: env("ONSITE_CUSTOMER") });
   await card.waitFor();
   await shot("today");
-  await card.click();
-  await status("assigned");
-  // The job leads with its next step, at the top of the screen.
-  await step("accept");
-  if ((await page.evaluate(() => window.scrollY)) !== 0) throw new Error("the job did not open at its top");
-  // The customer's own picture came down with the first sync.
-  await page.waitForSelector("[data-testid=customer-photos] img");
-  await shot("job-assigned");
-  // Known fixes for this kettle's problem, read in place before leaving.
-  await openSection("fixes");
-  const fix = page.locator("[data-testid=fixes] [data-testid=fix]").first();
-  await fix.locator("summary").click();
-  await page.waitForFunction(() => document.querySelector("[data-testid=fixes] [data-testid=fix]").open);
-  await fix.scrollIntoViewIfNeeded();
-  await shot("job-known-fixes");
-
-  // Status flow up to work in progress; the check-in is near the address, so no reason needed.
-  await act("accept", "accepted");
-  await step("travel");
-  await act("en_route", "en_route");
-  await step("check_in");
-  await shot("job-check-in");
-  await act("check_in", "on_site");
-  await step("diagnose");
-  await shot("job-diagnose");
-  await act("start", "in_progress");
-  await step("quote");
-
-  // A data-plate photo: processed on the phone, shown at once.
-  await page.setInputFiles('input[data-pick="photo-data_plate"]', env("ONSITE_PHOTO"));
-  await page.waitForSelector("[data-testid=photos] img");
-  await page.locator("[data-testid=photos]").scrollIntoViewIfNeeded();
-  await shot("job-photo");
-  // Tapped, the thumbnail opens the full 1600 px picture; a tap closes it.
-  await page.click("[data-testid=photos] img");
-  await page.waitForFunction(() => document.querySelector("[data-testid=photo-view] img")?.naturalWidth === 1600);
-  await shot("job-photo-full");
-  await page.click("[data-testid=photo-view]");
-  await page.waitForSelector("[data-testid=photo-view]", { state: "detached" });
-
-  // A 12 MP photo is processed off the UI thread: taps are answered meanwhile (here: switching
-  // tabs back and forth), and leaving the job while it is processed loses nothing.
-  const photosBefore = await page.locator("[data-testid=photos] img").count();
-  const t0 = Date.now();
-  await page.setInputFiles('input[data-pick="photo-fault"]', env("ONSITE_BIG_PHOTO"));
-  await page.waitForSelector("[data-testid=busy]");
-  // Tap at once and keep tapping while the photo is processed; a tap counts when its answer
-  // arrived with the photo still in progress.
-  let taps = 0;
-  let longest = 0;
-  do {
-    const start = Date.now();
-    await page.click("[data-tab=stock]");
-    await page.waitForSelector("[data-testid=stock]");
-    await page.click("[data-tab=today]");
-    await page.waitForSelector("[data-testid=day-bar]");
-    longest = Math.max(longest, (Date.now() - start) / 2);
-    if ((await page.locator("[data-testid=busy]").count()) > 0) taps += 2;
-    else break;
-  } while (taps < 40);
-  await page.waitForSelector("[data-testid=busy]", { state: "detached", timeout: 120_000 });
-  const processing = Date.now() - t0;
-  console.log(`NUMBERS photo_12mp_ms=${processing} taps_during=${taps} longest_tap_ms=${longest}`);
-  if (taps === 0) throw new Error("no tap was answered while the photo was processed");
-  if (longest > 2000) throw new Error(`a tap took ${longest} ms while a photo was processed`);
-  await page.locator("[data-testid=job-card]", { hasText: env("ONSITE_CUSTOMER") }).click();
-  await step("quote");
-  await page.waitForFunction((n) => document.querySelectorAll("[data-testid=photos] img").length === n + 1, photosBefore);
-
-  // Scan the part's QR code: matched against the catalog and the van stock, then used.
-  await page.setInputFiles('input[data-pick="scan"]', env("ONSITE_QR"));
-  await page.waitForSelector("[data-testid=scan-result]");
-  await page.locator("[data-testid=scan-result]").scrollIntoViewIfNeeded();
-  await shot("job-scan");
-  await page.click("[data-testid=use-part]");
-  await page.waitForSelector("[data-testid=quote] tr");
-
-  // Quote: a labour line from the price list next to the part, then the customer signs.
-  await page.selectOption("[data-testid=price-select]", { index: 1 });
-  await page.waitForFunction(() => document.querySelectorAll("[data-testid=quote] tr").length === 2);
-  // Two of it, then back to one: the stepper changes the line, it does not add lines.
-  const labour = page.locator("[data-testid=quote] tr", { has: page.locator("[data-step=up]") });
-  await labour.locator("[data-step=up]").click();
-  await labour.filter({ hasText: "×2" }).waitFor();
-  await labour.locator("[data-step=down]").click();
-  await labour.filter({ hasText: "×1" }).waitFor();
-  if ((await page.locator("[data-testid=quote] tr").count()) !== 2) throw new Error("the stepper added a line");
-  await page.locator("[data-testid=quote]").scrollIntoViewIfNeeded();
-  await shot("quote");
-  await sign("quote");
-  await step("report");
-  await shot("quote-signed-next-report");
-  // A note typed but not saved survives a trip to the knowledge base and back; saved, it clears.
-  await openSection("notes");
-  await page.fill("[data-testid=note]", "客户要求下次提前电话 call ahead next time");
-  await openSection("fixes");
-  await page.click("[data-testid=search-kb]");
-  await page.waitForSelector("[data-testid=kb-back]");
-  await page.click("[data-testid=kb-back]");
-  await step("report");
-  await openSection("notes");
-  if ((await page.inputValue("[data-testid=note]")) !== "客户要求下次提前电话 call ahead next time") throw new Error("the note draft was lost");
-  await page.click("[data-testid=save-note]");
-  await page.waitForFunction(() => document.querySelector("[data-testid=note]").value === "");
-  await page.waitForSelector("[data-testid=notes] >> text=call ahead next time", { state: "attached" });
-
-  // Service report, started from the known fix, then worded by the technician; completion, the
-  // customer's signature on the report, the rating.
-  const known = page.locator("[data-testid=report] [data-testid=fix]").first();
-  if (!(await known.evaluate((d) => d.open))) await known.locator("summary").click();
-  await known.locator("[data-testid=use-fix]").click();
-  await page.waitForFunction(() => /thermostat/i.test(document.querySelector("[data-testid=report] textarea[data-field=cause]").value));
-  await page.fill("[data-testid=report] textarea[data-field=cause]", "Thermostat contacts welded shut");
-  await page.fill("[data-testid=report] textarea[data-field=method]", "Replaced the STRIX thermostat, tested three boils");
-  await page.fill("[data-testid=report] input[data-field=warranty]", "90");
-  await shot("report-form");
-  await page.click("[data-testid=save-report]");
-  await step("complete");
-  // Completing asks first.
-  await page.click("[data-action=complete]");
-  await page.waitForSelector("[data-testid=confirm-complete-question]");
-  await shot("complete-asks");
-  await page.click("[data-testid=confirm-complete]");
-  await status("completed");
-  await step("completion_signature");
-  await page.locator("[data-testid=report]").scrollIntoViewIfNeeded();
-  await shot("report");
-  await sign("report");
-  await page.locator("input[placeholder='Comment (optional)']").fill("Fast and tidy");
-  await page.click('[data-star="5"]');
-  await page.waitForSelector("[data-testid=rating]");
-  await page.locator("[data-testid=rating]").scrollIntoViewIfNeeded();
-  await shot("report-signed-rated");
+  await workJob(page, card, h);
 
   // The other screens: the knowledge base opened from the job on kettles, van stock, settings.
   await openSection("fixes");

@@ -2,7 +2,7 @@
 //! real store, Debian's Chromium driven by Playwright (tests/browser/job_flow.mjs) through one
 //! whole job against a real sync server with the demo data. Afterwards the phone's store must hold
 //! everything the browser did, and one sync must bring it all to the server. Screenshots of each
-//! screen (360x740) land in `screenshots/` at the workspace root.
+//! screen (360x740) land in `screenshots/liveview/` at the workspace root.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,12 +17,12 @@ use shared::approval::{ApprovalCheck, check};
 use shared::model::{GeoPoint, PhotoKind, SignaturePurpose};
 use shared::status::Status;
 
-const OFFSET_MIN: i32 = onsite_server::demo::DEMO_UTC_OFFSET_MIN;
+pub(crate) const OFFSET_MIN: i32 = onsite_server::demo::DEMO_UTC_OFFSET_MIN;
 /// The demo job worked here: a Midea kettle that keeps boiling, li's, today.
-const CUSTOMER: &str = "Zhao Fang";
-const PART: &str = "KT-THERM-01";
+pub(crate) const CUSTOMER: &str = "Zhao Fang";
+pub(crate) const PART: &str = "KT-THERM-01";
 
-fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
@@ -36,8 +36,35 @@ fn qr_png(text: &str) -> Vec<u8> {
     out.into_inner()
 }
 
+/// The files the technician picks in the browser.
+pub(crate) struct Pictures {
+    /// A 2400x1800 JPEG (the data plate).
+    pub photo: PathBuf,
+    /// A 12 MP picture with detail everywhere (noise), as a phone camera takes it.
+    pub big: PathBuf,
+    /// A QR code of the part [`PART`].
+    pub qr: PathBuf,
+}
+
+pub(crate) fn pictures(dir: &Path) -> Pictures {
+    let photo = dir.join("data-plate.jpg");
+    std::fs::write(&photo, jpeg(2400, 1800, 7)).unwrap();
+    let big = dir.join("fault-12mp.jpg");
+    let mut seed = 0x9e37_79b9_u32;
+    let noisy = image::RgbImage::from_fn(4000, 3000, |x, y| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        image::Rgb([(x / 16) as u8 ^ (seed as u8 & 0x3f), (y / 12) as u8, (seed >> 8) as u8 & 0x7f])
+    });
+    noisy.save_with_format(&big, image::ImageFormat::Jpeg).unwrap();
+    let qr = dir.join("part-qr.png");
+    std::fs::write(&qr, qr_png(PART)).unwrap();
+    Pictures { photo, big, qr }
+}
+
 /// Node and the npm packages must be there: `scripts/test.sh` installs them (and Chromium).
-fn browser_prerequisites(browser_dir: &Path) {
+pub(crate) fn browser_prerequisites(browser_dir: &Path) {
     let node = std::process::Command::new("node").arg("--version").output();
     assert!(
         node.is_ok_and(|o| o.status.success()),
@@ -80,21 +107,8 @@ async fn a_whole_job_in_a_real_browser() {
     let app_addr = listener.local_addr().unwrap();
     let app = tokio::spawn(axum::serve(listener, liveview::router(services.clone())).into_future());
 
-    let photo = dir.path().join("data-plate.jpg");
-    std::fs::write(&photo, jpeg(2400, 1800, 7)).unwrap();
-    // A 12 MP picture with detail everywhere (noise), as a phone camera takes it.
-    let big = dir.path().join("fault-12mp.jpg");
-    let mut seed = 0x9e37_79b9_u32;
-    let noisy = image::RgbImage::from_fn(4000, 3000, |x, y| {
-        seed ^= seed << 13;
-        seed ^= seed >> 17;
-        seed ^= seed << 5;
-        image::Rgb([(x / 16) as u8 ^ (seed as u8 & 0x3f), (y / 12) as u8, (seed >> 8) as u8 & 0x7f])
-    });
-    noisy.save_with_format(&big, image::ImageFormat::Jpeg).unwrap();
-    let qr = dir.path().join("part-qr.png");
-    std::fs::write(&qr, qr_png(PART)).unwrap();
-    let shots = root.join("screenshots");
+    let Pictures { photo, big, qr } = pictures(dir.path());
+    let shots = root.join("screenshots/liveview");
     let _ = std::fs::remove_dir_all(&shots);
 
     let run = tokio::process::Command::new("node")
@@ -117,7 +131,7 @@ async fn a_whole_job_in_a_real_browser() {
         .expect("the browser run took over 5 minutes")
         .expect("starting node");
     if !out.success() {
-        let store = services.store.shared().try_lock().expect("the store is not locked once the browser is done");
+        let store = services.engine.engine().store().try_lock().expect("the store is not locked once the browser is done");
         for j in store.list_today(TodayQuery { day_start: Timestamp::now().start_of_local_day(OFFSET_MIN) }).unwrap() {
             eprintln!("store after the failure: {} {:?}", j.customer_name, j.status);
         }
@@ -151,7 +165,7 @@ async fn a_whole_job_in_a_real_browser() {
 
     // The phone's store holds the whole job, exactly as done in the browser.
     let (job, photo_bytes, stock_left) = {
-        let store = services.store.shared().lock().unwrap();
+        let store = services.engine.engine().store().lock().unwrap();
         let today = store.list_today(TodayQuery { day_start: Timestamp::now().start_of_local_day(OFFSET_MIN) }).unwrap();
         let job = today.iter().find(|j| j.customer_name.contains(CUSTOMER)).expect("the job is on today's list").job_id;
         let v = store.open_job(job).unwrap();
@@ -187,12 +201,16 @@ async fn a_whole_job_in_a_real_browser() {
     assert_eq!(stock_left, 1, "the used thermostat left the van (2 before)");
 
     // One sync brings it all to the server: the dispatcher sees the completed, signed job with its photo.
-    let first = services.sync.sync_now().await.unwrap();
-    if !services.sync.status().is_synced() {
+    let first = services.engine.engine().sync().sync_now().await.unwrap();
+    if !services.engine.engine().sync().status().is_synced() {
         // The app's own background sync may have been mid-round when the last tap landed; the
         // next round must then finish the job (a second one that does not is a real failure).
-        let second = services.sync.sync_now().await.unwrap();
-        assert!(services.sync.status().is_synced(), "{:?}\nfirst: {first:?}\nsecond: {second:?}", services.sync.status());
+        let second = services.engine.engine().sync().sync_now().await.unwrap();
+        assert!(
+            services.engine.engine().sync().status().is_synced(),
+            "{:?}\nfirst: {first:?}\nsecond: {second:?}",
+            services.engine.engine().sync().status()
+        );
     }
     let http = reqwest::Client::new();
     let get = |path: String| http.get(format!("{}{path}", server.url())).bearer_auth("osa_browser_e2e_dispatcher").send();

@@ -8,6 +8,7 @@ mod longevity;
 mod offline_day;
 mod openapi;
 mod security;
+mod web_app;
 
 use onsite_tests::harness::{Device, Dispatcher, Server};
 use shared::{JobId, TechnicianId};

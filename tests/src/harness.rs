@@ -25,13 +25,25 @@ impl Server {
     }
 
     pub async fn start_on(data: PathBuf, addr: SocketAddr, limits: &Limits) -> Self {
+        Self::start_serving(data, addr, limits, None).await
+    }
+
+    /// A server that also serves the built technician web app from `web_app` at `/app/`.
+    pub async fn start_with_web_app(data: PathBuf, web_app: &std::path::Path) -> Self {
+        Self::start_serving(data, "127.0.0.1:0".parse().unwrap(), &Limits::default(), Some(web_app)).await
+    }
+
+    async fn start_serving(data: PathBuf, addr: SocketAddr, limits: &Limits, web_app: Option<&std::path::Path>) -> Self {
         let state = AppState::embedded(&data, limits).unwrap();
+        let mut router = onsite_server::router(state.clone());
+        if let Some(dir) = web_app {
+            router = router.merge(onsite_server::web_app::routes(dir));
+        }
         let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let s = state.clone();
         let task = tokio::spawn(async move {
-            onsite_server::serve(listener, s, async {
+            onsite_server::serve_router(listener, router, async {
                 let _ = stopped.await;
             })
             .await

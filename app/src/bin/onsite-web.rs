@@ -28,10 +28,15 @@ fn Root() -> dioxus::prelude::Element {
     use onsite_app::ui::{EngineHandle, Services};
     use onsite_app::web;
 
-    let started = use_hook(|| match web::worker_link::WorkerLink::start("./worker.js") {
-        Ok(link) => {
+    let start = || {
+        let store = web::worker_link::WorkerLink::start("./worker.js", web::worker::STORE)?;
+        let media = web::worker_link::WorkerLink::start("./worker.js", web::worker::MEDIA)?;
+        Ok::<_, onsite_app::ui::error::UiError>(EngineHandle::workers(store, media))
+    };
+    let started = use_hook(|| match start() {
+        Ok(engine) => {
             provide_context(Services {
-                engine: EngineHandle::worker(link),
+                engine,
                 locator: Arc::new(PageGeolocation::new(Arc::new(FixedLocator(None)))),
                 camera: Arc::new(FilePicker),
                 utc_offset_min: web::utc_offset_min(),

@@ -10,7 +10,7 @@ use dioxus::prelude::*;
 use shared::JobId;
 
 use super::components::job::UiAction;
-use super::engine::{Act, Pair, SignOut, SyncNow};
+use super::engine::{Act, Pair, Prepare, SignOut, SyncNow};
 use super::error::UiError;
 use super::services::Services;
 use super::state::{AppState, Busy, Notice};
@@ -56,7 +56,12 @@ pub fn run_job_action(
         // In order, one at a time per job (this also processes one photo at a time).
         let _turn = queue.lock().await;
         let here = services.locator.current();
-        let result = services.engine.ask(Act { job, action, here }).await;
+        // The CPU work first (in a browser: in its own worker, so the screens keep reading), then
+        // the store.
+        let result = match services.engine.ask(Prepare(action)).await {
+            Ok(work) => services.engine.ask(Act { job, work, here }).await,
+            Err(e) => Err(e),
+        };
         state.end(busy);
         match result {
             Ok(done) => {

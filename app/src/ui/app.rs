@@ -7,7 +7,7 @@ use std::time::Duration;
 use dioxus::prelude::*;
 
 use super::actions::SYNC_EVERY;
-use super::engine::{Status, SyncNow};
+use super::engine::{ChosenLanguage, Status, SyncNow};
 use super::route::{Route, Tab};
 use super::state::{AppState, Notice, use_app_state};
 use super::{Lang, STYLE};
@@ -38,6 +38,10 @@ pub fn App() -> Element {
         let bg = bg.clone();
         async move {
             let mut sync = state.sync;
+            if let Ok(Some(lang)) = bg.engine.ask(ChosenLanguage).await {
+                let mut l = state.lang;
+                l.set(lang);
+            }
             if let Ok(status) = bg.engine.ask(Status).await {
                 sync.set(status);
             }

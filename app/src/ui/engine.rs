@@ -7,7 +7,9 @@
 //!   runtime's threads (store work on the blocking pool), never on the thread that draws;
 //! - in a browser the engine lives in a dedicated Web Worker (the only place SQLite can keep its
 //!   file in the origin's private file system with full durability), and an ask crosses as
-//!   postcard bytes ([`Request`], [`answer_bytes`]).
+//!   MessagePack bytes ([`Request`], [`answer_bytes`]): self-describing, because the documents'
+//!   types use serde features (internally tagged enums) that a schema-less format like postcard
+//!   cannot read back; photo bytes stay bytes (`serde_bytes`).
 //!
 //! One store, one lock: every store call is one transaction, in the order asked; the sync client
 //! takes the same lock between its network steps.
@@ -23,6 +25,7 @@ use shared::edit::FieldEdit;
 use shared::model::{Category, GeoPoint, PartScan};
 use shared::{ItemId, JobId, Timestamp};
 
+use super::Lang;
 use super::components::job::{PhotoView, UiAction};
 use super::error::UiError;
 use super::state::{Did, Notice};
@@ -31,11 +34,10 @@ use crate::platform::{ImageScanner, Scanner};
 use crate::store::{JobSummary, KbHit, ScanMatch, Shortfall, StockView, Store, TodayQuery};
 use crate::sync_client::{SyncClient, SyncError, SyncProblem, SyncStatus, next_wait};
 
-/// The store, the sync client and the scanner, wherever they run.
+/// The store and the sync client, wherever they run.
 pub struct Engine {
     store: Arc<Mutex<Store>>,
     sync: Arc<SyncClient>,
-    scanner: Arc<dyn Scanner>,
 }
 
 /// An answer on its way. Native engines answer on a multi-threaded runtime (`Send`); the browser
@@ -48,13 +50,16 @@ pub type Answering<T> = Pin<Box<dyn Future<Output = Result<T, UiError>>>>;
 /// Something a screen asks of the engine, with its typed answer.
 pub trait Ask: Serialize + DeserializeOwned + Into<Request> + Send + 'static {
     type Answer: Serialize + DeserializeOwned + Send + 'static;
+    /// CPU work that needs no store (a photo, a barcode): in a browser it runs in a worker of its
+    /// own, so the store keeps answering the screens meanwhile.
+    const MEDIA: bool = false;
     fn answer(self, engine: Arc<Engine>) -> Answering<Self::Answer>;
 }
 
 impl Engine {
     pub fn new(store: Store) -> Self {
         let store = Arc::new(Mutex::new(store));
-        Engine { sync: Arc::new(SyncClient::new(store.clone())), store, scanner: Arc::new(ImageScanner) }
+        Engine { sync: Arc::new(SyncClient::new(store.clone())), store }
     }
 
     /// The shared store (tests and the command line use it directly).
@@ -212,11 +217,47 @@ pub struct Done {
     pub sync: Option<SyncStatus>,
 }
 
-/// One action on a job. `here` goes with every status event: a check-in proves where it happened.
+/// The CPU work an action needs before it touches the store: a photo decoded, downscaled and
+/// re-encoded; a barcode read. Other actions pass through.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Prepare(pub UiAction);
+
+/// An action ready for the store.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Work {
+    Edit(UiAction),
+    Photo { kind: shared::model::PhotoKind, ready: Box<shared::photo::ReadyPhoto> },
+    Scan(crate::scan::Scanned),
+}
+
+impl Prepare {
+    /// Does the work here (natively on the blocking pool).
+    pub async fn run(self) -> Result<Work, UiError> {
+        match self.0 {
+            UiAction::AddPhoto { kind, bytes } => {
+                let ready = blocking(move || crate::photo::process(&bytes)).await??;
+                Ok(Work::Photo { kind, ready: Box::new(ready) })
+            }
+            UiAction::Scan(bytes) => Ok(Work::Scan(blocking(move || ImageScanner.scan(&bytes)).await??)),
+            other => Ok(Work::Edit(other)),
+        }
+    }
+}
+
+impl Ask for Prepare {
+    type Answer = Work;
+    const MEDIA: bool = true;
+    fn answer(self, _engine: Arc<Engine>) -> Answering<Work> {
+        Box::pin(self.run())
+    }
+}
+
+/// One prepared action on a job. `here` goes with every status event: a check-in proves where it
+/// happened.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Act {
     pub job: JobId,
-    pub action: UiAction,
+    pub work: Work,
     pub here: Option<GeoPoint>,
 }
 
@@ -224,10 +265,8 @@ impl Ask for Act {
     type Answer = Done;
     fn answer(self, engine: Arc<Engine>) -> Answering<Done> {
         Box::pin(async move {
-            let Act { job, action, here } = self;
-            // CPU work (a 12 MP photo, a barcode) before the store is locked: reads go on meanwhile.
-            let prepared = prepare(action, engine.scanner.clone()).await?;
-            let mut done = engine.with_store(move |s| apply(s, job, prepared, here)).await?;
+            let Act { job, work, here } = self;
+            let mut done = engine.with_store(move |s| apply(s, job, work, here)).await?;
             let sync = engine.sync.clone();
             done.sync = blocking(move || sync.refresh_pending()).await?.ok();
             Ok(done)
@@ -235,33 +274,15 @@ impl Ask for Act {
     }
 }
 
-/// Work that needs the CPU but not the store.
-enum Prepared {
-    Edit(UiAction),
-    Photo { kind: shared::model::PhotoKind, ready: Box<shared::photo::ReadyPhoto> },
-    Scan(crate::scan::Scanned),
-}
-
-async fn prepare(action: UiAction, scanner: Arc<dyn Scanner>) -> Result<Prepared, UiError> {
-    match action {
-        UiAction::AddPhoto { kind, bytes } => {
-            let ready = blocking(move || crate::photo::process(&bytes)).await??;
-            Ok(Prepared::Photo { kind, ready: Box::new(ready) })
-        }
-        UiAction::Scan(bytes) => Ok(Prepared::Scan(blocking(move || scanner.scan(&bytes)).await??)),
-        other => Ok(Prepared::Edit(other)),
-    }
-}
-
 /// Applies one prepared action to the store: one transaction.
-fn apply(store: &mut Store, job: JobId, action: Prepared, here: Option<GeoPoint>) -> Result<Done, UiError> {
+fn apply(store: &mut Store, job: JobId, action: Work, here: Option<GeoPoint>) -> Result<Done, UiError> {
     let mut done = Done { did: Did::QuoteChanged, scan: None, sync: None };
     match action {
-        Prepared::Photo { kind, ready } => {
+        Work::Photo { kind, ready } => {
             store.add_photo(job, kind, "", *ready)?;
             done.did = Did::PhotoAdded;
         }
-        Prepared::Scan(scanned) => {
+        Work::Scan(scanned) => {
             let view = store.open_job(job)?;
             let m = store.match_scan(&scanned.text, &view.dispatch.appliance.brand, &view.dispatch.appliance.model)?;
             let scan = PartScan {
@@ -278,7 +299,7 @@ fn apply(store: &mut Store, job: JobId, action: Prepared, here: Option<GeoPoint>
             done.scan = Some(m);
             done.did = Did::PartScanned;
         }
-        Prepared::Edit(action) => match action {
+        Work::Edit(action) => match action {
             UiAction::Status { action, reason } => {
                 store.apply_edit(job, FieldEdit::Status { action, location: here, reason })?;
                 done.did = Did::Status(action);
@@ -412,6 +433,29 @@ impl Ask for SignOut {
     }
 }
 
+/// The language the technician chose (kept on the phone, so the app opens in it).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ChosenLanguage;
+
+impl Ask for ChosenLanguage {
+    type Answer = Option<Lang>;
+    fn answer(self, engine: Arc<Engine>) -> Answering<Option<Lang>> {
+        Box::pin(async move { engine.with_store(|s| Ok(s.meta(LANG_KEY)?.as_deref().and_then(Lang::from_code))).await })
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ChooseLanguage(pub Lang);
+
+impl Ask for ChooseLanguage {
+    type Answer = ();
+    fn answer(self, engine: Arc<Engine>) -> Answering<()> {
+        Box::pin(async move { engine.with_store(move |s| Ok(s.set_meta(LANG_KEY, self.0.code())?)).await })
+    }
+}
+
+const LANG_KEY: &str = "lang";
+
 macro_rules! requests {
     ($($ask:ident),* $(,)?) => {
         /// Every ask, as it crosses to an engine in another context (the browser's worker).
@@ -422,9 +466,19 @@ macro_rules! requests {
             fn from(a: $ask) -> Self { Request::$ask(a) }
         })*
 
+        /// Answers an encoded media ask ([`Ask::MEDIA`]) without a store (the browser's media
+        /// worker); any other ask is refused.
+        pub async fn answer_media_bytes(request: &[u8]) -> Vec<u8> {
+            match rmp_serde::from_slice::<Request>(request) {
+                Ok(Request::Prepare(a)) => encode(&a.run().await),
+                Ok(_) => encode::<()>(&Err(UiError::Engine("the media worker holds no store".into()))),
+                Err(e) => encode::<()>(&Err(UiError::Engine(format!("unreadable request: {e}")))),
+            }
+        }
+
         /// Answers an encoded [`Request`] with the encoded `Result<Answer, UiError>`.
         pub async fn answer_bytes(engine: Arc<Engine>, request: &[u8]) -> Vec<u8> {
-            match postcard::from_bytes::<Request>(request) {
+            match rmp_serde::from_slice::<Request>(request) {
                 $(Ok(Request::$ask(a)) => encode(&a.answer(engine).await),)*
                 Err(e) => encode::<()>(&Err(UiError::Engine(format!("unreadable request: {e}")))),
             }
@@ -432,15 +486,36 @@ macro_rules! requests {
     };
 }
 
-requests!(DayPlan, OpenJob, FullPhoto, SearchKb, VanStock, StoreInfo, Act, Status, SyncNow, Pair, SignOut);
+requests!(
+    DayPlan,
+    OpenJob,
+    Prepare,
+    FullPhoto,
+    SearchKb,
+    VanStock,
+    StoreInfo,
+    Act,
+    Status,
+    SyncNow,
+    Pair,
+    SignOut,
+    ChosenLanguage,
+    ChooseLanguage
+);
 
-fn encode<T: Serialize>(answer: &Result<T, UiError>) -> Vec<u8> {
+/// Encodes an answer for the page.
+pub fn encode<T: Serialize>(answer: &Result<T, UiError>) -> Vec<u8> {
     // Answers are plain data: encoding cannot fail short of running out of memory.
-    postcard::to_allocvec(answer)
-        .unwrap_or_else(|e| postcard::to_allocvec(&Err::<(), _>(UiError::Engine(format!("unsendable answer: {e}")))).unwrap_or_default())
+    rmp_serde::to_vec_named(answer)
+        .unwrap_or_else(|e| rmp_serde::to_vec_named(&Err::<(), _>(UiError::Engine(format!("unsendable answer: {e}")))).unwrap_or_default())
+}
+
+/// Encodes an ask for the engine.
+pub fn encode_request(request: &Request) -> Result<Vec<u8>, UiError> {
+    rmp_serde::to_vec_named(request).map_err(|e| UiError::Engine(format!("unsendable ask: {e}")))
 }
 
 /// Reads an answer encoded by [`answer_bytes`].
 pub fn decode<A: Ask>(bytes: &[u8]) -> Result<A::Answer, UiError> {
-    postcard::from_bytes::<Result<A::Answer, UiError>>(bytes).map_err(|e| UiError::Engine(format!("unreadable answer: {e}")))?
+    rmp_serde::from_slice::<Result<A::Answer, UiError>>(bytes).map_err(|e| UiError::Engine(format!("unreadable answer: {e}")))?
 }

@@ -13,8 +13,9 @@ use crate::platform::{Camera, FilePicker, FixedLocator, Locator};
 pub struct EngineHandle {
     #[cfg(not(target_arch = "wasm32"))]
     engine: Arc<super::engine::Engine>,
+    /// The store worker, and the media worker for [`Ask::MEDIA`] asks.
     #[cfg(target_arch = "wasm32")]
-    worker: std::rc::Rc<crate::web::worker_link::WorkerLink>,
+    workers: [std::rc::Rc<crate::web::worker_link::WorkerLink>; 2],
 }
 
 impl EngineHandle {
@@ -24,8 +25,11 @@ impl EngineHandle {
     }
 
     #[cfg(target_arch = "wasm32")]
-    pub fn worker(worker: std::rc::Rc<crate::web::worker_link::WorkerLink>) -> Self {
-        EngineHandle { worker }
+    pub fn workers(
+        store: std::rc::Rc<crate::web::worker_link::WorkerLink>,
+        media: std::rc::Rc<crate::web::worker_link::WorkerLink>,
+    ) -> Self {
+        EngineHandle { workers: [store, media] }
     }
 
     /// The engine itself (tests, benchmarks and the command line use its store directly).
@@ -46,7 +50,7 @@ impl EngineHandle {
         }
         #[cfg(target_arch = "wasm32")]
         {
-            self.worker.ask(ask).await
+            self.workers[usize::from(A::MEDIA)].ask(ask).await
         }
     }
 }

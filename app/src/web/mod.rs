@@ -8,7 +8,7 @@
 //!   may hold OPFS's synchronous file handles, which is what lets SQLite commit durably: a
 //!   reload or a killed tab after "saved" loses nothing.
 //!
-//! The page talks to the worker with [`worker_link::WorkerLink`]: each ask is postcard bytes with
+//! The page talks to the worker with [`worker_link::WorkerLink`]: each ask is MessagePack bytes with
 //! a number, each answer comes back with the same number.
 
 pub mod worker;
@@ -33,7 +33,7 @@ pub fn utc_offset_min() -> i32 {
     -(js_sys::Date::new_0().get_timezone_offset() as i32)
 }
 
-/// Frames an ask or an answer: its number, then the postcard bytes.
+/// Frames an ask or an answer: its number, then the MessagePack bytes.
 pub(crate) fn frame(id: u32, body: &[u8]) -> js_sys::Uint8Array {
     let out = js_sys::Uint8Array::new_with_length((4 + body.len()) as u32);
     out.subarray(0, 4).copy_from(&id.to_le_bytes());

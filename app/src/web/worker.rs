@@ -7,15 +7,41 @@ use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use crate::store::Store;
-use crate::ui::engine::{Engine, answer_bytes};
+use crate::ui::Lang;
+use crate::ui::engine::{Engine, answer_bytes, answer_media_bytes};
 use crate::ui::error::UiError;
 
 /// The store's file name in the pool.
 pub const STORE_FILE: &str = "/onsite.db";
 
-/// Starts answering. Asks that arrive while the store opens wait for it.
+/// The worker's name says its role: the one store worker holds the store (OPFS allows one), the
+/// media worker processes photos and codes meanwhile.
+pub const STORE: &str = "onsite-store";
+pub const MEDIA: &str = "onsite-media";
+
+/// Starts answering, as the role the page named this worker for.
 pub fn run() {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    if scope.name() == MEDIA {
+        run_media(&scope);
+    } else {
+        run_store(&scope);
+    }
+}
+
+/// Photos and codes: each ask answered as it comes, one at a time (the worker has one thread).
+fn run_media(scope: &DedicatedWorkerGlobalScope) {
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+        if let Some((id, request)) = super::unframe(&e.data()) {
+            wasm_bindgen_futures::spawn_local(async move { reply(id, &answer_media_bytes(&request).await) });
+        }
+    });
+    scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+}
+
+/// The store: asks that arrive while it opens wait for it.
+fn run_store(scope: &DedicatedWorkerGlobalScope) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u32, Vec<u8>)>();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
         if let Some(msg) = super::unframe(&e.data()) {
@@ -39,7 +65,9 @@ pub fn run() {
                         reply(id, &answer_bytes(engine, &request).await);
                     });
                 }
-                Err(e) => reply(id, &postcard::to_allocvec(&Err::<(), _>(e)).unwrap_or_default()),
+                Err(e) => {
+                    reply(id, &crate::ui::engine::encode(&Err::<(), _>(UiError::Said { zh: e.text(Lang::Zh), en: e.text(Lang::En) })))
+                }
             }
         }
     });

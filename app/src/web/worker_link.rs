@@ -9,7 +9,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 
-use crate::ui::engine::{Ask, Request, decode};
+use crate::ui::engine::{Ask, decode, encode_request};
 use crate::ui::error::UiError;
 
 type Waiting = Rc<RefCell<Option<HashMap<u32, oneshot::Sender<Vec<u8>>>>>>;
@@ -25,11 +25,12 @@ pub struct WorkerLink {
 }
 
 impl WorkerLink {
-    /// Starts the worker script at `url` (a module that loads this same wasm).
-    pub fn start(url: &str) -> Result<Rc<WorkerLink>, UiError> {
+    /// Starts the worker script at `url` (a module that loads this same wasm) in `role`
+    /// ([`super::worker::STORE`] or [`super::worker::MEDIA`]).
+    pub fn start(url: &str, role: &str) -> Result<Rc<WorkerLink>, UiError> {
         let options = WorkerOptions::new();
         options.set_type(WorkerType::Module);
-        options.set_name("onsite-store");
+        options.set_name(role);
         let worker = Worker::new_with_options(url, &options).map_err(|e| UiError::Engine(format!("{e:?}")))?;
         let waiting: Waiting = Rc::new(RefCell::new(Some(HashMap::new())));
         let w = waiting.clone();
@@ -52,7 +53,7 @@ impl WorkerLink {
 
     /// Sends `ask` to the worker and waits for its answer.
     pub async fn ask<A: Ask>(&self, ask: A) -> Result<A::Answer, UiError> {
-        let bytes = postcard::to_allocvec(&Into::<Request>::into(ask)).map_err(|e| UiError::Engine(e.to_string()))?;
+        let bytes = encode_request(&ask.into())?;
         let id = self.next.get();
         self.next.set(id.wrapping_add(1));
         let (tx, rx) = oneshot::channel();

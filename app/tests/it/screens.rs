@@ -409,6 +409,7 @@ fn knowledge_base_stock_and_settings_render() {
         server: None,
         technician: None,
         storage_bytes: 123 * 1024,
+        browser_storage: None,
         sync: SyncStatus::default(),
         online: false,
         utc_offset_min: 480,

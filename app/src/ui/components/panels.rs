@@ -80,9 +80,20 @@ pub struct SettingsData {
     pub server: Option<String>,
     pub technician: Option<String>,
     pub storage_bytes: u64,
+    /// What the browser says about the site's storage (in a browser only).
+    pub browser_storage: Option<BrowserStorage>,
     pub sync: SyncStatus,
     pub online: bool,
     pub utc_offset_min: i32,
+}
+
+/// The browser's answer on keeping the app's data: whether it promised not to clear it when space
+/// runs short (`navigator.storage.persist()`), and how much of its quota the site uses.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+pub struct BrowserStorage {
+    pub persisted: bool,
+    pub usage: u64,
+    pub quota: u64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -129,6 +140,16 @@ pub fn SettingsScreen(data: SettingsData, lang: Lang, on_action: EventHandler<Se
             SyncIndicator { sync: data.sync.clone(), online: data.online, lang, utc_offset_min: data.utc_offset_min }
             button { "data-testid": "sync-now", onclick: move |_| on_action.call(SettingsAction::SyncNow), {lang.t("立即同步", "Sync now")} }
             div { class: "muted", "{lang.t(\"本地存储\", \"Storage used\")}: {data.storage_bytes / 1024} KB" }
+            if let Some(b) = &data.browser_storage {
+                div { class: "muted", "data-testid": "browser-storage", "data-persisted": "{b.persisted}",
+                    if b.persisted {
+                        {lang.t("浏览器已承诺保留本机数据", "The browser keeps this app's data")}
+                    } else {
+                        {lang.t("浏览器空间不足时可能清除数据：请把应用添加到主屏幕", "The browser may clear data when space runs short: add the app to the home screen")}
+                    }
+                    " · {b.usage / (1024 * 1024)} / {b.quota / (1024 * 1024)} MB"
+                }
+            }
         }
         div { class: "card",
             b { {lang.t("语言", "Language")} }

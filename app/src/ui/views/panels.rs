@@ -8,7 +8,7 @@ use super::{Loading, read_failed};
 use crate::sync_client::SyncProblem;
 use crate::ui::actions;
 use crate::ui::components::panels::{KbScreen, SettingsAction, SettingsData, SettingsScreen, StockScreen};
-use crate::ui::engine::{SearchKb, StoreFacts, StoreInfo, VanStock};
+use crate::ui::engine::{ChooseLanguage, SearchKb, StoreFacts, StoreInfo, VanStock};
 use crate::ui::hooks::use_ask;
 use crate::ui::route::Route;
 use crate::ui::services::Services;
@@ -80,6 +80,16 @@ pub fn Settings() -> Element {
     let state = use_app_state();
     let lang = (state.lang)();
     let info = use_ask(|| StoreInfo);
+    // In a browser: whether the storage is kept for good, and how much is used (none elsewhere).
+    let browser_storage = use_resource(|| async {
+        let ask = document::eval(
+            r#"if (!navigator.storage || !navigator.storage.estimate) return null;
+const e = await navigator.storage.estimate();
+const persisted = navigator.storage.persisted ? await navigator.storage.persisted() : false;
+return { persisted, usage: e.usage || 0, quota: e.quota || 0 };"#,
+        );
+        ask.join::<Option<crate::ui::components::panels::BrowserStorage>>().await.ok().flatten()
+    });
     let sync = (state.sync)();
     let read = info.read();
     let Some(Ok(StoreFacts { server, technician, size_bytes: storage_bytes })) = &*read else {
@@ -89,6 +99,7 @@ pub fn Settings() -> Element {
         };
     };
     let data = SettingsData {
+        browser_storage: browser_storage.read().clone().flatten(),
         server: server.clone(),
         technician: technician.clone(),
         storage_bytes: *storage_bytes,
@@ -99,7 +110,15 @@ pub fn Settings() -> Element {
     let mut lang_signal = state.lang;
     rsx! {
         SettingsScreen { data, lang, on_action: move |a: SettingsAction| match a {
-            SettingsAction::SwitchLanguage => lang_signal.set(lang.other()),
+            SettingsAction::SwitchLanguage => {
+                lang_signal.set(lang.other());
+                let engine = services.engine.clone();
+                spawn(async move {
+                    if let Err(e) = engine.ask(ChooseLanguage(lang.other())).await {
+                        tracing::warn!("the language choice was not kept: {e}");
+                    }
+                });
+            }
             SettingsAction::SignOut => actions::sign_out(&services, state),
             SettingsAction::SyncNow => actions::sync_now(&services, state),
             SettingsAction::Pair { server, code } => actions::pair(&services, state, server, code),

@@ -30,9 +30,10 @@ pub enum UiAction {
     AddNote(String),
     AddPhoto {
         kind: PhotoKind,
+        #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
-    Scan(Vec<u8>),
+    Scan(#[serde(with = "serde_bytes")] Vec<u8>),
     UsePart {
         part_no: String,
     },
