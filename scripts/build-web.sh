@@ -23,7 +23,7 @@ wasm="target/wasm32-unknown-unknown/$PROFILE/onsite-web.wasm"
 echo "==> wasm-bindgen"
 rm -rf "$OUT" && mkdir -p "$OUT"
 wasm-bindgen --target web --no-typescript --out-dir "$OUT" --out-name onsite-web "$wasm"
-cp app/web/index.html app/web/worker.js app/web/manifest.webmanifest app/web/sw.js "$OUT/"
+cp app/web/index.html app/web/bench.html app/web/worker.js app/web/manifest.webmanifest app/web/sw.js "$OUT/"
 cp -r app/web/icons "$OUT/icons"
 rm -f "$OUT/icons/icon.svg"
 

@@ -1,44 +1,18 @@
 //! Local store at realistic size: 5,000 jobs (months of history plus today's work).
 //! Reports list today, open one job, one committed edit, and bytes per job.
 
-use std::collections::HashMap;
-
 use criterion::{Criterion, criterion_group, criterion_main};
 use dioxus::prelude::*;
 use onsite_app::demo::DEMO_UTC_OFFSET_MIN;
 use onsite_app::store::{Store, TodayQuery};
-use shared::demo::{DemoJob, build};
-use shared::edit::{FieldActor, FieldEdit};
-use shared::model::{FieldAction, Report};
-use shared::{DeviceId, JobId, TechnicianId, Timestamp};
+use shared::edit::FieldEdit;
+use shared::model::Report;
+use shared::{JobId, Timestamp};
 
 const JOBS: usize = 5_000;
 
 fn fill(store: &mut Store, now: Timestamp) -> Vec<JobId> {
-    let demo: Vec<DemoJob> = serde_json::from_str(onsite_app::demo::JOBS).unwrap();
-    let me = TechnicianId::new();
-    store.set_identity(&FieldActor { technician: me, device: DeviceId::new(), name: "bench".into() }).unwrap();
-    let techs: HashMap<String, TechnicianId> = [("me".to_owned(), me)].into();
-    let today = now.start_of_local_day(DEMO_UTC_OFFSET_MIN);
-    let mut open = Vec::new();
-    for i in 0..JOBS {
-        let mut d = demo[i % demo.len()].clone();
-        d.assign = Some("me".into());
-        // ~20 jobs a day over 250 days; the past is finished, today is in flight.
-        d.day = (i / 20) as i64 - 249;
-        d.start_hour = 8 + (i % 10) as i64;
-        d.progress = if d.day < 0 {
-            vec![FieldAction::Accept, FieldAction::EnRoute, FieldAction::CheckIn, FieldAction::Start, FieldAction::Complete]
-        } else {
-            vec![FieldAction::Accept]
-        };
-        let mut docs = build(&d, today, &techs, automerge::ActorId::random()).unwrap();
-        let view = store.put_job(&mut docs.dispatch, &mut docs.field).unwrap();
-        if d.day >= 0 {
-            open.push(view.dispatch.job_id);
-        }
-    }
-    open
+    onsite_app::demo::fill_for_bench(store, JOBS, now).unwrap()
 }
 
 fn bench(c: &mut Criterion) {

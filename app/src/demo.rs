@@ -46,3 +46,33 @@ pub fn seed(store: &mut Store, key: &str, now: Timestamp) -> Result<usize> {
     }
     Ok(added)
 }
+
+/// Fills `store` with `n` jobs of one technician at realistic shape for benchmarks: ~20 a day over
+/// the past months (finished) and today (accepted). Returns the open jobs.
+pub fn fill_for_bench(store: &mut Store, n: usize, now: Timestamp) -> Result<Vec<shared::JobId>> {
+    use shared::model::FieldAction;
+    let demo: Vec<DemoJob> = serde_json::from_str(JOBS)?;
+    let me = TechnicianId::new();
+    store.set_identity(&FieldActor { technician: me, device: DeviceId::new(), name: "bench".into() })?;
+    let techs: HashMap<String, TechnicianId> = [("me".to_owned(), me)].into();
+    let today = now.start_of_local_day(DEMO_UTC_OFFSET_MIN);
+    let days = (n / 20) as i64;
+    let mut open = Vec::new();
+    for i in 0..n {
+        let mut d = demo[i % demo.len()].clone();
+        d.assign = Some("me".into());
+        d.day = (i / 20) as i64 - (days - 1);
+        d.start_hour = 8 + (i % 10) as i64;
+        d.progress = if d.day < 0 {
+            vec![FieldAction::Accept, FieldAction::EnRoute, FieldAction::CheckIn, FieldAction::Start, FieldAction::Complete]
+        } else {
+            vec![FieldAction::Accept]
+        };
+        let mut docs = build(&d, today, &techs, automerge::ActorId::random())?;
+        let view = store.put_job(&mut docs.dispatch, &mut docs.field)?;
+        if d.day >= 0 {
+            open.push(view.dispatch.job_id);
+        }
+    }
+    Ok(open)
+}

@@ -15,7 +15,7 @@ const page = await (await phoneContext(browser)).newPage();
 page.setDefaultTimeout(15_000);
 page.on("pageerror", (e) => console.error("page error:", e.message));
 const h = helpers({ page }, shots);
-const { shot } = h;
+const { shot, status, openSection } = h;
 
 try {
   // Unpaired: Today is empty and offers pairing (Chinese, the default language).

@@ -11,6 +11,7 @@
 //! The page talks to the worker with [`worker_link::WorkerLink`]: each ask is MessagePack bytes with
 //! a number, each answer comes back with the same number.
 
+pub mod bench;
 pub mod worker;
 pub mod worker_link;
 

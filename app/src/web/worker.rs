@@ -18,12 +18,22 @@ pub const STORE_FILE: &str = "/onsite.db";
 /// media worker processes photos and codes meanwhile.
 pub const STORE: &str = "onsite-store";
 pub const MEDIA: &str = "onsite-media";
+/// `onsite-bench:N` (bench.html): times the store with N jobs in a pool of its own.
+pub const BENCH: &str = "onsite-bench";
 
 /// Starts answering, as the role the page named this worker for.
 pub fn run() {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    if scope.name() == MEDIA {
+    let name = scope.name();
+    if name == MEDIA {
         run_media(&scope);
+    } else if let Some(jobs) = name.strip_prefix(BENCH) {
+        let jobs = jobs.trim_start_matches(':').parse().unwrap_or(5_000);
+        wasm_bindgen_futures::spawn_local(async move {
+            let out = super::bench::run(jobs).await.unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }).to_string());
+            let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+            let _ = scope.post_message(&JsValue::from_str(&out));
+        });
     } else {
         run_store(&scope);
     }
