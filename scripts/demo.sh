@@ -5,11 +5,14 @@ cd "$(dirname "$0")/.."
 source scripts/prereqs.sh
 ensure_apt "${BASE_PACKAGES[@]}" "${UI_PACKAGES[@]}" "${DEMO_PACKAGES[@]}"
 ensure_rust
+ensure_web_build
 data="${ONSITE_DATA:-demo-data}"
 store="${ONSITE_STORE:-demo-device.sqlite}"
 listen="${ONSITE_LISTEN:-127.0.0.1:8787}"
-cargo build --quiet --locked -p sync-server -p app --features app/liveview
-./target/debug/onsite-server --listen "$listen" --data "$data" --demo &
+echo "==> building the server and the app (the first build takes several minutes)"
+cargo build --locked -p sync-server -p app --features app/liveview
+scripts/build-web.sh
+./target/debug/onsite-server --listen "$listen" --data "$data" --demo --web-app target/web/app &
 server_pid=$!
 trap 'kill $server_pid 2>/dev/null; wait $server_pid 2>/dev/null' EXIT INT TERM
 for _ in $(seq 1 50); do curl -sf "http://$listen/health" >/dev/null 2>&1 && break; sleep 0.2; done
@@ -20,6 +23,7 @@ fi
 ./target/debug/onsite --store "$store" sync
 ./target/debug/onsite --store "$store" today
 echo "server running at http://$listen (dispatcher token in $data/demo-credentials.json)"
+echo "technician web app (installable, works offline): http://$listen/app/ — pair it in Settings with a code from $data/demo-credentials.json"
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   echo "opening the technician app; close its window to stop the demo"
   ONSITE_LOCATION="${ONSITE_LOCATION:-31.2304,121.4737}" ./target/debug/onsite --store "$store"

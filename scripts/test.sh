@@ -9,6 +9,9 @@ ensure_web_build
 echo "==> formatting and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked --features app/liveview -- -D warnings
+# The browser build's own code (store and media workers, the page's entry).
+CC_wasm32_unknown_unknown=clang-19 cargo clippy -p app --target wasm32-unknown-unknown --no-default-features --features web \
+  --lib --bin onsite-web --locked -- -D warnings
 echo "==> the web app (its browser test runs below)"
 scripts/build-web.sh
 echo "==> tests"

@@ -2,9 +2,9 @@
 //! (`cargo bench -p app --bench store`): the same store code and the same 5,000-job shape, over
 //! SQLite in OPFS. Run by `bench.html` (see `scripts/bench-web.sh`); answers JSON.
 
+use shared::Timestamp;
 use shared::edit::FieldEdit;
 use shared::model::Report;
-use shared::Timestamp;
 use web_time::Instant;
 
 use crate::demo::{DEMO_UTC_OFFSET_MIN, fill_for_bench};
@@ -22,7 +22,11 @@ fn mean_ms(runs: u32, mut f: impl FnMut(u32) -> Result<(), UiError>) -> Result<f
 
 pub async fn run(jobs: usize) -> Result<String, UiError> {
     // A pool of its own, emptied first: the app's store is never touched.
-    let cfg = sqlite_wasm_vfs::sahpool::OpfsSAHPoolCfgBuilder::new().vfs_name("onsite-bench").directory(".onsite-bench").clear_on_init(true).build();
+    let cfg = sqlite_wasm_vfs::sahpool::OpfsSAHPoolCfgBuilder::new()
+        .vfs_name("onsite-bench")
+        .directory(".onsite-bench")
+        .clear_on_init(true)
+        .build();
     sqlite_wasm_vfs::sahpool::install::<sqlite_wasm_rs::WasmOsCallback>(&cfg, true)
         .await
         .map_err(|e| UiError::Engine(format!("the browser's private file system is not available ({e:?})")))?;

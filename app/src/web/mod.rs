@@ -29,6 +29,11 @@ pub fn base_path() -> Option<String> {
     meta.get_attribute("content").filter(|b| b.starts_with('/'))
 }
 
+/// The page's origin (`https://host:port`): the server that serves the app is the one it syncs with.
+pub fn page_origin() -> Option<String> {
+    web_sys::window()?.location().origin().ok()
+}
+
 /// The page's time zone, in minutes east of UTC (for display only; times are stored in UTC).
 pub fn utc_offset_min() -> i32 {
     -(js_sys::Date::new_0().get_timezone_offset() as i32)

@@ -7,7 +7,7 @@ use onsite_app::store::{JobSummary, JobView, KbHit, StockView, Store, TodayQuery
 use onsite_app::sync_client::{SyncProblem, SyncStatus};
 use onsite_app::ui::Lang;
 use onsite_app::ui::components::job::{JobScreen, JobScreenData, PhotoView};
-use onsite_app::ui::components::panels::{KbScreen, SettingsData, SettingsScreen, StockScreen};
+use onsite_app::ui::components::panels::{BrowserStorage, KbScreen, SettingsData, SettingsScreen, StockScreen};
 use onsite_app::ui::components::today::TodayScreen;
 use shared::approval::content_hash;
 use shared::edit::FieldEdit;
@@ -410,6 +410,7 @@ fn knowledge_base_stock_and_settings_render() {
         technician: None,
         storage_bytes: 123 * 1024,
         browser_storage: None,
+        suggested_server: None,
         sync: SyncStatus::default(),
         online: false,
         utc_offset_min: 480,
@@ -419,9 +420,23 @@ fn knowledge_base_stock_and_settings_render() {
     let html = render(settings, SetP { data: base.clone(), lang: Lang::Zh });
     assert!(html.contains("配对设备") && html.contains("本地存储"));
     assert!(!html.contains("sign-out"), "nobody to sign out before pairing");
+    // The web app offers its own server, and says whether the browser keeps its data.
+    let web = SettingsData {
+        suggested_server: Some("https://onsite.example.com".into()),
+        browser_storage: Some(BrowserStorage { persisted: false, usage: 5 << 20, quota: 2 << 30 }),
+        ..base.clone()
+    };
+    let html = render(settings, SetP { data: web.clone(), lang: Lang::En });
+    assert!(html.contains(r#"value="https://onsite.example.com""#), "{html}");
+    assert!(html.contains("may clear data") && html.contains("5 / 2048 MB"), "{html}");
+    assert!(render(settings, SetP { data: web.clone(), lang: Lang::Zh }).contains("添加到主屏幕"));
+    let kept = SettingsData { browser_storage: Some(BrowserStorage { persisted: true, usage: 0, quota: 1 << 30 }), ..web };
+    assert!(render(settings, SetP { data: kept.clone(), lang: Lang::En }).contains("The browser keeps this app's data"));
+    assert!(render(settings, SetP { data: kept, lang: Lang::Zh }).contains("浏览器已承诺保留本机数据"));
     let html = render(settings, SetP { data: SettingsData { technician: Some("李明 Li Ming".into()), ..base }, lang: Lang::En });
     assert!(html.contains("Signed in as 李明 Li Ming"));
     assert!(html.contains("sign-out") && !html.contains("Pair this phone"));
+    assert!(!html.contains("browser-storage"), "no browser, no browser storage line");
 }
 
 #[test]

@@ -80,6 +80,8 @@ pub struct SettingsData {
     pub server: Option<String>,
     pub technician: Option<String>,
     pub storage_bytes: u64,
+    /// The server to offer when pairing (the web app's own origin: it is served by its server).
+    pub suggested_server: Option<String>,
     /// What the browser says about the site's storage (in a browser only).
     pub browser_storage: Option<BrowserStorage>,
     pub sync: SyncStatus,
@@ -106,7 +108,7 @@ pub enum SettingsAction {
 
 #[component]
 pub fn SettingsScreen(data: SettingsData, lang: Lang, on_action: EventHandler<SettingsAction>) -> Element {
-    let mut server = use_signal(|| data.server.clone().unwrap_or_default());
+    let mut server = use_signal(|| data.server.clone().or_else(|| data.suggested_server.clone()).unwrap_or_default());
     let mut code = use_signal(String::new);
     // Signing out needs a second tap: re-pairing needs a new code from dispatch.
     let mut confirming = use_signal(|| false);

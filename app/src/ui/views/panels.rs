@@ -100,6 +100,10 @@ return { persisted, usage: e.usage || 0, quota: e.quota || 0 };"#,
     };
     let data = SettingsData {
         browser_storage: browser_storage.read().clone().flatten(),
+        #[cfg(target_arch = "wasm32")]
+        suggested_server: crate::web::page_origin(),
+        #[cfg(not(target_arch = "wasm32"))]
+        suggested_server: None,
         server: server.clone(),
         technician: technician.clone(),
         storage_bytes: *storage_bytes,
