@@ -4,13 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/prereqs.sh
+ensure_apt "${BASE_PACKAGES[@]}" curl
+ensure_rust
 ensure_browser_test
 ensure_web_build
 jobs=${1:-5000}
-scripts/build-web.sh
+ONSITE_WEB_BENCH=1 scripts/build-web.sh target/web/bench
 cargo build --quiet --locked -p sync-server
 data=$(mktemp -d)
-./target/debug/onsite-server --listen 127.0.0.1:8797 --data "$data" --web-app target/web/app >/dev/null 2>&1 &
+./target/debug/onsite-server --listen 127.0.0.1:8797 --data "$data" --web-app target/web/bench >/dev/null 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 1 50); do curl -sf http://127.0.0.1:8797/health >/dev/null 2>&1 && break; sleep 0.2; done

@@ -5,12 +5,25 @@
 #
 #   scripts/build-web.sh [OUT]          ONSITE_WEB_BASE=/somewhere scripts/build-web.sh
 #
-# Needs the wasm32 target, wasm-bindgen-cli at the version in Cargo.lock and clang-19 (SQLite for
-# wasm is C23): scripts/prereqs.sh --web installs them.
+# The app must be served from the same origin as the sync server it pairs with (it syncs with
+# plain same-origin requests; the server sends no CORS headers). It installs the wasm32 target,
+# clang-19 (SQLite for wasm is C23) and wasm-bindgen-cli at the version in Cargo.lock when missing.
+# ONSITE_WEB_BENCH=1 adds bench.html (the store benchmark; scripts/bench-web.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/prereqs.sh
+ensure_rust
+ensure_web_build
 OUT=${1:-target/web/app}
 BASE=${ONSITE_WEB_BASE:-/app}
+if ! [[ "$BASE" =~ ^/[A-Za-z0-9._~/-]*$ ]]; then
+  echo "ONSITE_WEB_BASE must be a path like /app (letters, digits, . _ ~ - and /): got '$BASE'" >&2
+  exit 2
+fi
+if [ -e "$OUT" ] && [ ! -f "$OUT/sw.js" ]; then
+  echo "$OUT exists and is not an earlier web build: give an empty or new folder" >&2
+  exit 2
+fi
 PROFILE=${ONSITE_WEB_PROFILE:-release}
 export CC_wasm32_unknown_unknown=${CC_wasm32_unknown_unknown:-clang-19}
 export AR_wasm32_unknown_unknown=${AR_wasm32_unknown_unknown:-llvm-ar-19}
@@ -23,8 +36,9 @@ wasm="target/wasm32-unknown-unknown/$PROFILE/onsite-web.wasm"
 echo "==> wasm-bindgen"
 rm -rf "$OUT" && mkdir -p "$OUT"
 wasm-bindgen --target web --no-typescript --out-dir "$OUT" --out-name onsite-web "$wasm"
-cp app/web/index.html app/web/bench.html app/web/worker.js app/web/manifest.webmanifest app/web/sw.js "$OUT/"
+cp app/web/index.html app/web/worker.js app/web/manifest.webmanifest app/web/sw.js "$OUT/"
 cp -r app/web/icons "$OUT/icons"
+if [ "${ONSITE_WEB_BENCH:-}" = 1 ]; then cp app/web/bench.html "$OUT/"; fi
 rm -f "$OUT/icons/icon.svg"
 
 # The service worker caches every file of this build under a name that changes with them.

@@ -67,6 +67,7 @@ ensure_web_build() {
   installed=$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2 || true)
   if [ "$wanted" != "$installed" ]; then
     echo "==> installing wasm-bindgen-cli $wanted (a few minutes; cargo prints its progress)"
+    # Not --locked: the crate's own lock names a webpki-roots release crates.io no longer offers.
     cargo install wasm-bindgen-cli --version "$wanted"
   fi
 }

@@ -24,4 +24,8 @@ pub fn routes(dir: &Path) -> Router {
         .route(WEB_APP_PATH, get(|| async { Redirect::permanent("/app/") }))
         .nest_service(&format!("{WEB_APP_PATH}/"), files)
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
+        // The app is never framed by another page (clicks tricked into it), and files are what
+        // their type says.
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
 }

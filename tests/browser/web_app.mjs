@@ -9,6 +9,8 @@
 // ONSITE_OTHER_CUSTOMER (the job the note goes to) and ONSITE_PROFILE (a fresh folder for the
 // browser's data: OPFS, the service worker, its cache).
 import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { env, helpers, persistentPhone, workJob } from "./steps.mjs";
 
 const shots = env("ONSITE_SCREENSHOTS");
@@ -115,6 +117,26 @@ try {
   await page.click("[data-testid=sync-now]");
   await page.waitForSelector("[data-testid=sync][data-unsent=false]", { timeout: 60_000 });
   await shot("web-synced");
+
+  // A new version of the app is published: the open app says it is ready and keeps working; the
+  // next start runs it, with everything still on the phone.
+  const sw = join(env("ONSITE_WEB_DIR"), "sw.js");
+  writeFileSync(sw, readFileSync(sw, "utf8").replace(/const VERSION = "([^"]*)"/, 'const VERSION = "$1-next"'));
+  await page.reload();
+  await page.waitForSelector("[data-testid=update-ready].on", { timeout: 30_000 });
+  await shot("web-update-ready");
+  await page.close();
+  ({ page } = await openApp());
+  await openJob(page, customer);
+  await page.waitForSelector("[data-testid=status][data-status=completed]");
+  // The new version took over, and the old one's cache went with the old worker.
+  let shells = [];
+  for (let i = 0; i < 40; i++) {
+    shells = await page.evaluate(async () => (await caches.keys()).filter((k) => k.startsWith("onsite-shell-")));
+    if (shells.length === 1 && shells[0].endsWith("-next")) break;
+    await page.waitForTimeout(250);
+  }
+  if (shells.length !== 1 || !shells[0].endsWith("-next")) throw new Error(`the new version did not take over: ${shells}`);
   console.log(`NUMBERS ${Object.entries(numbers).map(([k, v]) => `${k}=${v}`).join(" ")}`);
 } catch (e) {
   await shot("failure").catch(() => {});

@@ -26,6 +26,18 @@ fn built_web_app() -> PathBuf {
     dir
 }
 
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_whole_job_offline_in_the_installed_web_app() {
     let root = workspace_root();
@@ -34,7 +46,10 @@ async fn a_whole_job_offline_in_the_installed_web_app() {
     let web_app = built_web_app();
     let dir = tempfile::tempdir().unwrap();
 
-    let server = Server::start_with_web_app(dir.path().join("server"), &web_app).await;
+    // A copy: the browser run publishes a "new version" into it.
+    let served = dir.path().join("app");
+    copy_dir(&web_app, &served);
+    let server = Server::start_with_web_app(dir.path().join("server"), &served).await;
     let token = "osa_web_app_e2e_dispatcher";
     let creds = onsite_server::demo::seed(&server.state, token).await.unwrap();
     let code = creds.technicians["li"].1.clone();
@@ -59,6 +74,7 @@ async fn a_whole_job_offline_in_the_installed_web_app() {
         .env("ONSITE_CUSTOMER", CUSTOMER)
         .env("ONSITE_OTHER_CUSTOMER", OTHER_CUSTOMER)
         .env("ONSITE_PROFILE", dir.path().join("browser-profile"))
+        .env("ONSITE_WEB_DIR", &served)
         .env("ONSITE_GEOLOCATION", format!("{},{}", here.lat, here.lon))
         .env("ONSITE_PHOTO", &photo)
         .env("ONSITE_QR", &qr)
@@ -73,9 +89,16 @@ async fn a_whole_job_offline_in_the_installed_web_app() {
     assert!(out.success(), "the browser run failed (its log is above; screenshots in {})", shots.display());
 
     let names: Vec<String> = std::fs::read_dir(&shots).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    for screen in
-        ["web-offline-start", "job-photo", "job-scan", "report-signed-rated", "web-reopened-offline", "web-after-kill", "web-synced"]
-    {
+    for screen in [
+        "web-offline-start",
+        "job-photo",
+        "job-scan",
+        "report-signed-rated",
+        "web-reopened-offline",
+        "web-after-kill",
+        "web-synced",
+        "web-update-ready",
+    ] {
         let file =
             names.iter().find(|n| n.ends_with(&format!("-{screen}.png"))).unwrap_or_else(|| panic!("no screenshot of {screen}: {names:?}"));
         let png = image::open(shots.join(file)).unwrap();

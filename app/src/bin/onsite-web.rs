@@ -33,6 +33,20 @@ fn Root() -> dioxus::prelude::Element {
         let media = web::worker_link::WorkerLink::start("./worker.js", web::worker::MEDIA)?;
         Ok::<_, onsite_app::ui::error::UiError>(EngineHandle::workers(store, media))
     };
+    let problem = use_hook(web::storage_problem);
+    if let Some(problem) = problem {
+        return rsx! {
+            div { class: "card", "data-testid": "no-storage", "data-problem": "{problem}",
+                if problem == "insecure" {
+                    p { "OnSite 需要通过 HTTPS（或 localhost）打开，才能离线保存工作。请使用调度提供的 https:// 地址。" }
+                    p { lang: "en", "OnSite must be opened over HTTPS (or on localhost) to keep your work offline. Use the https:// address from dispatch." }
+                } else {
+                    p { "此浏览器窗口无法为 OnSite 保存数据（无痕模式或旧版浏览器）。请用最新版 Chrome 或 Safari 的普通窗口打开。" }
+                    p { lang: "en", "This browser window cannot keep OnSite's data (private mode or an old browser). Open it in a normal window of a current Chrome or Safari." }
+                }
+            }
+        };
+    }
     let started = use_hook(|| match start() {
         Ok(engine) => {
             provide_context(Services {

@@ -32,6 +32,10 @@ impl Camera for FilePicker {
         Box::pin(async move {
             let mut out = Vec::new();
             for file in event.files() {
+                // Refused before it is read: a 2 GB video picked by mistake must not fill memory.
+                if file.size() > shared::photo::INPUT_BYTES_MAX as u64 {
+                    return Err(format!("{} is {} MB: too large for a photo", file.name(), file.size() >> 20));
+                }
                 let bytes = file.read_bytes().await.map_err(|e| format!("could not read {}: {e}", file.name()))?;
                 out.push(bytes.to_vec());
             }

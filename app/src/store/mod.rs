@@ -190,6 +190,12 @@ impl Store {
     }
 
     /// Bytes the store occupies on disk (database plus write-ahead log).
+    /// For the browser benchmark only: how often SQLite syncs (`FULL` is what the app runs with).
+    #[doc(hidden)]
+    pub fn set_synchronous_for_bench(&self, mode: &str) -> Result<()> {
+        Ok(self.conn.pragma_update(None, "synchronous", mode)?)
+    }
+
     pub fn size_bytes(&self) -> Result<u64> {
         let pages: i64 = self.conn.pragma_query_value(None, "page_count", |r| r.get(0))?;
         let size: i64 = self.conn.pragma_query_value(None, "page_size", |r| r.get(0))?;

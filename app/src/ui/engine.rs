@@ -238,6 +238,9 @@ impl Prepare {
                 let ready = blocking(move || crate::photo::process(&bytes)).await??;
                 Ok(Work::Photo { kind, ready: Box::new(ready) })
             }
+            UiAction::Scan(bytes) if bytes.len() > crate::photo::INPUT_BYTES_MAX => {
+                Err(crate::photo::PhotoError::TooLarge(bytes.len()).into())
+            }
             UiAction::Scan(bytes) => Ok(Work::Scan(blocking(move || ImageScanner.scan(&bytes)).await??)),
             other => Ok(Work::Edit(other)),
         }

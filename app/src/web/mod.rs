@@ -29,6 +29,19 @@ pub fn base_path() -> Option<String> {
     meta.get_attribute("content").filter(|b| b.starts_with('/'))
 }
 
+/// Why this page cannot hold the app's data, if it cannot: browsers give offline storage (OPFS)
+/// and service workers only to secure origins (HTTPS, or localhost), and not in every private
+/// window.
+pub fn storage_problem() -> Option<&'static str> {
+    let window = web_sys::window()?;
+    if !window.is_secure_context() {
+        return Some("insecure");
+    }
+    let storage = js_sys::Reflect::get(&window.navigator(), &"storage".into()).ok()?;
+    let has_opfs = !storage.is_undefined() && js_sys::Reflect::has(&storage, &"getDirectory".into()).unwrap_or(false);
+    (!has_opfs).then_some("no-opfs")
+}
+
 /// The page's origin (`https://host:port`): the server that serves the app is the one it syncs with.
 pub fn page_origin() -> Option<String> {
     web_sys::window()?.location().origin().ok()

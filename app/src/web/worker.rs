@@ -28,7 +28,7 @@ pub fn run() {
     if name == MEDIA {
         run_media(&scope);
     } else if let Some(jobs) = name.strip_prefix(BENCH) {
-        let jobs = jobs.trim_start_matches(':').parse().unwrap_or(5_000);
+        let jobs = jobs.trim_start_matches(':').parse().unwrap_or(5_000usize).clamp(20, 20_000);
         wasm_bindgen_futures::spawn_local(async move {
             let out = super::bench::run(jobs).await.unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }).to_string());
             let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
@@ -64,7 +64,7 @@ fn run_store(scope: &DedicatedWorkerGlobalScope) {
     wasm_bindgen_futures::spawn_local(async move {
         let engine = open().await;
         if let Err(e) = &engine {
-            tracing::error!("the store could not be opened: {e}");
+            web_sys::console::error_1(&format!("the store could not be opened: {e}").into());
         }
         while let Some((id, request)) = rx.recv().await {
             match &engine {
@@ -88,7 +88,7 @@ fn reply(id: u32, body: &[u8]) {
     let framed = super::frame(id, body);
     let transfer = js_sys::Array::of1(&framed.buffer());
     if let Err(e) = scope.post_message_with_transfer(&framed, &transfer) {
-        tracing::error!("could not answer the page: {e:?}");
+        web_sys::console::error_1(&format!("could not answer the page: {e:?}").into());
     }
 }
 
@@ -97,7 +97,7 @@ async fn open() -> Result<Arc<Engine>, UiError> {
     let cfg = sqlite_wasm_vfs::sahpool::OpfsSAHPoolCfgBuilder::new().directory(".onsite").build();
     sqlite_wasm_vfs::sahpool::install::<sqlite_wasm_rs::WasmOsCallback>(&cfg, true)
         .await
-        .map_err(|e| UiError::Engine(format!("the browser's private file system is not available ({e:?})")))?;
+        .map_err(|e| UiError::Engine(format!("the store's files are not available: is OnSite open in another tab or window? ({e:?})")))?;
     let store = Store::open(STORE_FILE)?;
     Ok(Arc::new(Engine::new(store)))
 }

@@ -21,7 +21,7 @@ pub struct WorkerLink {
     waiting: Waiting,
     next: Cell<u32>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_error: Closure<dyn FnMut(ErrorEvent)>,
+    _on_error: Closure<dyn FnMut(JsValue)>,
 }
 
 impl WorkerLink {
@@ -42,10 +42,12 @@ impl WorkerLink {
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         let w = waiting.clone();
-        let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |e: ErrorEvent| {
-            tracing::error!("the store worker stopped: {}", e.message());
-            // Dropping the senders fails every waiting ask.
+        let on_error = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+            // Dropping the senders fails every waiting ask (first: nothing below may stop it).
             w.borrow_mut().take();
+            // A script that failed to load raises a plain `Event`, a failure inside an `ErrorEvent`.
+            let message = e.dyn_ref::<ErrorEvent>().map(ErrorEvent::message).unwrap_or_else(|| "its script did not load".into());
+            web_sys::console::error_1(&format!("an OnSite worker stopped: {message}").into());
         });
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         Ok(Rc::new(WorkerLink { worker, waiting, next: Cell::new(0), _on_message: on_message, _on_error: on_error }))
