@@ -16,6 +16,10 @@ scripts/build-web.sh
 server_pid=$!
 trap 'kill $server_pid 2>/dev/null; wait $server_pid 2>/dev/null' EXIT INT TERM
 for _ in $(seq 1 50); do curl -sf "http://$listen/health" >/dev/null 2>&1 && break; sleep 0.2; done
+if ! kill -0 "$server_pid" 2>/dev/null || ! curl -sf "http://$listen/health" >/dev/null 2>&1; then
+  echo "the sync server did not start on $listen (is the port taken? set ONSITE_LISTEN=host:port)" >&2
+  exit 1
+fi
 if [ ! -f "$store" ]; then
   code=$(python3 -c "import json,sys; print(json.load(open('$data/demo-credentials.json'))['technicians']['li'][1])")
   ./target/debug/onsite --store "$store" pair --server "http://$listen" --code "$code" --name "demo phone"
@@ -23,7 +27,18 @@ fi
 ./target/debug/onsite --store "$store" sync
 ./target/debug/onsite --store "$store" today
 echo "server running at http://$listen (dispatcher token in $data/demo-credentials.json)"
-echo "technician web app (installable, works offline): http://$listen/app/ — pair it in Settings with a code from $data/demo-credentials.json"
+# A fresh one-time code for the web app on every run (codes are single use and expire in 30 min).
+web_code=$(python3 - "$data/demo-credentials.json" "http://$listen" <<'PY'
+import json, sys, urllib.request
+creds = json.load(open(sys.argv[1]))
+tech = creds["technicians"]["li"][0]
+req = urllib.request.Request(f"{sys.argv[2]}/admin/v1/technicians/{tech}/pairing-codes", method="POST",
+                             headers={"Authorization": "Bearer " + creds["dispatcher_token"]})
+print(json.load(urllib.request.urlopen(req))["code"])
+PY
+) || web_code="(could not make one: see $data/demo-credentials.json)"
+echo "technician web app (installable, works offline): http://$listen/app/ — in Settings, pair with code $web_code"
+echo "  (start over with: rm -rf $data $store)"
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   echo "opening the technician app; close its window to stop the demo"
   ONSITE_LOCATION="${ONSITE_LOCATION:-31.2304,121.4737}" ./target/debug/onsite --store "$store"

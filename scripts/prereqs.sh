@@ -2,7 +2,14 @@
 set -euo pipefail
 
 as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    echo "installing system packages needs root: run this as root, or install sudo (su -c 'apt-get install sudo && adduser $USER sudo')" >&2
+    exit 1
+  fi
 }
 
 # apt packages: C toolchain and pkg-config for the bundled SQLite, plus any the caller adds.
@@ -14,7 +21,8 @@ ensure_apt() {
   if [ "${#missing[@]}" -gt 0 ]; then
     echo "==> installing system packages: ${missing[*]}"
     as_root apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    # -q, not -qq: each package shows as it downloads (some are hundreds of MB).
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q --no-install-recommends "${missing[@]}"
   fi
 }
 
@@ -58,6 +66,10 @@ ensure_browser_test() {
 WEB_PACKAGES=(clang-19 llvm-19)
 ensure_web_build() {
   ensure_apt "${WEB_PACKAGES[@]}"
+  if ! command -v rustup >/dev/null 2>&1; then
+    echo "the web app needs the wasm32 target, which needs rustup (this Rust came from elsewhere): see https://rustup.rs" >&2
+    exit 1
+  fi
   if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
     echo "==> adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown
