@@ -38,6 +38,9 @@ function phoneOptions() {
     deviceScaleFactor: 2,
     hasTouch: true,
     locale: "zh-CN",
+    // The demo's technicians work in Shanghai: the phone's clock shows that day, whatever the
+    // machine's zone (the web app takes its zone from the browser).
+    timezoneId: "Asia/Shanghai",
     geolocation: { latitude, longitude, accuracy: 8 },
     permissions: ["geolocation"],
   };

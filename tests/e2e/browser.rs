@@ -63,6 +63,43 @@ pub(crate) fn pictures(dir: &Path) -> Pictures {
     Pictures { photo, big, qr }
 }
 
+/// `node tests/browser/{script}` with what every flow is given: the server and the pairing code,
+/// the job to work, where the phone stands, the pictures it picks, where screenshots go.
+pub(crate) fn node_flow(
+    browser_dir: &Path,
+    script: &str,
+    server: &str,
+    code: &str,
+    here: GeoPoint,
+    pictures: &Pictures,
+    shots: &Path,
+) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new("node");
+    cmd.arg(browser_dir.join(script))
+        .current_dir(browser_dir)
+        .env("ONSITE_SERVER_URL", server)
+        .env("ONSITE_PAIRING_CODE", code)
+        .env("ONSITE_CUSTOMER", CUSTOMER)
+        .env("ONSITE_GEOLOCATION", format!("{},{}", here.lat, here.lon))
+        .env("ONSITE_PHOTO", &pictures.photo)
+        .env("ONSITE_QR", &pictures.qr)
+        .env("ONSITE_BIG_PHOTO", &pictures.big)
+        .env("ONSITE_SCREENSHOTS", shots)
+        .kill_on_drop(true);
+    cmd
+}
+
+/// Each named screen has a screenshot in `shots`, at phone size (360x740 CSS pixels at 2x).
+pub(crate) fn assert_screenshots(shots: &Path, screens: &[&str]) {
+    let names: Vec<String> = std::fs::read_dir(shots).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    for screen in screens {
+        let file =
+            names.iter().find(|n| n.ends_with(&format!("-{screen}.png"))).unwrap_or_else(|| panic!("no screenshot of {screen}: {names:?}"));
+        let png = image::open(shots.join(file)).unwrap();
+        assert_eq!((png.width(), png.height()), (720, 1480), "{file}");
+    }
+}
+
 /// Node and the npm packages must be there: `scripts/test.sh` installs them (and Chromium).
 pub(crate) fn browser_prerequisites(browser_dir: &Path) {
     let node = std::process::Command::new("node").arg("--version").output();
@@ -107,23 +144,12 @@ async fn a_whole_job_in_a_real_browser() {
     let app_addr = listener.local_addr().unwrap();
     let app = tokio::spawn(axum::serve(listener, liveview::router(services.clone())).into_future());
 
-    let Pictures { photo, big, qr } = pictures(dir.path());
+    let pictures = pictures(dir.path());
     let shots = root.join("screenshots/liveview");
     let _ = std::fs::remove_dir_all(&shots);
 
-    let run = tokio::process::Command::new("node")
-        .arg(browser_dir.join("job_flow.mjs"))
-        .current_dir(&browser_dir)
+    let run = node_flow(&browser_dir, "job_flow.mjs", &server.url(), &code, here, &pictures, &shots)
         .env("ONSITE_APP_URL", format!("http://{app_addr}{}", liveview::START_PATH))
-        .env("ONSITE_SERVER_URL", server.url())
-        .env("ONSITE_PAIRING_CODE", &code)
-        .env("ONSITE_CUSTOMER", CUSTOMER)
-        .env("ONSITE_GEOLOCATION", format!("{},{}", here.lat, here.lon))
-        .env("ONSITE_PHOTO", &photo)
-        .env("ONSITE_QR", &qr)
-        .env("ONSITE_BIG_PHOTO", &big)
-        .env("ONSITE_SCREENSHOTS", &shots)
-        .kill_on_drop(true)
         .status();
     // Every browser step has its own 15 s limit; this bounds the run as a whole.
     let out = tokio::time::timeout(std::time::Duration::from_secs(300), run)
@@ -139,29 +165,26 @@ async fn a_whole_job_in_a_real_browser() {
     assert!(out.success(), "the browser run failed (its log is above; screenshots in {})", shots.display());
 
     // Every screen was photographed at phone size (360x740 CSS pixels at 2x).
-    let names: Vec<String> = std::fs::read_dir(&shots).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    for screen in [
-        "today-empty",
-        "settings-paired",
-        "today",
-        "job-assigned",
-        "job-check-in",
-        "job-diagnose",
-        "job-photo",
-        "job-scan",
-        "quote-signed-next-report",
-        "report-form",
-        "complete-asks",
-        "report-signed-rated",
-        "knowledge-base",
-        "van-stock",
-        "settings-sync",
-    ] {
-        let file =
-            names.iter().find(|n| n.ends_with(&format!("-{screen}.png"))).unwrap_or_else(|| panic!("no screenshot of {screen}: {names:?}"));
-        let png = image::open(shots.join(file)).unwrap();
-        assert_eq!((png.width(), png.height()), (720, 1480), "{file}");
-    }
+    assert_screenshots(
+        &shots,
+        &[
+            "today-empty",
+            "settings-paired",
+            "today",
+            "job-assigned",
+            "job-check-in",
+            "job-diagnose",
+            "job-photo",
+            "job-scan",
+            "quote-signed-next-report",
+            "report-form",
+            "complete-asks",
+            "report-signed-rated",
+            "knowledge-base",
+            "van-stock",
+            "settings-sync",
+        ],
+    );
 
     // The phone's store holds the whole job, exactly as done in the browser.
     let (job, photo_bytes, stock_left) = {

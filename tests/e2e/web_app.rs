@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use onsite_tests::harness::{Dispatcher, Server, jpeg};
 use shared::model::GeoPoint;
 
-use crate::browser::{CUSTOMER, PART, Pictures, browser_prerequisites, pictures, workspace_root};
+use crate::browser::{CUSTOMER, PART, assert_screenshots, browser_prerequisites, node_flow, pictures, workspace_root};
 
 /// Another of li's demo jobs, still open: the note saved right before the browser is killed.
 const OTHER_CUSTOMER: &str = "Wang Yan";
@@ -62,25 +62,14 @@ async fn a_whole_job_offline_in_the_installed_web_app() {
     assert_eq!(s, 200, "{sent}");
 
     let here = GeoPoint { lat: 31.2309, lon: 121.5215 };
-    let Pictures { photo, big, qr } = pictures(dir.path());
+    let pictures = pictures(dir.path());
     let shots = root.join("screenshots/web-app");
     let _ = std::fs::remove_dir_all(&shots);
-    let run = tokio::process::Command::new("node")
-        .arg(browser_dir.join("web_app.mjs"))
-        .current_dir(&browser_dir)
+    let run = node_flow(&browser_dir, "web_app.mjs", &server.url(), &code, here, &pictures, &shots)
         .env("ONSITE_APP_URL", format!("{}/app/", server.url()))
-        .env("ONSITE_SERVER_URL", server.url())
-        .env("ONSITE_PAIRING_CODE", &code)
-        .env("ONSITE_CUSTOMER", CUSTOMER)
         .env("ONSITE_OTHER_CUSTOMER", OTHER_CUSTOMER)
         .env("ONSITE_PROFILE", dir.path().join("browser-profile"))
         .env("ONSITE_WEB_DIR", &served)
-        .env("ONSITE_GEOLOCATION", format!("{},{}", here.lat, here.lon))
-        .env("ONSITE_PHOTO", &photo)
-        .env("ONSITE_QR", &qr)
-        .env("ONSITE_BIG_PHOTO", &big)
-        .env("ONSITE_SCREENSHOTS", &shots)
-        .kill_on_drop(true)
         .status();
     let out = tokio::time::timeout(std::time::Duration::from_secs(420), run)
         .await
@@ -88,22 +77,19 @@ async fn a_whole_job_offline_in_the_installed_web_app() {
         .expect("starting node");
     assert!(out.success(), "the browser run failed (its log is above; screenshots in {})", shots.display());
 
-    let names: Vec<String> = std::fs::read_dir(&shots).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    for screen in [
-        "web-offline-start",
-        "job-photo",
-        "job-scan",
-        "report-signed-rated",
-        "web-reopened-offline",
-        "web-after-kill",
-        "web-synced",
-        "web-update-ready",
-    ] {
-        let file =
-            names.iter().find(|n| n.ends_with(&format!("-{screen}.png"))).unwrap_or_else(|| panic!("no screenshot of {screen}: {names:?}"));
-        let png = image::open(shots.join(file)).unwrap();
-        assert_eq!((png.width(), png.height()), (720, 1480), "{file}");
-    }
+    assert_screenshots(
+        &shots,
+        &[
+            "web-offline-start",
+            "job-photo",
+            "job-scan",
+            "report-signed-rated",
+            "web-reopened-offline",
+            "web-after-kill",
+            "web-synced",
+            "web-update-ready",
+        ],
+    );
 
     // The server has the whole job as it was done offline: completed, both signatures valid,
     // rated, the part scanned and used, the check-in where the phone was, the note saved just

@@ -431,7 +431,7 @@ fn knowledge_base_stock_and_settings_render() {
     assert!(html.contains("may clear data") && html.contains("5 / 2048 MB"), "{html}");
     assert!(render(settings, SetP { data: web.clone(), lang: Lang::Zh }).contains("添加到主屏幕"));
     let kept = SettingsData { browser_storage: Some(BrowserStorage { persisted: true, usage: 0, quota: 1 << 30 }), ..web };
-    assert!(render(settings, SetP { data: kept.clone(), lang: Lang::En }).contains("The browser keeps this app's data"));
+    assert!(render(settings, SetP { data: kept.clone(), lang: Lang::En }).contains("The browser keeps this app"));
     assert!(render(settings, SetP { data: kept, lang: Lang::Zh }).contains("浏览器已承诺保留本机数据"));
     let html = render(settings, SetP { data: SettingsData { technician: Some("李明 Li Ming".into()), ..base }, lang: Lang::En });
     assert!(html.contains("Signed in as 李明 Li Ming"));
