@@ -95,8 +95,9 @@ fn main() -> anyhow::Result<()> {
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
-                println!("OnSite app at http://{listen}{}", onsite_app::ui::liveview::START_PATH);
-                axum::serve(listener, onsite_app::ui::liveview::router(services)).await.context("serving the app")
+                let app = onsite_app::ui::liveview::serve(services);
+                println!("OnSite app at http://{listen}{} (the address carries this session's key: keep it to yourself)", app.start_path());
+                axum::serve(listener, app.router).await.context("serving the app")
             })?;
         }
         Command::Seed { technician } => {

@@ -44,6 +44,33 @@ pub enum SyncError {
     Wire(#[from] wire::WireError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Not an address the app will send a technician's work to.
+    #[error("{0}")]
+    BadServer(String),
+}
+
+/// The server address a technician typed, checked: `https://`, or `http://` only to this very
+/// machine (loopback: a test server, or a phone forwarding a port to a PC with `adb reverse`).
+/// Anything else would send customers' data and the phone's token across the network in clear.
+pub fn server_address(input: &str) -> Result<String, SyncError> {
+    let bad = |why: &str| SyncError::BadServer(format!("{input:?} is not a server address the app can use: {why}"));
+    let url = reqwest::Url::parse(input.trim()).map_err(|e| bad(&e.to_string()))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => return Err(bad("it names no host")),
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => return Err(bad("plain http is only for this machine (127.0.0.1 or localhost); use https")),
+        other => return Err(bad(&format!("{other}: is not a web address"))),
+    }
+    if !url.username().is_empty() || url.password().is_some() || url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("it carries a user name, a query or a fragment"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
 impl SyncError {
@@ -180,7 +207,7 @@ async fn check(resp: reqwest::Response) -> Result<reqwest::Response, SyncError> 
 /// earlier identity's. With nothing unsent, the phone starts clean (the code may be another
 /// technician's).
 pub async fn pair(store: &Arc<Mutex<Store>>, server: &str, code: &str, device_name: &str) -> Result<FieldActor, SyncError> {
-    let server = server.trim_end_matches('/').to_owned();
+    let server = server_address(server)?;
     let (had_identity, previous_device) = {
         let mut s = store.lock().unwrap_or_else(|e| e.into_inner());
         match s.identity()? {

@@ -1,10 +1,11 @@
-//! Authentication. Devices and dispatchers present bearer tokens; the server stores only their
-//! BLAKE3 hashes (tokens are 256-bit random, so a fast hash is enough). Handlers take
-//! [`DeviceAuth`] or [`DispatcherAuth`] and so cannot forget to check.
+//! Authentication of devices, and the secrets everyone presents. Devices and office accounts
+//! present bearer tokens; the server stores only their BLAKE3 hashes (tokens are 256-bit random,
+//! so a fast hash is enough; passwords, which people choose, get Argon2 in `accounts`). Handlers
+//! take [`DeviceAuth`] (or one of `staff`'s extractors) and so cannot forget to check.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use shared::{DeviceId, DispatcherId, TechnicianId};
+use shared::{DeviceId, TechnicianId};
 
 use crate::AppState;
 use crate::error::AppError;
@@ -28,8 +29,8 @@ pub fn new_pairing_code() -> String {
     bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect()
 }
 
-fn bearer(parts: &Parts) -> Result<&str, AppError> {
-    let value = parts.headers.get(axum::http::header::AUTHORIZATION).ok_or(AppError::NoToken)?;
+pub(crate) fn bearer(headers: &axum::http::HeaderMap) -> Result<&str, AppError> {
+    let value = headers.get(axum::http::header::AUTHORIZATION).ok_or(AppError::NoToken)?;
     let value = value.to_str().map_err(|_| AppError::NoToken)?;
     value.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty()).ok_or(AppError::NoToken)
 }
@@ -47,27 +48,11 @@ impl FromRequestParts<AppState> for DeviceAuth {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts)?;
+        let token = bearer(&parts.headers)?;
         let who = state.store.device_by_token(&hash_secret(token)).await?.ok_or(AppError::BadToken)?;
         if state.device_limiter.check_key(&who.device).is_err() {
             return Err(AppError::RateLimited);
         }
         Ok(who)
-    }
-}
-
-/// A request from an active dispatcher.
-#[derive(Clone, Debug)]
-pub struct DispatcherAuth {
-    pub dispatcher: DispatcherId,
-    pub name: String,
-}
-
-impl FromRequestParts<AppState> for DispatcherAuth {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts)?;
-        state.store.dispatcher_by_token(&hash_secret(token)).await?.ok_or(AppError::BadToken)
     }
 }

@@ -8,16 +8,24 @@ use shared::model::GeoPoint;
 use shared::{TechnicianId, Timestamp};
 
 use crate::AppState;
+use crate::accounts::Role;
 use crate::auth::hash_secret;
 use crate::store::Technician;
+use crate::store::accounts::NewToken;
 
 pub use shared::demo::assets::{CATALOG, JOBS, KNOWLEDGE_BASE, PRICE_LIST, TECHNICIANS, VAN_STOCK};
+/// The demo admin's login.
+pub const DEMO_LOGIN: &str = "demo";
 /// The demo's time zone (Shanghai).
 pub const DEMO_UTC_OFFSET_MIN: i32 = 8 * 60;
 
 #[derive(Debug, Serialize)]
 pub struct DemoCredentials {
+    /// An API token of the demo's admin account.
     pub dispatcher_token: String,
+    /// The demo admin's login and password (for the browser).
+    pub login: String,
+    pub password: String,
     /// Technician key -> (id, one-time pairing code).
     pub technicians: HashMap<String, (TechnicianId, String)>,
 }
@@ -26,9 +34,23 @@ pub struct DemoCredentials {
 pub async fn seed(state: &AppState, dispatcher_token: &str) -> anyhow::Result<DemoCredentials> {
     let techs: Vec<DemoTechnician> = serde_json::from_str(TECHNICIANS)?;
     let jobs: Vec<DemoJob> = serde_json::from_str(JOBS)?;
-    state.store.create_dispatcher("调度 Dispatch (demo)", &hash_secret(dispatcher_token)).await?;
+    let password = crate::auth::new_token("").chars().take(20).collect::<String>();
+    let account = crate::admin::accounts::create_account(state, DEMO_LOGIN, "调度 Dispatch (demo)", Role::Admin, Some(password.clone()))
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the demo account: {e}"))?;
+    state
+        .accounts
+        .create_token(NewToken {
+            account: account.id,
+            name: "demo".into(),
+            role: Role::Admin,
+            token_hash: hash_secret(dispatcher_token),
+            expires_at: None,
+        })
+        .await?;
     let mut ids = HashMap::new();
-    let mut creds = DemoCredentials { dispatcher_token: dispatcher_token.to_owned(), technicians: HashMap::new() };
+    let mut creds =
+        DemoCredentials { dispatcher_token: dispatcher_token.to_owned(), login: DEMO_LOGIN.into(), password, technicians: HashMap::new() };
     for t in &techs {
         let tech = Technician {
             id: TechnicianId::new(),

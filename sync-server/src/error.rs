@@ -12,6 +12,8 @@ pub enum AppError {
     NoToken,
     #[error("token is not valid (unknown, revoked or deactivated)")]
     BadToken,
+    #[error("login or password is wrong, or the account is disabled (登录名或密码错误)")]
+    BadLogin,
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -35,6 +37,7 @@ impl AppError {
         match self {
             AppError::NoToken => ErrorCode::NoToken,
             AppError::BadToken => ErrorCode::BadToken,
+            AppError::BadLogin => ErrorCode::BadLogin,
             AppError::Forbidden(_) => ErrorCode::Forbidden,
             AppError::NotFound(_) => ErrorCode::NotFound,
             AppError::BadRequest(_) => ErrorCode::BadRequest,
@@ -48,7 +51,7 @@ impl AppError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            AppError::NoToken | AppError::BadToken => StatusCode::UNAUTHORIZED,
+            AppError::NoToken | AppError::BadToken | AppError::BadLogin => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,

@@ -1,34 +1,112 @@
 //! `onsite-server`: the sync server on its embedded SQLite store.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Args, Parser, Subcommand};
+use onsite_server::accounts::Role;
 use onsite_server::{AppState, Limits, demo, serve_router};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "onsite-server", about = "OnSite sync server")]
+#[command(name = "onsite-server", about = "OnSite sync server", args_conflicts_with_subcommands = true)]
 struct Cli {
+    /// Folder for the database and blobs.
+    #[arg(long, env = "ONSITE_DATA", default_value = "onsite-data", global = true)]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: Serve,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Office accounts: the first admin is made here, the rest by admins in the API.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// API tokens for integrations (printed once; the server keeps only a hash).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Adds an account; asks for its password (or reads one line from standard input).
+    Add {
+        login: String,
+        /// The name job timelines show.
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "dispatcher")]
+        role: Role,
+        /// An account for integrations: API tokens only, no password.
+        #[arg(long)]
+        no_password: bool,
+    },
+    /// Lists accounts.
+    List,
+    /// Sets an account's password (its browser sessions end).
+    Passwd {
+        login: String,
+    },
+    /// Disables an account: its sessions end and its tokens stop working.
+    Disable {
+        login: String,
+    },
+    Enable {
+        login: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Issues an API token for an account and prints it once.
+    Add {
+        login: String,
+        /// What the token is for ("ERP import").
+        #[arg(long)]
+        name: String,
+        /// At most the account's role (its role when not given).
+        #[arg(long)]
+        role: Option<Role>,
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+}
+
+#[derive(Args)]
+struct Serve {
     /// Address to listen on.
     #[arg(long, env = "ONSITE_LISTEN", default_value = "127.0.0.1:8787")]
     listen: SocketAddr,
-    /// Folder for the database and blobs.
-    #[arg(long, env = "ONSITE_DATA", default_value = "onsite-data")]
-    data: PathBuf,
-    /// Seed demo technicians, jobs and a dispatcher (only into an empty data folder).
+    /// Seed demo technicians, jobs and an admin account (only into an empty data folder); their
+    /// secrets go to `demo-credentials.json` in the data folder, readable by its owner only.
     #[arg(long)]
     demo: bool,
-    /// Dispatcher token for the demo dispatcher (random when not given).
-    #[arg(long, env = "ONSITE_DEMO_DISPATCHER_TOKEN")]
-    demo_dispatcher_token: Option<String>,
     /// Sync and blob requests per second per device.
     #[arg(long, default_value_t = 20)]
     device_requests_per_s: u32,
+    /// Requests per second from one client address (before authentication).
+    #[arg(long, env = "ONSITE_CLIENT_REQUESTS_PER_S", default_value_t = 200)]
+    client_requests_per_s: u32,
+    /// Proxies (IP addresses, comma-separated) whose X-Forwarded-For names the client.
+    #[arg(long, env = "ONSITE_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxy: Vec<IpAddr>,
     /// Days a closed or cancelled job stays on its technician's phones.
     #[arg(long, env = "ONSITE_FINISHED_JOB_RETENTION_DAYS", default_value_t = 30)]
     finished_job_retention_days: u32,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, env = "ONSITE_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, env = "ONSITE_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on an address other machines can reach, without TLS or a declared proxy
+    /// (only on a network you trust: customers' data crosses it unencrypted).
+    #[arg(long)]
+    allow_plain_http: bool,
     /// Folder of the built technician web app (`scripts/build-web.sh`), served at /app/.
     #[arg(long, env = "ONSITE_WEB_APP")]
     web_app: Option<PathBuf>,
@@ -39,33 +117,172 @@ async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn")))
         .init();
-    let cli = Cli::parse();
-    let fresh = !cli.data.join("onsite-server.sqlite").exists();
+    let Cli { data, command, serve: cli } = Cli::parse();
+    if let Some(command) = command {
+        let state = AppState::embedded(&data, &Limits::default()).with_context(|| format!("opening {}", data.display()))?;
+        return cli::run(&state, command).await;
+    }
+    let tls = match (&cli.tls_cert, &cli.tls_key) {
+        (Some(cert), Some(key)) => Some(onsite_server::tls_config(cert, key).await?),
+        _ => None,
+    };
+    if tls.is_none() && !cli.listen.ip().is_loopback() && cli.trusted_proxy.is_empty() && !cli.allow_plain_http {
+        anyhow::bail!(
+            "refusing plain HTTP on {}: customers' data would cross the network unencrypted. Give --tls-cert and \
+             --tls-key, or run behind a TLS proxy and declare it with --trusted-proxy, or (on a network you trust) \
+             pass --allow-plain-http",
+            cli.listen
+        );
+    }
+    let fresh = !data.join("onsite-server.sqlite").exists();
     let limits = Limits {
         device_requests_per_s: cli.device_requests_per_s,
         finished_job_retention_days: cli.finished_job_retention_days,
+        client_requests_per_s: cli.client_requests_per_s,
+        trusted_proxies: cli.trusted_proxy.clone(),
         ..Limits::default()
     };
-    let state = AppState::embedded(&cli.data, &limits).with_context(|| format!("opening {}", cli.data.display()))?;
+    let state = AppState::embedded(&data, &limits).with_context(|| format!("opening {}", data.display()))?;
     if cli.demo && fresh {
-        let token = cli.demo_dispatcher_token.unwrap_or_else(|| onsite_server::auth::new_token("osa_"));
+        let token = onsite_server::auth::new_token(onsite_server::staff::TOKEN_PREFIX);
         let creds = demo::seed(&state, &token).await.context("seeding demo data")?;
-        let path = cli.data.join("demo-credentials.json");
-        std::fs::write(&path, serde_json::to_vec_pretty(&creds)?)?;
-        tracing::info!(file = %path.display(), "demo data seeded; dispatcher token and pairing codes written");
+        let path = data.join("demo-credentials.json");
+        write_private(&path, &serde_json::to_vec_pretty(&creds)?).with_context(|| format!("writing {}", path.display()))?;
+        tracing::info!(file = %path.display(), "demo data seeded; the admin's token and password and the pairing codes are in the file (mode 0600)");
     }
-    let listener = tokio::net::TcpListener::bind(cli.listen).await.with_context(|| format!("binding {}", cli.listen))?;
-    tracing::info!(addr = %listener.local_addr()?, "listening");
+    let listener = std::net::TcpListener::bind(cli.listen).with_context(|| format!("binding {}", cli.listen))?;
+    listener.set_nonblocking(true)?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!("listening on {scheme}://{}", listener.local_addr()?);
     let mut app = onsite_server::router(state);
     if let Some(dir) = &cli.web_app {
         anyhow::ensure!(dir.join("index.html").is_file(), "{} holds no built web app (run scripts/build-web.sh)", dir.display());
         app = app.merge(onsite_server::web_app::routes(dir));
         tracing::info!(dir = %dir.display(), "technician web app at {}/", onsite_server::web_app::WEB_APP_PATH);
     }
-    serve_router(listener, app, async {
+    let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down: finishing in-flight requests");
-    })
-    .await?;
+    };
+    match tls {
+        Some(tls) => onsite_server::serve_router_tls(listener, app, tls, shutdown).await?,
+        None => serve_router(tokio::net::TcpListener::from_std(listener)?, app, shutdown).await?,
+    }
     Ok(())
+}
+
+/// Writes a file only its owner can read (it holds secrets).
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(path)?;
+    #[cfg(unix)]
+    f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+mod cli {
+    //! `onsite-server user ...` and `token ...`: account work on the data folder's database
+    //! (safe while the server runs). Each change goes to the audit log as done from the command line.
+
+    use std::io::{BufRead, IsTerminal};
+
+    use anyhow::{Context, bail};
+    use onsite_server::AppState;
+    use onsite_server::admin::accounts::{create_account, issue_token};
+    use onsite_server::store::accounts::{AccountPatch, NewAuditEntry};
+
+    use super::{Command, TokenCommand, UserCommand};
+
+    pub async fn run(state: &AppState, command: Command) -> anyhow::Result<()> {
+        match command {
+            Command::User(UserCommand::Add { login, name, role, no_password }) => {
+                let password = if no_password { None } else { Some(read_password(&format!("password for {login}"))?) };
+                let a = create_account(state, &login, &name, role, password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                audit(state, "user add", serde_json::json!({ "account": a.id, "role": a.role })).await?;
+                println!("added {} ({}, {})", a.login, a.name, a.role);
+            }
+            Command::User(UserCommand::List) => {
+                for a in state.accounts.accounts().await? {
+                    let disabled = if a.disabled_at.is_some() { "  (disabled)" } else { "" };
+                    println!("{:<24} {:<10} {}{disabled}", a.login, a.role.as_str(), a.name);
+                }
+            }
+            Command::User(UserCommand::Passwd { login }) => {
+                let a = account(state, &login).await?;
+                let password = read_password(&format!("new password for {}", a.login))?;
+                let hash = state.cpu.run(move || onsite_server::accounts::hash_password(&password)).await??;
+                state.accounts.update_account(a.id, AccountPatch { password_hash: Some(hash), ..Default::default() }).await?;
+                audit(state, "user passwd", serde_json::json!({ "account": a.id })).await?;
+                println!("password of {} set", a.login);
+            }
+            Command::User(UserCommand::Disable { login }) => set_disabled(state, &login, true).await?,
+            Command::User(UserCommand::Enable { login }) => set_disabled(state, &login, false).await?,
+            Command::Token(TokenCommand::Add { login, name, role, expires_in_days }) => {
+                let a = account(state, &login).await?;
+                let issued = issue_token(state, &a, &name, role, expires_in_days).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                audit(state, "token add", serde_json::json!({ "account": a.id, "token": issued.info.id, "role": issued.info.role }))
+                    .await?;
+                eprintln!("token {} for {} ({}); shown once, keep it safe:", issued.info.id, a.login, issued.info.role);
+                println!("{}", issued.token);
+            }
+        }
+        Ok(())
+    }
+
+    async fn account(state: &AppState, login: &str) -> anyhow::Result<onsite_server::accounts::Account> {
+        let login = login.trim().to_lowercase();
+        state.accounts.account_by_login(&login).await?.map(|(a, _)| a).with_context(|| format!("no account {login}"))
+    }
+
+    async fn set_disabled(state: &AppState, login: &str, disabled: bool) -> anyhow::Result<()> {
+        let a = account(state, login).await?;
+        state.accounts.update_account(a.id, AccountPatch { disabled: Some(disabled), ..Default::default() }).await?;
+        audit(state, if disabled { "user disable" } else { "user enable" }, serde_json::json!({ "account": a.id })).await?;
+        println!("{} {}", a.login, if disabled { "disabled" } else { "enabled" });
+        Ok(())
+    }
+
+    async fn audit(state: &AppState, what: &str, detail: serde_json::Value) -> anyhow::Result<()> {
+        let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        state
+            .audit
+            .append_audit(NewAuditEntry {
+                at: shared::Timestamp::now(),
+                account_id: None,
+                login: format!("cli:{who}"),
+                via: "cli".into(),
+                remote: None,
+                method: "CLI".into(),
+                route: what.into(),
+                path: what.into(),
+                status: 200,
+                detail: Some(detail),
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// A password from the terminal (asked twice, not echoed) or one line of standard input
+    /// (for scripts: `printf '%s\n' "$PW" | onsite-server user add ...`), never from the command
+    /// line, where other users could read it in the process list.
+    fn read_password(prompt: &str) -> anyhow::Result<String> {
+        if std::io::stdin().is_terminal() {
+            let first = rpassword::prompt_password(format!("{prompt}: "))?;
+            let again = rpassword::prompt_password("again: ")?;
+            if first != again {
+                bail!("the two passwords differ");
+            }
+            return Ok(first);
+        }
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        let password = line.trim_end_matches(['\r', '\n']).to_owned();
+        onsite_server::accounts::check_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(password)
+    }
 }

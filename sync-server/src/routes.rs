@@ -14,9 +14,10 @@ use shared::wire::{self, PairRequest, PairResponse};
 use shared::{BlobHash, DeviceId, JobId, Timestamp};
 
 use crate::AppState;
-use crate::auth::{DeviceAuth, DispatcherAuth, hash_secret, new_token};
+use crate::auth::{DeviceAuth, hash_secret, new_token};
 use crate::blobs::{BlobError, BlobStatus};
 use crate::error::{AppError, AppResult};
+use crate::staff::ViewerAuth;
 use crate::store::{NewDevice, Redeemed};
 
 /// `Json` whose rejections are [`AppError`]s (a JSON error body with a code, like every error).
@@ -281,6 +282,6 @@ pub async fn job_history(State(state): State<AppState>, who: DeviceAuth, Path(id
 }
 
 /// `GET /admin/v1/blobs/{hash}` for dispatchers.
-pub async fn admin_blob_get(State(state): State<AppState>, _who: DispatcherAuth, Path(hash): Path<String>) -> AppResult<Response> {
+pub async fn admin_blob_get(State(state): State<AppState>, _who: ViewerAuth, Path(hash): Path<String>) -> AppResult<Response> {
     blob_bytes(&state, &parse_hash(&hash)?).await
 }

@@ -126,6 +126,20 @@ try {
   await page.waitForSelector("[data-testid=update-ready].on", { timeout: 30_000 });
   await shot("web-update-ready");
   await page.close();
+  // The app is closed: with no page left on the old version, the browser activates the new one
+  // (a page opened in the same instant could still start on the old one, which then stays until
+  // the next start). Watch from a page outside the app until it has.
+  const watcher = await context.newPage();
+  await watcher.goto(new URL("/health", env("ONSITE_APP_URL")).href);
+  await watcher.waitForFunction(
+    async () => {
+      const reg = await navigator.serviceWorker.getRegistration("/app/");
+      return reg && !reg.waiting && !reg.installing && reg.active?.state === "activated";
+    },
+    null,
+    { timeout: 30_000, polling: 250 },
+  );
+  await watcher.close();
   ({ page } = await openApp());
   await openJob(page, customer);
   await page.waitForSelector("[data-testid=status][data-status=completed]");

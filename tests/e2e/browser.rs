@@ -142,14 +142,16 @@ async fn a_whole_job_in_a_real_browser() {
     let services = Services { locator: Arc::new(FixedLocator(None)), ..Services::new(Store::open(&phone).unwrap(), OFFSET_MIN) };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app_addr = listener.local_addr().unwrap();
-    let app = tokio::spawn(axum::serve(listener, liveview::router(services.clone())).into_future());
+    let live = liveview::serve(services.clone());
+    let start = live.start_path();
+    let app = tokio::spawn(axum::serve(listener, live.router).into_future());
 
     let pictures = pictures(dir.path());
     let shots = root.join("screenshots/liveview");
     let _ = std::fs::remove_dir_all(&shots);
 
     let run = node_flow(&browser_dir, "job_flow.mjs", &server.url(), &code, here, &pictures, &shots)
-        .env("ONSITE_APP_URL", format!("http://{app_addr}{}", liveview::START_PATH))
+        .env("ONSITE_APP_URL", format!("http://{app_addr}{start}"))
         .status();
     // Every browser step has its own 15 s limit; this bounds the run as a whole.
     let out = tokio::time::timeout(std::time::Duration::from_secs(300), run)

@@ -1,5 +1,6 @@
 //! End-to-end: a real server on loopback, real SQLite stores, several devices, real documents.
 
+mod accounts;
 mod browser;
 mod dispatch;
 mod faults;

@@ -89,6 +89,18 @@ async fn every_documented_operation_is_served_and_every_route_documented() {
         "GET /admin/v1/reference/{kind}/versions",
         "GET /admin/v1/reference/{kind}/{version}",
         "GET /admin/v1/blobs/{hash}",
+        "POST /admin/v1/session",
+        "GET /admin/v1/session",
+        "DELETE /admin/v1/session",
+        "PUT /admin/v1/session/password",
+        "GET /admin/v1/accounts",
+        "POST /admin/v1/accounts",
+        "PATCH /admin/v1/accounts/{id}",
+        "GET /admin/v1/accounts/{id}/tokens",
+        "POST /admin/v1/accounts/{id}/tokens",
+        "POST /admin/v1/tokens/{id}/revoke",
+        "POST /admin/v1/tokens/{id}/rotate",
+        "GET /admin/v1/audit",
     ];
     documented.sort();
     let mut served: Vec<String> = served.iter().map(|s| s.to_string()).collect();

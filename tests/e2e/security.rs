@@ -312,3 +312,50 @@ async fn blobs_are_verified_and_access_checked() {
     assert_eq!(r.status(), 400);
     healthy(&w).await;
 }
+
+/// `onsite serve` hands the technician app only to a browser given this session's key, and its
+/// socket only to the app's own page: another web page open in the same browser cannot drive it.
+#[tokio::test]
+async fn the_served_app_wants_its_key_and_refuses_sockets_from_other_origins() {
+    use onsite_app::ui::app::Services;
+    use onsite_app::ui::liveview;
+    let dir = tempfile::tempdir().unwrap();
+    let store = onsite_app::store::Store::open(dir.path().join("phone.sqlite")).unwrap();
+    let live = liveview::serve(Services::new(store, 8 * 60));
+    let start = live.start_path();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(axum::serve(listener, live.router).into_future());
+    let base = format!("http://{addr}");
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+
+    assert_eq!(http.get(format!("{base}/today")).send().await.unwrap().status(), 403, "no key, no page");
+    assert_eq!(http.get(format!("{base}/today?key=guess")).send().await.unwrap().status(), 403);
+    let first = http.get(format!("{base}{start}")).send().await.unwrap();
+    assert_eq!(first.status(), 303, "the key goes into a cookie and out of the address");
+    assert_eq!(first.headers()["location"], "/today");
+    let cookie = first.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let page = http.get(format!("{base}/today")).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("/ws"));
+
+    let socket = |origin: &str, cookie: Option<&str>| {
+        let mut req = http
+            .get(format!("{base}/ws"))
+            .header("connection", "upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-version", "13")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .header("origin", origin);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        req.send()
+    };
+    assert_eq!(socket(&base, Some(&cookie)).await.unwrap().status(), 101, "the app's own page gets its socket");
+    assert_eq!(socket("https://evil.example", Some(&cookie)).await.unwrap().status(), 403, "another origin does not");
+    // DNS rebinding: a hostile name pointed at 127.0.0.1 matches its own Host, but has no key.
+    assert_eq!(socket(&base, None).await.unwrap().status(), 403, "no key, no socket");
+}

@@ -4,7 +4,8 @@ use std::sync::{Arc, Mutex};
 
 use onsite_app::store::Store;
 use onsite_app::sync_client::{SyncClient, pair};
-use onsite_server::auth::hash_secret;
+use onsite_server::accounts::Role;
+use onsite_server::admin::accounts::{create_account, issue_token};
 use onsite_server::{AppState, Limits};
 use serde_json::{Value, json};
 use shared::edit::FieldActor;
@@ -73,11 +74,17 @@ impl Server {
         (self.data.clone(), self.addr)
     }
 
-    /// A dispatcher with a fresh token.
+    /// An admin account with a fresh API token.
     pub async fn dispatcher(&self, name: &str) -> Dispatcher {
-        let token = onsite_server::auth::new_token("osa_");
-        self.state.store.create_dispatcher(name, &hash_secret(&token)).await.unwrap();
-        Dispatcher { base: self.url(), token, http: reqwest::Client::new() }
+        self.staff(name, Role::Admin).await
+    }
+
+    /// An account with `role` (and a random login) and a fresh API token for it.
+    pub async fn staff(&self, name: &str, role: Role) -> Dispatcher {
+        let login = format!("staff-{}", &onsite_server::auth::new_token("")[..12]);
+        let account = create_account(&self.state, &login, name, role, None).await.unwrap();
+        let issued = issue_token(&self.state, &account, "tests", None, None).await.unwrap();
+        Dispatcher { base: self.url(), token: issued.token, http: reqwest::Client::new() }
     }
 }
 
@@ -242,7 +249,7 @@ impl ChildServer {
             .arg(addr.to_string())
             .arg("--data")
             .arg(&data)
-            .args(["--device-requests-per-s", "10000"])
+            .args(["--device-requests-per-s", "10000", "--client-requests-per-s", "100000"])
             .env("RUST_LOG", "warn")
             .kill_on_drop(true)
             .spawn()

@@ -191,6 +191,12 @@ fn sync_text(e: &SyncError, lang: Lang) -> String {
             lang.t("服务器繁忙：稍后自动重试", "The server is busy: it retries by itself").into()
         }
         SyncError::Store(e) => store_text(e, lang),
+        SyncError::BadServer(_) => lang
+            .t(
+                "服务器地址须以 https:// 开头（仅本机可用 http://127.0.0.1）",
+                "The server address must start with https:// (plain http only for 127.0.0.1 on this device)",
+            )
+            .into(),
         other => with_detail(lang, lang.t("同步失败", "Sync failed"), other),
     }
 }

@@ -17,6 +17,11 @@ pub mod worker_link;
 
 use wasm_bindgen::JsCast;
 
+/// Talc instead of Rust's default dlmalloc: loading a job's documents is thousands of small
+/// allocations, and the browser store's open and commit times are mostly that.
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 /// Whether this copy of the module runs in the store worker (not in the page).
 pub fn in_worker() -> bool {
     js_sys::global().dyn_into::<web_sys::DedicatedWorkerGlobalScope>().is_ok()

@@ -71,3 +71,25 @@ async fn every_ask_crosses_as_bytes_and_answers_as_in_process() {
     // Garbage is an error, not a panic.
     assert!(decode::<Status>(&answer_bytes(engine.clone(), &[0xff, 0xff, 0xff]).await).is_err());
 }
+
+/// The app sends a technician's work only over HTTPS, or in clear to this very machine.
+#[test]
+fn servers_must_be_https_except_on_this_machine() {
+    use onsite_app::sync_client::server_address;
+    assert_eq!(server_address("https://onsite.example.com/").unwrap(), "https://onsite.example.com");
+    assert_eq!(server_address(" http://127.0.0.1:8787 ").unwrap(), "http://127.0.0.1:8787");
+    assert_eq!(server_address("http://localhost:8787/").unwrap(), "http://localhost:8787");
+    assert_eq!(server_address("http://[::1]:8787").unwrap(), "http://[::1]:8787");
+    for bad in [
+        "http://192.168.1.20:8787",
+        "http://onsite.example.com",
+        "http://127.0.0.1.evil.example",
+        "ftp://onsite.example.com",
+        "onsite.example.com",
+        "https://user:pw@onsite.example.com",
+        "https://onsite.example.com/?x=1",
+        "",
+    ] {
+        assert!(server_address(bad).is_err(), "{bad} was accepted");
+    }
+}

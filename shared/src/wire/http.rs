@@ -93,6 +93,8 @@ pub enum ErrorCode {
     NoToken,
     /// The token is unknown, revoked or deactivated: pair again.
     BadToken,
+    /// Wrong login or password (or a disabled account).
+    BadLogin,
     Forbidden,
     NotFound,
     BadRequest,
@@ -112,6 +114,7 @@ impl ErrorCode {
         match self {
             ErrorCode::NoToken => "no_token",
             ErrorCode::BadToken => "bad_token",
+            ErrorCode::BadLogin => "bad_login",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::NotFound => "not_found",
             ErrorCode::BadRequest => "bad_request",

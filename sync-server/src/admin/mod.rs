@@ -13,9 +13,11 @@ use shared::status::{Derived, derive};
 use shared::{DeviceId, JobId, TechnicianId, Timestamp};
 
 use crate::AppState;
-use crate::auth::{DispatcherAuth, hash_secret, new_pairing_code};
+use crate::audit::AuditDetail;
+use crate::auth::{hash_secret, new_pairing_code};
 use crate::error::{AppError, AppResult};
 use crate::routes::AppJson;
+use crate::staff::{AdminAuth, DispatcherAuth, ViewerAuth};
 use crate::store::Technician;
 
 /// How long a pairing code stays valid.
@@ -37,7 +39,7 @@ pub struct NewTechnician {
 
 pub async fn create_technician(
     State(state): State<AppState>,
-    _who: DispatcherAuth,
+    _who: AdminAuth,
     AppJson(t): AppJson<NewTechnician>,
 ) -> AppResult<AppJson<Technician>> {
     if t.name.trim().is_empty() || t.name.len() > 200 {
@@ -61,7 +63,7 @@ pub async fn create_technician(
     Ok(AppJson(tech))
 }
 
-pub async fn list_technicians(State(state): State<AppState>, _who: DispatcherAuth) -> AppResult<AppJson<Vec<Technician>>> {
+pub async fn list_technicians(State(state): State<AppState>, _who: ViewerAuth) -> AppResult<AppJson<Vec<Technician>>> {
     Ok(AppJson(state.store.technicians().await?))
 }
 
@@ -85,7 +87,7 @@ pub async fn pairing_code(state: &AppState, tech: TechnicianId) -> AppResult<Pai
 
 pub async fn create_pairing_code(
     State(state): State<AppState>,
-    _who: DispatcherAuth,
+    _who: AdminAuth,
     Path(tech): Path<String>,
 ) -> AppResult<AppJson<PairingCode>> {
     let tech: TechnicianId = tech.parse().map_err(|_| AppError::BadRequest(format!("not a technician id: {tech}")))?;
@@ -96,7 +98,7 @@ pub async fn create_pairing_code(
 /// still had to send.
 pub async fn list_devices(
     State(state): State<AppState>,
-    _who: DispatcherAuth,
+    _who: ViewerAuth,
     Path(tech): Path<String>,
 ) -> AppResult<AppJson<Vec<crate::store::DeviceRecord>>> {
     let tech: TechnicianId = tech.parse().map_err(|_| AppError::BadRequest(format!("not a technician id: {tech}")))?;
@@ -104,7 +106,7 @@ pub async fn list_devices(
     Ok(AppJson(state.store.devices_of(tech).await?))
 }
 
-pub async fn revoke_device(State(state): State<AppState>, _who: DispatcherAuth, Path(id): Path<String>) -> AppResult<AppJson<Value>> {
+pub async fn revoke_device(State(state): State<AppState>, _who: AdminAuth, Path(id): Path<String>) -> AppResult<AppJson<Value>> {
     let id: DeviceId = id.parse().map_err(|_| AppError::BadRequest(format!("not a device id: {id}")))?;
     if !state.store.revoke_device(id).await? {
         return Err(AppError::NotFound(format!("no active device {id}")));
@@ -124,7 +126,7 @@ pub async fn create_job(
     who: DispatcherAuth,
     opts: Result<axum::extract::Query<CreateOptions>, axum::extract::rejection::QueryRejection>,
     AppJson(job): AppJson<NewJob>,
-) -> AppResult<AppJson<Value>> {
+) -> AppResult<(AuditDetail, AppJson<Value>)> {
     let axum::extract::Query(opts) = opts.map_err(|e| AppError::BadRequest(e.body_text()))?;
     shared::money::check_currency(&job.currency).map_err(|e| AppError::BadRequest(e.to_string()))?;
     if job.customer.name.trim().is_empty() {
@@ -137,11 +139,13 @@ pub async fn create_job(
         return Err(AppError::BadRequest("appointment must end after it starts".into()));
     }
     let id = crate::jobs::create(&state, job, &who.name).await?;
+    let audit = AuditDetail(json!({ "job": id }));
     if opts.auto_assign {
         let assigned = views::assign_best(&state, id, &who.name).await?;
-        return Ok(AppJson(json!({ "job_id": id, "assignee": assigned.as_ref().map(|s| s.technician), "suggestion": assigned })));
+        let answer = json!({ "job_id": id, "assignee": assigned.as_ref().map(|s| s.technician), "suggestion": assigned });
+        return Ok((audit, AppJson(answer)));
     }
-    Ok(AppJson(json!({ "job_id": id })))
+    Ok((audit, AppJson(json!({ "job_id": id }))))
 }
 
 /// A job as a dispatcher reads it: both documents merged with what follows from them.
@@ -182,7 +186,7 @@ fn parse_job(id: &str) -> AppResult<JobId> {
     id.parse().map_err(|_| AppError::BadRequest(format!("not a job id: {id}")))
 }
 
-pub async fn get_job(State(state): State<AppState>, _who: DispatcherAuth, Path(id): Path<String>) -> AppResult<AppJson<JobDetail>> {
+pub async fn get_job(State(state): State<AppState>, _who: ViewerAuth, Path(id): Path<String>) -> AppResult<AppJson<JobDetail>> {
     let job = parse_job(&id)?;
     let (d, f) = state.store.load_job(job).await?.ok_or_else(|| AppError::NotFound(format!("no job {job}")))?;
     let dispatch = read_dispatch(&d).map_err(|e| AppError::Internal(e.into()))?;
@@ -252,6 +256,7 @@ pub async fn job_action(
 /// Largest page of a job list.
 pub const PAGE_MAX: usize = 500;
 
+pub mod accounts;
 pub mod photos;
 pub mod reference;
 pub mod views;
@@ -259,7 +264,7 @@ pub mod views;
 /// `POST /admin/v1/technicians/{id}/deactivate`: the technician's devices stop syncing at once.
 pub async fn deactivate_technician(
     State(state): State<AppState>,
-    _who: DispatcherAuth,
+    _who: AdminAuth,
     Path(id): Path<String>,
 ) -> AppResult<AppJson<Technician>> {
     let mut t = technician_by_path(&state, &id).await?;
@@ -271,7 +276,7 @@ pub async fn deactivate_technician(
 /// `PUT /admin/v1/technicians/{id}/working-hours`.
 pub async fn set_working_hours(
     State(state): State<AppState>,
-    _who: DispatcherAuth,
+    _who: AdminAuth,
     Path(id): Path<String>,
     AppJson(hours): AppJson<crate::store::WorkingHours>,
 ) -> AppResult<AppJson<Technician>> {
@@ -294,11 +299,7 @@ pub struct TechnicianView {
     pub van_stock_version: Option<u32>,
 }
 
-pub async fn get_technician(
-    State(state): State<AppState>,
-    _who: DispatcherAuth,
-    Path(id): Path<String>,
-) -> AppResult<AppJson<TechnicianView>> {
+pub async fn get_technician(State(state): State<AppState>, _who: ViewerAuth, Path(id): Path<String>) -> AppResult<AppJson<TechnicianView>> {
     let t = technician_by_path(&state, &id).await?;
     let open = views::open_jobs_of(&state, t.id).await?.len();
     Ok(AppJson(TechnicianView {

@@ -15,9 +15,9 @@ use shared::{BlobHash, ItemId, Timestamp};
 
 use super::parse_job;
 use crate::AppState;
-use crate::auth::DispatcherAuth;
 use crate::error::{AppError, AppResult};
 use crate::routes::{AppJson, blob_error};
+use crate::staff::DispatcherAuth;
 
 #[derive(Debug, Deserialize)]
 pub struct PhotoQuery {

@@ -8,9 +8,9 @@ use shared::wire::{ReferenceUpdate, ReferenceVersions, VanStock};
 use shared::{TechnicianId, Timestamp};
 
 use crate::AppState;
-use crate::auth::DispatcherAuth;
 use crate::error::{AppError, AppResult};
 use crate::routes::AppJson;
+use crate::staff::{AdminAuth, ViewerAuth};
 use crate::store::ReferenceVersion;
 
 pub const KINDS: [&str; 3] = ["catalog", "price_list", "knowledge_base"];
@@ -62,7 +62,7 @@ fn validated(kind: &str, body: Value, version: u32) -> AppResult<String> {
 /// `PUT /admin/v1/reference/{kind}`: publish a new version.
 pub async fn publish(
     State(state): State<AppState>,
-    _who: DispatcherAuth,
+    _who: AdminAuth,
     Path(kind): Path<String>,
     AppJson(body): AppJson<Value>,
 ) -> AppResult<AppJson<Value>> {
@@ -76,7 +76,7 @@ pub async fn publish(
 
 pub async fn versions(
     State(state): State<AppState>,
-    _who: DispatcherAuth,
+    _who: ViewerAuth,
     Path(kind): Path<String>,
 ) -> AppResult<AppJson<Vec<ReferenceVersion>>> {
     check_kind(&kind)?;
@@ -85,7 +85,7 @@ pub async fn versions(
 
 pub async fn version(
     State(state): State<AppState>,
-    _who: DispatcherAuth,
+    _who: ViewerAuth,
     Path((kind, version)): Path<(String, u32)>,
 ) -> AppResult<AppJson<Value>> {
     check_kind(&kind)?;
@@ -97,7 +97,7 @@ pub async fn version(
 /// `PUT /admin/v1/technicians/{id}/van-stock`: what the technician's van holds now.
 pub async fn set_van_stock(
     State(state): State<AppState>,
-    _who: DispatcherAuth,
+    _who: AdminAuth,
     Path(id): Path<String>,
     AppJson(lines): AppJson<Vec<StockLine>>,
 ) -> AppResult<AppJson<Value>> {

@@ -20,12 +20,12 @@ use shared::signature::Strokes;
 use shared::{JobId, TechnicianId, Timestamp};
 
 use crate::AppState;
-use crate::auth::DispatcherAuth;
 use crate::error::{AppError, AppResult};
 use crate::jobs::SELF_SERVICE_PREFIX;
 use crate::kpi::{self, Kpis};
 use crate::ranking::{Candidate, JobNeeds, Suggestion, rank};
 use crate::routes::AppJson;
+use crate::staff::{DispatcherAuth, ViewerAuth};
 use crate::store::{JobIndex, JobQuery};
 
 fn parse_job(id: &str) -> AppResult<JobId> {
@@ -42,7 +42,7 @@ pub struct JobPage {
 /// `GET /admin/v1/jobs?status=..&technician=..&from=..&to=..&lat=..&lon=..&radius_km=..&overdue=true&limit=..&offset=..`
 pub async fn list_jobs(
     State(state): State<AppState>,
-    _who: DispatcherAuth,
+    _who: ViewerAuth,
     q: Result<Query<JobQuery>, axum::extract::rejection::QueryRejection>,
 ) -> AppResult<AppJson<JobPage>> {
     let Query(q) = q.map_err(|e| AppError::BadRequest(e.body_text()))?;
@@ -93,11 +93,7 @@ async fn suggestions_for(state: &AppState, job: JobId) -> AppResult<Vec<Suggesti
 }
 
 /// `GET /admin/v1/jobs/{id}/suggestions`: technicians ranked for the job, with reasons.
-pub async fn suggestions(
-    State(state): State<AppState>,
-    _who: DispatcherAuth,
-    Path(id): Path<String>,
-) -> AppResult<AppJson<Vec<Suggestion>>> {
+pub async fn suggestions(State(state): State<AppState>, _who: ViewerAuth, Path(id): Path<String>) -> AppResult<AppJson<Vec<Suggestion>>> {
     Ok(AppJson(suggestions_for(&state, parse_job(&id)?).await?))
 }
 
@@ -129,7 +125,7 @@ async fn knowledge_base(state: &AppState) -> AppResult<Option<KnowledgeBase>> {
 /// `GET /admin/v1/jobs/{id}/self-service`: published articles that let the customer fix it alone.
 pub async fn self_service_candidates(
     State(state): State<AppState>,
-    _who: DispatcherAuth,
+    _who: ViewerAuth,
     Path(id): Path<String>,
 ) -> AppResult<AppJson<Vec<KbArticle>>> {
     let job = parse_job(&id)?;
@@ -201,7 +197,7 @@ pub struct KpiReport {
 /// `GET /admin/v1/kpis?from=..&to=..&group_by=..`: over jobs created in the range.
 pub async fn kpis(
     State(state): State<AppState>,
-    _who: DispatcherAuth,
+    _who: ViewerAuth,
     q: Result<Query<KpiQuery>, axum::extract::rejection::QueryRejection>,
 ) -> AppResult<AppJson<KpiReport>> {
     let Query(q) = q.map_err(|e| AppError::BadRequest(e.body_text()))?;
@@ -228,7 +224,7 @@ fn money(minor: i64, currency: &str) -> String {
 }
 
 /// `GET /admin/v1/jobs/{id}/report.html`: the signed service report with the signature checks.
-pub async fn report(State(state): State<AppState>, _who: DispatcherAuth, Path(id): Path<String>) -> AppResult<Response> {
+pub async fn report(State(state): State<AppState>, _who: ViewerAuth, Path(id): Path<String>) -> AppResult<Response> {
     let job = parse_job(&id)?;
     let (d, f) = state.store.load_job(job).await?.ok_or_else(|| AppError::NotFound(format!("no job {job}")))?;
     let (d, f) = (read_dispatch(&d)?, read_field(&f)?);
@@ -303,7 +299,7 @@ pub async fn report(State(state): State<AppState>, _who: DispatcherAuth, Path(id
 }
 
 /// `GET /admin/v1/events`: a server-sent event per job change (`{"job_id", "status", "assignee"}`).
-pub async fn events(State(state): State<AppState>, _who: DispatcherAuth) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+pub async fn events(State(state): State<AppState>, _who: ViewerAuth) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = state.events.subscribe();
     let stream = futures_util::stream::unfold((rx, state), |(mut rx, state)| async move {
         match rx.recv().await {

@@ -1,7 +1,9 @@
 //! Server storage behind one trait, so a Postgres backend can replace the embedded SQLite one
 //! without touching handlers or sync logic (the atuin split).
 
+pub mod accounts;
 mod sqlite;
+mod sqlite_accounts;
 
 use async_trait::async_trait;
 use automerge::AutoCommit;
@@ -9,11 +11,12 @@ use serde::{Deserialize, Serialize};
 use shared::docs::DocKind;
 use shared::model::GeoPoint;
 use shared::wire::Digest;
-use shared::{DeviceId, DispatcherId, JobId, TechnicianId, Timestamp};
+use shared::{DeviceId, JobId, TechnicianId, Timestamp};
 
+pub use accounts::{AccountStore, AuditStore};
 pub use sqlite::SqliteStore;
 
-use crate::auth::{DeviceAuth, DispatcherAuth};
+use crate::auth::DeviceAuth;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -227,8 +230,6 @@ pub trait Store: Send + Sync + 'static {
 
     // --- auth ---
     async fn device_by_token(&self, token_hash: &str) -> Result<Option<DeviceAuth>>;
-    async fn dispatcher_by_token(&self, token_hash: &str) -> Result<Option<DispatcherAuth>>;
-    async fn create_dispatcher(&self, name: &str, token_hash: &str) -> Result<DispatcherId>;
     async fn put_technician(&self, t: &Technician) -> Result<()>;
     async fn technician(&self, id: TechnicianId) -> Result<Option<Technician>>;
     async fn technicians(&self) -> Result<Vec<Technician>>;

@@ -9,13 +9,13 @@ use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 use shared::docs::DocKind;
 use shared::wire::Digest;
-use shared::{DeviceId, DispatcherId, JobId, TechnicianId, Timestamp};
+use shared::{DeviceId, JobId, TechnicianId, Timestamp};
 
 use super::{
     DeviceRecord, EventReceipt, JobFacts, JobIndex, JobQuery, JobWrite, KpiRow, NewDevice, Redeemed, ReferenceVersion, Result, Store,
     StoreError, Technician,
 };
-use crate::auth::{DeviceAuth, DispatcherAuth};
+use crate::auth::DeviceAuth;
 
 /// Chunks kept per document before they are folded into a new snapshot.
 const CHUNKS_MAX: i64 = 64;
@@ -137,6 +137,44 @@ fn migrations() -> Migrations<'static> {
         ) WITHOUT ROWID;
         "#,
         ),
+        // Office accounts with roles replace the one shared dispatcher token: each former
+        // dispatcher becomes an admin account keeping its token (so nothing in use stops working).
+        M::up(
+            r#"
+        CREATE TABLE accounts (
+            id TEXT PRIMARY KEY, login TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('viewer', 'dispatcher', 'admin')),
+            password_hash TEXT, created_at INTEGER NOT NULL, disabled_at INTEGER
+        );
+        INSERT INTO accounts (id, login, name, role, created_at, disabled_at)
+            SELECT id, 'dispatcher-' || lower(substr(id, -12)), name, 'admin', 0, CASE WHEN active THEN NULL ELSE 0 END FROM dispatchers;
+        CREATE TABLE api_tokens (
+            id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts (id), name TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('viewer', 'dispatcher', 'admin')),
+            token_hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, expires_at INTEGER,
+            last_used_at INTEGER, revoked_at INTEGER
+        );
+        CREATE INDEX api_tokens_by_account ON api_tokens (account_id);
+        INSERT INTO api_tokens (id, account_id, name, role, token_hash, created_at)
+            SELECT id, id, 'token from before accounts', 'admin', token_hash, 0 FROM dispatchers;
+        DROP TABLE dispatchers;
+        CREATE TABLE sessions (
+            token_hash TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts (id),
+            created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY, at INTEGER NOT NULL, account_id TEXT, login TEXT NOT NULL, via TEXT NOT NULL,
+            remote TEXT, method TEXT NOT NULL, route TEXT NOT NULL, path TEXT NOT NULL, status INTEGER NOT NULL, detail TEXT
+        );
+        CREATE INDEX audit_by_account ON audit_log (account_id, id);
+        CREATE TABLE idempotency_keys (
+            account_id TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL, created_at INTEGER NOT NULL,
+            status INTEGER, content_type TEXT, body BLOB,
+            PRIMARY KEY (account_id, key)
+        ) WITHOUT ROWID;
+        CREATE INDEX idempotency_by_age ON idempotency_keys (created_at);
+        "#,
+        ),
     ])
 }
 
@@ -215,7 +253,7 @@ impl SqliteStore {
         Ok(Self { conn: Arc::new(Mutex::new(conn)) })
     }
 
-    async fn call<T: Send + 'static>(&self, f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static) -> Result<T> {
+    pub(super) async fn call<T: Send + 'static>(&self, f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static) -> Result<T> {
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || {
             let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
@@ -306,27 +344,6 @@ impl Store for SqliteStore {
                 )
                 .optional()?;
             Ok(row.and_then(|(d, t, name)| Some(DeviceAuth { device: d.parse().ok()?, technician: t.parse().ok()?, technician_name: name })))
-        })
-        .await
-    }
-
-    async fn dispatcher_by_token(&self, token_hash: &str) -> Result<Option<DispatcherAuth>> {
-        let h = token_hash.to_owned();
-        self.call(move |c| {
-            let row: Option<(String, String)> = c
-                .query_row("SELECT id, name FROM dispatchers WHERE token_hash = ?1 AND active = 1", [h], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
-            Ok(row.and_then(|(id, name)| Some(DispatcherAuth { dispatcher: id.parse().ok()?, name })))
-        })
-        .await
-    }
-
-    async fn create_dispatcher(&self, name: &str, token_hash: &str) -> Result<DispatcherId> {
-        let (name, h) = (name.to_owned(), token_hash.to_owned());
-        self.call(move |c| {
-            let id = DispatcherId::new();
-            c.execute("INSERT INTO dispatchers (id, name, token_hash) VALUES (?1, ?2, ?3)", params![id.to_string(), name, h])?;
-            Ok(id)
         })
         .await
     }

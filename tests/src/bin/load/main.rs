@@ -83,7 +83,8 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let rss_start = rss_mib();
     // Generous per-device limits: the point is the server's capacity, not its throttle.
-    let limits = Limits { device_requests_per_s: 1_000_000, pairings_per_s: 1_000_000, ..Limits::default() };
+    let limits =
+        Limits { device_requests_per_s: 1_000_000, pairings_per_s: 1_000_000, client_requests_per_s: 1_000_000, ..Limits::default() };
     let server = Server::start(dir.path().join("server"), &limits).await;
     let state: AppState = server.state.clone();
     let url = format!("{}/v1/sync", server.url());

@@ -1,0 +1,128 @@
+//! Who is on the other end of the connection, before anyone is authenticated: the client's
+//! address (behind a declared proxy, the address that proxy saw) and per-address rate limits.
+//!
+//! Limits by address come before authentication so that a flood of requests, or of guesses at
+//! tokens and passwords, costs the server little and gets nowhere.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::AppState;
+use crate::error::AppError;
+
+/// The client's address, in every request's extensions (absent only when the router is driven
+/// without a socket, as in-process tests do).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
+impl std::fmt::Display for ClientAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Per-address limits and the proxies whose `X-Forwarded-For` is believed.
+pub struct ClientLimits {
+    /// Every request, by address.
+    requests: DefaultKeyedRateLimiter<IpAddr>,
+    /// Failed authentications (unknown tokens, wrong passwords) and login attempts, by address.
+    auth_attempts: DefaultKeyedRateLimiter<IpAddr>,
+    trusted_proxies: Vec<IpAddr>,
+}
+
+/// Keyed limiters remember every address they saw; past this many they forget the idle ones.
+const ADDRESSES_KEPT: usize = 10_000;
+
+impl ClientLimits {
+    pub fn new(requests_per_s: u32, auth_attempts_per_min: u32, trusted_proxies: Vec<IpAddr>) -> Self {
+        let n = |n: u32| NonZeroU32::new(n.max(1)).expect("max(1) is non-zero");
+        Self {
+            requests: RateLimiter::keyed(Quota::per_second(n(requests_per_s)).allow_burst(n(requests_per_s.saturating_mul(2)))),
+            auth_attempts: RateLimiter::keyed(Quota::per_minute(n(auth_attempts_per_min)).allow_burst(n(auth_attempts_per_min))),
+            trusted_proxies,
+        }
+    }
+
+    /// The address a request comes from: the peer, or, when the peer is a declared proxy, the
+    /// last address in `X-Forwarded-For` (the one the proxy itself appended).
+    pub fn client_of(&self, peer: IpAddr, headers: &axum::http::HeaderMap) -> IpAddr {
+        if !self.trusted_proxies.contains(&peer) {
+            return peer;
+        }
+        headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+            .next_back()
+            .unwrap_or(peer)
+    }
+
+    /// Counts one authentication attempt (or failure) from `addr`; `Err` once there were too many.
+    pub fn auth_attempt(&self, addr: Option<ClientAddr>) -> Result<(), AppError> {
+        let Some(ClientAddr(ip)) = addr else { return Ok(()) };
+        forget_idle(&self.auth_attempts);
+        self.auth_attempts.check_key(&ip).map_err(|_| AppError::RateLimited)
+    }
+
+    pub fn is_trusted_proxy(&self, peer: IpAddr) -> bool {
+        self.trusted_proxies.contains(&peer)
+    }
+}
+
+fn forget_idle(limiter: &DefaultKeyedRateLimiter<IpAddr>) {
+    if limiter.len() > ADDRESSES_KEPT {
+        limiter.retain_recent();
+        limiter.shrink_to_fit();
+    }
+}
+
+/// Middleware on every route: notes the client's address and applies its request limit.
+pub async fn identify(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
+        let limits: &Arc<ClientLimits> = &state.clients;
+        let ip = limits.client_of(peer.ip(), req.headers());
+        forget_idle(&limits.requests);
+        if limits.requests.check_key(&ip).is_err() {
+            return AppError::RateLimited.into_response();
+        }
+        req.extensions_mut().insert(ClientAddr(ip));
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_a_declared_proxy() {
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let limits = ClientLimits::new(10, 10, vec![proxy]);
+        let mut h = axum::http::HeaderMap::new();
+        h.append("x-forwarded-for", "203.0.113.9, 198.51.100.7".parse().unwrap());
+        assert_eq!(limits.client_of(proxy, &h), "198.51.100.7".parse::<IpAddr>().unwrap());
+        let stranger: IpAddr = "192.0.2.1".parse().unwrap();
+        assert_eq!(limits.client_of(stranger, &h), stranger);
+        assert_eq!(limits.client_of(proxy, &axum::http::HeaderMap::new()), proxy);
+    }
+
+    #[test]
+    fn auth_attempts_run_out_per_address() {
+        let limits = ClientLimits::new(10, 3, vec![]);
+        let a = Some(ClientAddr("192.0.2.1".parse().unwrap()));
+        let b = Some(ClientAddr("192.0.2.2".parse().unwrap()));
+        for _ in 0..3 {
+            limits.auth_attempt(a).unwrap();
+        }
+        assert!(limits.auth_attempt(a).is_err());
+        assert!(limits.auth_attempt(b).is_ok());
+    }
+}

@@ -1,0 +1,150 @@
+//! Storage of office accounts, their API tokens and browser sessions, the audit log and the
+//! idempotency records of admin requests. Secrets are stored only as hashes.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use shared::{DispatcherId, Timestamp};
+
+use super::Result;
+use crate::accounts::{Account, Actor, ApiToken, Role};
+
+#[derive(Clone, Debug)]
+pub struct NewAccount {
+    pub login: String,
+    pub name: String,
+    pub role: Role,
+    pub password_hash: Option<String>,
+}
+
+/// Changes to an account; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct AccountPatch {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub password_hash: Option<String>,
+    /// `Some(true)` disables the account (its sessions end, its tokens stop working);
+    /// `Some(false)` enables it again.
+    pub disabled: Option<bool>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewToken {
+    pub account: DispatcherId,
+    pub name: String,
+    pub role: Role,
+    pub token_hash: String,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// One change made through the dispatcher endpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Increasing; page with `before`.
+    pub id: i64,
+    pub at: Timestamp,
+    pub account_id: Option<DispatcherId>,
+    pub login: String,
+    /// `session`, `token:<id>` or `cli`.
+    pub via: String,
+    /// The client's address (behind a declared proxy: the address the proxy saw).
+    pub remote: Option<String>,
+    pub method: String,
+    /// The route's pattern (`/admin/v1/jobs/{id}/{action}`).
+    pub route: String,
+    pub path: String,
+    pub status: u16,
+    /// What was changed, as ids and action names: never customers' personal data, so the log
+    /// outlives erasure without keeping what was erased.
+    pub detail: Option<serde_json::Value>,
+}
+
+/// An audit entry before it is stored.
+#[derive(Clone, Debug)]
+pub struct NewAuditEntry {
+    pub at: Timestamp,
+    pub account_id: Option<DispatcherId>,
+    pub login: String,
+    pub via: String,
+    pub remote: Option<String>,
+    pub method: String,
+    pub route: String,
+    pub path: String,
+    pub status: u16,
+    pub detail: Option<serde_json::Value>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct AuditQuery {
+    pub account: Option<DispatcherId>,
+    /// Entries older than this id.
+    pub before: Option<i64>,
+    pub limit: u32,
+}
+
+/// A response kept for an idempotency key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// What a request with an idempotency key finds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Idempotency {
+    /// First use of the key: go ahead (the key is now taken by this request).
+    Proceed,
+    /// The same request already finished: answer with its response.
+    Replay(StoredResponse),
+    /// The same request is still running.
+    InFlight,
+    /// The key was used for a different request.
+    Mismatch,
+}
+
+#[async_trait]
+pub trait AccountStore: Send + Sync + 'static {
+    /// Fails with `Conflict` when the login is taken.
+    async fn create_account(&self, a: NewAccount) -> Result<Account>;
+    async fn accounts(&self) -> Result<Vec<Account>>;
+    async fn account(&self, id: DispatcherId) -> Result<Option<Account>>;
+    /// The account and its password hash.
+    async fn account_by_login(&self, login: &str) -> Result<Option<(Account, Option<String>)>>;
+    /// Fails with `NotFound`. Disabling also ends the account's sessions.
+    async fn update_account(&self, id: DispatcherId, patch: AccountPatch) -> Result<Account>;
+
+    async fn create_token(&self, t: NewToken) -> Result<ApiToken>;
+    async fn tokens_of(&self, account: DispatcherId) -> Result<Vec<ApiToken>>;
+    async fn token(&self, id: &str) -> Result<Option<ApiToken>>;
+    /// Whether an unrevoked token was revoked.
+    async fn revoke_token(&self, id: &str, at: Timestamp) -> Result<bool>;
+    /// Who an unrevoked, unexpired token of an enabled account belongs to (and notes its use,
+    /// at most once a minute).
+    async fn actor_by_token(&self, token_hash: &str, now: Timestamp) -> Result<Option<Actor>>;
+
+    async fn create_session(&self, token_hash: &str, account: DispatcherId, expires_at: Timestamp) -> Result<()>;
+    async fn actor_by_session(&self, token_hash: &str, now: Timestamp) -> Result<Option<Actor>>;
+    async fn end_session(&self, token_hash: &str) -> Result<()>;
+}
+
+#[async_trait]
+pub trait AuditStore: Send + Sync + 'static {
+    async fn append_audit(&self, e: NewAuditEntry) -> Result<()>;
+    /// Newest first.
+    async fn audit(&self, q: AuditQuery) -> Result<Vec<AuditEntry>>;
+
+    /// Takes `key` for `account`'s request with `fingerprint`, or says what holds it. Keys older
+    /// than `expire_before` are forgotten first.
+    async fn idempotency_begin(
+        &self,
+        account: DispatcherId,
+        key: &str,
+        fingerprint: &str,
+        now: Timestamp,
+        expire_before: Timestamp,
+    ) -> Result<Idempotency>;
+    /// Keeps the response of the request that took `key`.
+    async fn idempotency_finish(&self, account: DispatcherId, key: &str, response: StoredResponse) -> Result<()>;
+    /// Frees `key` (the request failed in a way a retry may fix).
+    async fn idempotency_release(&self, account: DispatcherId, key: &str) -> Result<()>;
+}
