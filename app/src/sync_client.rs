@@ -492,6 +492,14 @@ impl SyncClient {
                 }
             }
         }
+        for &job in &resp.erased {
+            if !dropped.contains(&job) && store.drop_erased_job(job)? {
+                tracing::info!(%job, "the customer's data was erased on the server; the job left this phone");
+                dropped.insert(job);
+                report.dropped_jobs += 1;
+            }
+            next.retain(|(j, _)| *j != job);
+        }
         let revoked: HashSet<JobId> = resp.revoked.iter().copied().collect();
         for j in &req.jobs {
             if !mentioned.contains(&j.job) && !revoked.contains(&j.job) && !resp.more {

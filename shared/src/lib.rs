@@ -8,6 +8,7 @@ pub mod approval;
 pub mod demo;
 pub mod docs;
 pub mod edit;
+pub mod erase;
 pub mod ids;
 pub mod model;
 pub mod money;

@@ -53,6 +53,8 @@ pub trait BlobStore: Send + Sync + 'static {
     /// publishes the blob when complete.
     async fn append(&self, hash: &BlobHash, upload: &str, offset: u64, total: u64, bytes: &[u8]) -> Result<Appended, BlobError>;
     async fn get(&self, hash: &BlobHash) -> Result<Option<Vec<u8>>, BlobError>;
+    /// Removes a blob (no document names it any more: erasure); `false` if it was not there.
+    async fn delete(&self, hash: &BlobHash) -> Result<bool, BlobError>;
 }
 
 /// Blobs as files: `objects/ab/abcdef…` when complete, `partial/abcdef….{upload}.{part,len}` while
@@ -148,6 +150,22 @@ impl BlobStore for FsBlobStore {
     async fn status(&self, hash: &BlobHash, upload: &str) -> Result<BlobStatus, BlobError> {
         let _g = self.lock(hash).lock().await;
         self.status_unlocked(hash, upload).await
+    }
+
+    async fn delete(&self, hash: &BlobHash) -> Result<bool, BlobError> {
+        let _g = self.lock(hash).lock().await;
+        let path = self.object(hash);
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => {
+                // The removal survives a crash like a publish does.
+                if let Some(dir) = path.parent() {
+                    tokio::fs::File::open(dir).await?.sync_all().await?;
+                }
+                Ok(true)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn append(&self, h: &BlobHash, upload: &str, offset: u64, total: u64, bytes: &[u8]) -> Result<Appended, BlobError> {

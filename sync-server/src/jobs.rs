@@ -46,6 +46,7 @@ fn index_and_blobs(dispatch: &mut AutoCommit, field: &mut AutoCommit, trusted: &
     let blobs = blobs_named(&d, &f);
     let derived = derive(&d, &f);
     let facts = facts_of(&f, &derived, trusted);
+    let customer_key = shared::erase::customer_key(&d.customer.phone);
     let index = JobIndex {
         job: d.job_id,
         status: derived.status.as_str().to_owned(),
@@ -66,6 +67,7 @@ fn index_and_blobs(dispatch: &mut AutoCommit, field: &mut AutoCommit, trusted: &
         resolve_by: d.sla.resolve_by,
         conflicts: derived.conflicts.len() as i64,
         facts,
+        customer_key,
     };
     Ok((index, blobs))
 }

@@ -10,6 +10,7 @@ pub mod blobs;
 pub mod client;
 pub mod cpu;
 pub mod demo;
+pub mod erasure;
 pub mod error;
 pub mod idempotency;
 pub mod jobs;
@@ -188,6 +189,7 @@ fn admin_router(state: &AppState) -> Router<AppState> {
         .route("/admin/v1/tokens/{id}/revoke", post(admin::accounts::revoke_token))
         .route("/admin/v1/tokens/{id}/rotate", post(admin::accounts::rotate_token))
         .route("/admin/v1/audit", get(admin::accounts::audit_log))
+        .route("/admin/v1/erasures", post(admin::erasure::post_erasure))
         .route("/admin/v1/technicians", get(admin::list_technicians).post(admin::create_technician))
         .route("/admin/v1/technicians/{id}", get(admin::get_technician))
         .route("/admin/v1/technicians/{id}/pairing-codes", post(admin::create_pairing_code))

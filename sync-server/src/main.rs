@@ -97,6 +97,10 @@ struct Serve {
     /// Days a closed or cancelled job stays on its technician's phones.
     #[arg(long, env = "ONSITE_FINISHED_JOB_RETENTION_DAYS", default_value_t = 30)]
     finished_job_retention_days: u32,
+    /// Erase customers' personal data from jobs closed or cancelled more than this many months
+    /// ago (checked hourly; the jobs stay, as work done, for the KPIs). Off when not given.
+    #[arg(long, env = "ONSITE_ERASE_AFTER_MONTHS")]
+    erase_after_months: Option<u32>,
     /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
     #[arg(long, env = "ONSITE_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -149,6 +153,11 @@ async fn main() -> anyhow::Result<()> {
         let path = data.join("demo-credentials.json");
         write_private(&path, &serde_json::to_vec_pretty(&creds)?).with_context(|| format!("writing {}", path.display()))?;
         tracing::info!(file = %path.display(), "demo data seeded; the admin's token and password and the pairing codes are in the file (mode 0600)");
+    }
+    if let Some(months) = cli.erase_after_months {
+        anyhow::ensure!((1..=600).contains(&months), "--erase-after-months is 1 to 600");
+        onsite_server::erasure::spawn_retention(state.clone(), months * 30);
+        tracing::info!(months, "customers' data is erased from jobs finished more than {months} months ago");
     }
     let listener = std::net::TcpListener::bind(cli.listen).with_context(|| format!("binding {}", cli.listen))?;
     listener.set_nonblocking(true)?;

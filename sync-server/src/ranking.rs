@@ -204,6 +204,7 @@ mod tests {
             resolve_by: None,
             conflicts: 0,
             facts: JobFacts::default(),
+            customer_key: None,
         }
     }
 

@@ -41,6 +41,7 @@ const ROUTES: &[(&str, &str, Role)] = &[
     ("POST", "/admin/v1/accounts", Role::Admin),
     ("PATCH", "/admin/v1/accounts/{account}", Role::Admin),
     ("GET", "/admin/v1/audit", Role::Admin),
+    ("POST", "/admin/v1/erasures", Role::Admin),
     ("POST", "/admin/v1/technicians/{tech}/deactivate", Role::Admin),
 ];
 

@@ -3,6 +3,7 @@
 mod accounts;
 mod browser;
 mod dispatch;
+mod erasure;
 mod faults;
 mod hostile;
 mod longevity;

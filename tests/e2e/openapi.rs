@@ -101,6 +101,7 @@ async fn every_documented_operation_is_served_and_every_route_documented() {
         "POST /admin/v1/tokens/{id}/revoke",
         "POST /admin/v1/tokens/{id}/rotate",
         "GET /admin/v1/audit",
+        "POST /admin/v1/erasures",
     ];
     documented.sort();
     let mut served: Vec<String> = served.iter().map(|s| s.to_string()).collect();

@@ -124,6 +124,9 @@ impl Store {
         // FULL: a committed edit survives power loss too, not just an app crash.
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
+        // What the phone deletes (a signed-out technician's jobs, an erased customer) is zeroed
+        // in the file, not left in its free pages.
+        conn.pragma_update(None, "secure_delete", true)?;
         // In the browser every page read is a call out to OPFS: keep more of the file in memory
         // (16 MiB; the one connection is the only one, so its cache never goes stale).
         #[cfg(target_arch = "wasm32")]

@@ -199,6 +199,22 @@ impl Store {
         Ok(())
     }
 
+    /// Removes a job whose customer's data was erased on the server: everything of it goes,
+    /// unsent work included (that work holds what was erased, and the server takes nothing
+    /// more about the job). Returns whether the job was here.
+    pub fn drop_erased_job(&mut self, job: JobId) -> Result<bool> {
+        let id = job.to_string();
+        let tx = self.conn.transaction()?;
+        let held = tx.query_row("SELECT 1 FROM jobs WHERE job_id = ?1", [&id], |_| Ok(())).optional()?.is_some();
+        for table in ["docs", "doc_chunks", "jobs", "sync_states", "blobs", "blob_wants", "job_problems"] {
+            tx.execute(&format!("DELETE FROM {table} WHERE job_id = ?1"), [&id])?;
+        }
+        tx.commit()?;
+        // Earlier page images stay in the write-ahead log until a checkpoint writes over them.
+        self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(held)
+    }
+
     /// Removes a job that left this device, unless it still has unsent work (then it stays
     /// until that work is confirmed). Returns whether it was removed.
     pub fn drop_job_if_synced(&mut self, job: JobId) -> Result<bool> {

@@ -14,7 +14,7 @@ use crate::docs::DocKind;
 use crate::ids::JobId;
 
 /// 2: a van stock update says when it was counted. 3: refusals carry a typed code.
-pub const WIRE_VERSION: u8 = 3;
+pub const WIRE_VERSION: u8 = 4;
 /// Largest sync request or response body.
 pub const SYNC_BODY_BYTES_MAX: usize = 8 * 1024 * 1024;
 /// Jobs one device may hold / summarise in one request (240 KB of digests). Finished jobs leave
@@ -183,6 +183,9 @@ pub struct SyncResponse {
     /// Jobs no longer assigned to this device's technician: drop them once nothing is unsent.
     pub revoked: Vec<JobId>,
     pub refused: Vec<DocRefusal>,
+    /// Jobs whose customer's data was erased: drop them now, unsent work and all (it holds what
+    /// was erased; the server takes nothing more about them).
+    pub erased: Vec<JobId>,
     /// The server held back work to stay within limits: sync again.
     pub more: bool,
     pub reference: ReferenceUpdate,

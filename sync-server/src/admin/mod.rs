@@ -257,6 +257,7 @@ pub async fn job_action(
 pub const PAGE_MAX: usize = 500;
 
 pub mod accounts;
+pub mod erasure;
 pub mod photos;
 pub mod reference;
 pub mod views;

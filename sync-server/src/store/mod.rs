@@ -131,6 +131,9 @@ pub struct JobIndex {
     pub resolve_by: Option<Timestamp>,
     pub conflicts: i64,
     pub facts: JobFacts,
+    /// Finds the customer's other jobs (`shared::erase::customer_key`); not shown.
+    #[serde(skip)]
+    pub customer_key: Option<String>,
 }
 
 /// Facts derived from a job's events, kept for KPIs.
@@ -289,6 +292,24 @@ pub trait Store: Send + Sync + 'static {
     /// Whether the job holds the blob: its bytes were uploaded (or proved) for it.
     async fn blob_held(&self, hash: &str, job: JobId) -> Result<bool>;
     async fn add_blob_holder(&self, hash: &str, job: JobId) -> Result<()>;
+    /// Forgets who held a blob that no document names any more (its bytes are being deleted).
+    async fn forget_blob(&self, hash: &str) -> Result<()>;
+
+    // --- erasure ---
+    /// Jobs of the customer with this key, erased or not.
+    async fn jobs_of_customer(&self, key: &str) -> Result<Vec<JobId>>;
+    /// Jobs last written before customer keys were kept (filled in with `set_customer_key`).
+    async fn jobs_without_customer_key(&self) -> Result<Vec<JobId>>;
+    async fn set_customer_key(&self, job: JobId, key: Option<String>) -> Result<()>;
+    /// Replaces a job's documents with erased ones (`w.full`) in one transaction: its index row,
+    /// the blobs it names, and no device sync state (they described the old history). Freed
+    /// pages are overwritten (`secure_delete`) and the write-ahead log emptied, so the old
+    /// values are gone from the files too.
+    async fn erase_job(&self, w: JobWrite, at: Timestamp) -> Result<()>;
+    /// Which of `jobs` were erased.
+    async fn erased_among(&self, jobs: Vec<JobId>) -> Result<Vec<JobId>>;
+    /// Closed or cancelled jobs that finished before `before` and still hold personal data.
+    async fn finished_unerased(&self, before: Timestamp, limit: u32) -> Result<Vec<JobId>>;
 
     // --- former assignees ---
     /// Rounds of work the device delivered on the job since it was told the job left its

@@ -175,6 +175,15 @@ fn migrations() -> Migrations<'static> {
         CREATE INDEX idempotency_by_age ON idempotency_keys (created_at);
         "#,
         ),
+        // Erasure: a key to find one customer's jobs (a hash of the phone number's digits), and
+        // which jobs were erased (kept apart from the index row, which every write replaces).
+        M::up(
+            r#"
+        ALTER TABLE jobs ADD COLUMN customer_key TEXT;
+        CREATE INDEX jobs_by_customer ON jobs (customer_key);
+        CREATE TABLE erased_jobs (job_id TEXT PRIMARY KEY, erased_at INTEGER NOT NULL) WITHOUT ROWID;
+        "#,
+        ),
     ])
 }
 
@@ -222,6 +231,7 @@ fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobIndex> {
             finished_at: ts(29)?,
             last_check_in: None,
         },
+        customer_key: None,
     })
 }
 
@@ -248,6 +258,9 @@ impl SqliteStore {
         // since the last checkpoint could be lost while the phone already shows "synced").
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
+        // Deleted and overwritten content is zeroed in the file, not left in free pages: erasure
+        // must remove customers' data from the disk, not just from the tables.
+        conn.pragma_update(None, "secure_delete", true)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrations().to_latest(&mut conn)?;
         Ok(Self { conn: Arc::new(Mutex::new(conn)) })
@@ -262,6 +275,101 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?
     }
+}
+
+/// A job's new document bytes and index row, inside `tx`.
+fn write_job_in(tx: &rusqlite::Transaction<'_>, w: &JobWrite) -> Result<()> {
+    let i = &w.index;
+    let previous_assignee: Option<String> =
+        tx.query_row("SELECT assignee FROM jobs WHERE job_id = ?1", [i.job.to_string()], |r| r.get(0)).optional()?.flatten();
+    match &w.full {
+        Some((d, f)) => {
+            put_doc(tx, i.job, DocKind::Dispatch, d)?;
+            put_doc(tx, i.job, DocKind::Field, f)?;
+        }
+        None => {
+            append_chunk(tx, i.job, DocKind::Dispatch, &w.dispatch_chunk)?;
+            append_chunk(tx, i.job, DocKind::Field, &w.field_chunk)?;
+        }
+    }
+    let f = &i.facts;
+    tx.execute(
+        &format!(
+            "INSERT OR REPLACE INTO jobs ({JOB_COLUMNS}, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+                 ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)"
+        ),
+        rusqlite::params_from_iter([
+            &i.job.to_string() as &dyn rusqlite::ToSql,
+            &i.status,
+            &i.assignee.map(|t| t.to_string()),
+            &i.digest.as_slice(),
+            &i.created_at.0,
+            &i.channel,
+            &i.appt_start.map(|t| t.0),
+            &i.appt_end.map(|t| t.0),
+            &i.priority,
+            &i.category,
+            &i.brand,
+            &i.model,
+            &i.serial,
+            &i.customer_name,
+            &i.location.map(|l| l.lat),
+            &i.location.map(|l| l.lon),
+            &i.arrive_by.map(|t| t.0),
+            &i.resolve_by.map(|t| t.0),
+            &i.conflicts,
+            &f.first_assigned_at.map(|t| t.0),
+            &f.first_on_site_at.map(|t| t.0),
+            &f.completed_at.map(|t| t.0),
+            &f.check_ins,
+            &f.first_time_fix,
+            &f.quote_total,
+            &f.final_total,
+            &f.rating,
+            &f.cause,
+            &f.self_service,
+            &f.finished_at.map(|t| t.0),
+            &Timestamp::now().0,
+        ]),
+    )?;
+    if let Some((tech, at, when)) = f.last_check_in {
+        tx.execute(
+            "INSERT INTO technician_locations (technician_id, lat, lon, at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (technician_id) DO UPDATE SET lat = excluded.lat, lon = excluded.lon, at = excluded.at
+             WHERE excluded.at > technician_locations.at",
+            params![tech.to_string(), at.lat, at.lon, when.0],
+        )?;
+    }
+    for r in &w.receipts {
+        tx.execute(
+            "INSERT OR IGNORE INTO event_receipts (job_id, event_id, device_id, claimed_at, received_at, backdated)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![i.job.to_string(), r.event.to_string(), r.device.to_string(), r.claimed_at.0, r.received_at.0, r.backdated],
+        )?;
+    }
+    for h in &w.blobs {
+        tx.execute("INSERT OR IGNORE INTO blob_refs (hash, job_id) VALUES (?1, ?2)", params![h.as_str(), i.job.to_string()])?;
+    }
+    if let Some(t) = i.assignee {
+        tx.execute(
+            "INSERT OR IGNORE INTO job_assignees (job_id, technician_id) VALUES (?1, ?2)",
+            params![i.job.to_string(), t.to_string()],
+        )?;
+        // Assigned again after it left them: the earlier notice no longer holds. Only on a
+        // change of assignee (any write of an old job names its assignee).
+        if previous_assignee.as_deref() != Some(t.to_string().as_str()) {
+            tx.execute(
+                "DELETE FROM former_notices WHERE job_id = ?1 AND device_id IN (SELECT id FROM devices WHERE technician_id = ?2)",
+                params![i.job.to_string(), t.to_string()],
+            )?;
+        }
+    }
+    tx.execute(
+        "UPDATE jobs SET customer_key = ?2 WHERE job_id = ?1",
+        params![i.job.to_string(), i.customer_key.clone().unwrap_or_default()],
+    )?;
+    Ok(())
 }
 
 fn kind_str(k: DocKind) -> &'static str {
@@ -559,102 +667,90 @@ impl Store for SqliteStore {
     async fn write_job(&self, w: JobWrite) -> Result<()> {
         self.call(move |c| {
             let tx = c.transaction()?;
-            let i = &w.index;
-            let previous_assignee: Option<String> =
-                tx.query_row("SELECT assignee FROM jobs WHERE job_id = ?1", [i.job.to_string()], |r| r.get(0)).optional()?.flatten();
-            match &w.full {
-                Some((d, f)) => {
-                    put_doc(&tx, i.job, DocKind::Dispatch, d)?;
-                    put_doc(&tx, i.job, DocKind::Field, f)?;
-                }
-                None => {
-                    append_chunk(&tx, i.job, DocKind::Dispatch, &w.dispatch_chunk)?;
-                    append_chunk(&tx, i.job, DocKind::Field, &w.field_chunk)?;
-                }
-            }
-            let f = &i.facts;
-            tx.execute(
-                &format!(
-                    "INSERT OR REPLACE INTO jobs ({JOB_COLUMNS}, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-                         ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)"
-                ),
-                rusqlite::params_from_iter([
-                    &i.job.to_string() as &dyn rusqlite::ToSql,
-                    &i.status,
-                    &i.assignee.map(|t| t.to_string()),
-                    &i.digest.as_slice(),
-                    &i.created_at.0,
-                    &i.channel,
-                    &i.appt_start.map(|t| t.0),
-                    &i.appt_end.map(|t| t.0),
-                    &i.priority,
-                    &i.category,
-                    &i.brand,
-                    &i.model,
-                    &i.serial,
-                    &i.customer_name,
-                    &i.location.map(|l| l.lat),
-                    &i.location.map(|l| l.lon),
-                    &i.arrive_by.map(|t| t.0),
-                    &i.resolve_by.map(|t| t.0),
-                    &i.conflicts,
-                    &f.first_assigned_at.map(|t| t.0),
-                    &f.first_on_site_at.map(|t| t.0),
-                    &f.completed_at.map(|t| t.0),
-                    &f.check_ins,
-                    &f.first_time_fix,
-                    &f.quote_total,
-                    &f.final_total,
-                    &f.rating,
-                    &f.cause,
-                    &f.self_service,
-                    &f.finished_at.map(|t| t.0),
-                    &Timestamp::now().0,
-                ]),
-            )?;
-            if let Some((tech, at, when)) = f.last_check_in {
-                tx.execute(
-                    "INSERT INTO technician_locations (technician_id, lat, lon, at) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (technician_id) DO UPDATE SET lat = excluded.lat, lon = excluded.lon, at = excluded.at
-                     WHERE excluded.at > technician_locations.at",
-                    params![tech.to_string(), at.lat, at.lon, when.0],
-                )?;
-            }
-            for r in &w.receipts {
-                tx.execute(
-                    "INSERT OR IGNORE INTO event_receipts (job_id, event_id, device_id, claimed_at, received_at, backdated)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![i.job.to_string(), r.event.to_string(), r.device.to_string(), r.claimed_at.0, r.received_at.0, r.backdated],
-                )?;
-            }
-            for h in &w.blobs {
-                tx.execute("INSERT OR IGNORE INTO blob_refs (hash, job_id) VALUES (?1, ?2)", params![h.as_str(), i.job.to_string()])?;
-            }
-            if let Some(t) = i.assignee {
-                tx.execute(
-                    "INSERT OR IGNORE INTO job_assignees (job_id, technician_id) VALUES (?1, ?2)",
-                    params![i.job.to_string(), t.to_string()],
-                )?;
-                // Assigned again after it left them: the earlier notice no longer holds. Only on a
-                // change of assignee (any write of an old job names its assignee).
-                if previous_assignee.as_deref() != Some(t.to_string().as_str()) {
-                    tx.execute(
-                        "DELETE FROM former_notices WHERE job_id = ?1 AND device_id IN (SELECT id FROM devices WHERE technician_id = ?2)",
-                        params![i.job.to_string(), t.to_string()],
-                    )?;
-                }
-            }
+            write_job_in(&tx, &w)?;
             tx.commit()?;
             Ok(())
         })
         .await
     }
 
+    async fn erase_job(&self, w: JobWrite, at: Timestamp) -> Result<()> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            let job = w.index.job.to_string();
+            for table in ["blob_refs", "blob_holders", "sync_states"] {
+                tx.execute(&format!("DELETE FROM {table} WHERE job_id = ?1"), [&job])?;
+            }
+            write_job_in(&tx, &w)?;
+            tx.execute("INSERT OR REPLACE INTO erased_jobs (job_id, erased_at) VALUES (?1, ?2)", params![job, at.0])?;
+            tx.commit()?;
+            // The old pages' images stay in the write-ahead log until a checkpoint copies the new
+            // ones over them; TRUNCATE also empties the log file.
+            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn erased_among(&self, jobs: Vec<JobId>) -> Result<Vec<JobId>> {
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.call(move |c| {
+            let ids = serde_json::to_string(&jobs.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+            let mut stmt = c.prepare_cached("SELECT job_id FROM erased_jobs WHERE job_id IN (SELECT value FROM json_each(?1))")?;
+            let rows = stmt.query_map([ids], |r| r.get::<_, String>(0))?;
+            Ok(rows.filter_map(|r| r.ok()?.parse().ok()).collect())
+        })
+        .await
+    }
+
+    async fn jobs_of_customer(&self, key: &str) -> Result<Vec<JobId>> {
+        let key = key.to_owned();
+        self.call(move |c| {
+            let mut stmt = c.prepare_cached("SELECT job_id FROM jobs WHERE customer_key = ?1 ORDER BY created_at")?;
+            let rows = stmt.query_map([key], |r| r.get::<_, String>(0))?;
+            Ok(rows.filter_map(|r| r.ok()?.parse().ok()).collect())
+        })
+        .await
+    }
+
+    async fn jobs_without_customer_key(&self) -> Result<Vec<JobId>> {
+        self.call(|c| {
+            let mut stmt = c.prepare_cached("SELECT job_id FROM jobs WHERE customer_key IS NULL")?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            Ok(rows.filter_map(|r| r.ok()?.parse().ok()).collect())
+        })
+        .await
+    }
+
+    async fn set_customer_key(&self, job: JobId, key: Option<String>) -> Result<()> {
+        self.call(move |c| {
+            // '' = looked at, no usable phone number (NULL = not looked at yet).
+            c.execute("UPDATE jobs SET customer_key = ?2 WHERE job_id = ?1", params![job.to_string(), key.unwrap_or_default()])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn finished_unerased(&self, before: Timestamp, limit: u32) -> Result<Vec<JobId>> {
+        self.call(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT job_id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?1
+                   AND job_id NOT IN (SELECT job_id FROM erased_jobs) ORDER BY finished_at LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![before.0, limit], |r| r.get::<_, String>(0))?;
+            Ok(rows.filter_map(|r| r.ok()?.parse().ok()).collect())
+        })
+        .await
+    }
+
     async fn assigned_digests(&self, tech: TechnicianId, finished_since: Timestamp) -> Result<Vec<(JobId, Digest)>> {
         self.call(move |c| {
-            let mut stmt =
-                c.prepare_cached("SELECT job_id, digest FROM jobs WHERE assignee = ?1 AND (finished_at IS NULL OR finished_at >= ?2)")?;
+            let mut stmt = c.prepare_cached(
+                "SELECT job_id, digest FROM jobs WHERE assignee = ?1 AND (finished_at IS NULL OR finished_at >= ?2)
+                   AND job_id NOT IN (SELECT job_id FROM erased_jobs)",
+            )?;
             let rows =
                 stmt.query_map(params![tech.to_string(), finished_since.0], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
             let mut out = Vec::new();
@@ -908,6 +1004,15 @@ impl Store for SqliteStore {
         let h = hash.to_owned();
         self.call(move |c| {
             c.execute("INSERT OR IGNORE INTO blob_holders (hash, job_id) VALUES (?1, ?2)", params![h, job.to_string()])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn forget_blob(&self, hash: &str) -> Result<()> {
+        let h = hash.to_owned();
+        self.call(move |c| {
+            c.execute("DELETE FROM blob_holders WHERE hash = ?1", [h])?;
             Ok(())
         })
         .await

@@ -51,8 +51,15 @@ pub async fn round(state: &AppState, who: &DeviceAuth, req: SyncRequest) -> AppR
     let mut budget = RESPONSE_BYTES_BUDGET;
     let mut states = Vec::new();
 
+    // Jobs whose customer was erased: the device drops them, and nothing it still says about
+    // them is taken (its copy holds what was erased).
+    let mentioned: Vec<JobId> = held.keys().copied().chain(req.messages.iter().map(|m| m.job)).collect();
+    let erased: std::collections::BTreeSet<JobId> = state.store.erased_among(mentioned).await?.into_iter().collect();
     let mut incoming: BTreeMap<JobId, Vec<DocMessage>> = BTreeMap::new();
     for m in req.messages {
+        if erased.contains(&m.job) {
+            continue;
+        }
         let msgs = incoming.entry(m.job).or_default();
         // One message per document per round is all Automerge's protocol needs; more would only
         // multiply one request's cost.
@@ -177,7 +184,8 @@ pub async fn round(state: &AppState, who: &DeviceAuth, req: SyncRequest) -> AppR
         budget = budget.saturating_sub(dispatch.len() + field.len());
         resp.new_jobs.push(NewJob { job, dispatch, field });
     }
-    resp.revoked = held.keys().filter(|j| !assigned.contains_key(j)).copied().collect();
+    resp.revoked = held.keys().filter(|j| !assigned.contains_key(j) && !erased.contains(j)).copied().collect();
+    resp.erased = erased.into_iter().collect();
     // Told from now on; a round counts once the device was told (its earlier work is not
     // counted: it did it before it knew).
     state.store.note_former(who.device, who.technician, resp.revoked.clone(), delivered_former, Timestamp::now()).await?;
