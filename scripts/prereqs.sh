@@ -38,9 +38,10 @@ ensure_rust() {
   fi
 }
 
-BASE_PACKAGES=(build-essential pkg-config git)
+# libssl-dev: the app's store is encrypted with SQLCipher, which uses the system's libcrypto.
+BASE_PACKAGES=(build-essential pkg-config git libssl-dev)
 # The app's desktop window (Dioxus on WebKitGTK) builds against these.
-UI_PACKAGES=(libwebkit2gtk-4.1-dev libxdo-dev libgtk-3-dev libssl-dev)
+UI_PACKAGES=(libwebkit2gtk-4.1-dev libxdo-dev libgtk-3-dev)
 DEMO_PACKAGES=(curl python3)
 # The browser end-to-end test: Debian's Chromium (headless, no downloaded browsers), Node for
 # Playwright, and fonts for the Chinese text and the emoji icons in the screenshots.

@@ -1,5 +1,6 @@
 //! Local store at realistic size: 5,000 jobs (months of history plus today's work).
-//! Reports list today, open one job, one committed edit, and bytes per job.
+//! Reports list today, open one job, one committed edit, and bytes per job; then the same reads
+//! and edit on an unencrypted store (`*_unencrypted`), which is what encryption costs.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use dioxus::prelude::*;
@@ -81,6 +82,29 @@ fn bench(c: &mut Criterion) {
             let mut dom = VirtualDom::new_with_props(today_screen, TodayProps { jobs, readiness: Vec::new() });
             dom.rebuild_in_place();
             dioxus_ssr::render(&dom)
+        })
+    });
+
+    // What encryption costs: the same reads and edit on an unencrypted store.
+    let plain_path = dir.path().join("plain.sqlite");
+    let mut plain = Store::open_unencrypted(&plain_path).unwrap();
+    let open = fill(&mut plain, now);
+    let all: Vec<JobId> = plain.list_all().unwrap().into_iter().map(|j| j.job_id).collect();
+    c.bench_function("list_today_5000_unencrypted", |b| b.iter(|| plain.list_today(q).unwrap()));
+    let mut i = 0;
+    c.bench_function("open_job_5000_unencrypted", |b| {
+        b.iter(|| {
+            i = (i + 7919) % all.len();
+            plain.open_job(all[i]).unwrap()
+        })
+    });
+    let mut n = 0u64;
+    c.bench_function("edit_committed_5000_unencrypted", |b| {
+        b.iter(|| {
+            n += 1;
+            let job = open[n as usize % open.len()];
+            let report = Report { cause: format!("drain pump impeller seized #{n}"), method: "replaced pump".into(), warranty_days: 90 };
+            plain.apply_edit(job, FieldEdit::SetReport { report }).unwrap()
         })
     });
 }

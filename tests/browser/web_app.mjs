@@ -151,6 +151,37 @@ try {
     await page.waitForTimeout(250);
   }
   if (shells.length !== 1 || !shells[0].endsWith("-next")) throw new Error(`the new version did not take over: ${shells}`);
+
+  // The store's files in the origin's private file system, read as raw bytes once the app is
+  // closed (its worker then lets go of them): the customer's name is nowhere in the clear.
+  await page.close();
+  const reader = await context.newPage();
+  await reader.goto(new URL("/health", env("ONSITE_APP_URL")).href);
+  const scan = await reader.evaluate(async (needles) => {
+    const files = [];
+    async function walk(dir) {
+      for await (const [, handle] of dir.entries()) {
+        if (handle.kind === "directory") await walk(handle);
+        else files.push(new Uint8Array(await (await handle.getFile()).arrayBuffer()));
+      }
+    }
+    await walk(await navigator.storage.getDirectory());
+    const found = needles.filter((n) => {
+      const want = new TextEncoder().encode(n);
+      return files.some((f) => {
+        outer: for (let i = 0; i + want.length <= f.length; i++) {
+          for (let j = 0; j < want.length; j++) if (f[i + j] !== want[j]) continue outer;
+          return true;
+        }
+        return false;
+      });
+    });
+    return { bytes: files.reduce((n, f) => n + f.length, 0), found };
+  }, [customer, other, "SQLite format 3"]);
+  console.log(`private files: ${scan.bytes} bytes; in the clear: ${JSON.stringify(scan.found)}`);
+  if (scan.bytes < 100_000) throw new Error(`the store's files were not found (${scan.bytes} bytes)`);
+  if (scan.found.length) throw new Error(`the store holds ${scan.found.join(", ")} in the clear`);
+  await reader.close();
   console.log(`NUMBERS ${Object.entries(numbers).map(([k, v]) => `${k}=${v}`).join(" ")}`);
 } catch (e) {
   await shot("failure").catch(() => {});

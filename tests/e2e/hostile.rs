@@ -310,7 +310,7 @@ async fn a_stuck_upload_restarts_and_one_bad_photo_holds_back_no_other() {
     // length file is all that is left of it.
     std::fs::write(w.server.data.join("blobs").join("partial").join(format!("{}.len", photos[0])), "").unwrap();
     // The second photo's bytes on the phone were damaged (its hash no longer matches).
-    let conn = rusqlite::Connection::open(&dev.path).unwrap();
+    let conn = onsite_app::store::Store::raw_connection(&dev.path).unwrap();
     conn.execute("UPDATE blobs SET bytes = randomblob(length(bytes)) WHERE hash = ?1", [photos[1].as_str()]).unwrap();
 
     let report = dev.client.sync_now().await.expect("one bad photo does not fail the sync");

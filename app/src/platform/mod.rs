@@ -5,6 +5,7 @@
 //! [`BrowserFiles`]); native capture on phones plugs in through Kotlin/Swift plugins later.
 
 pub mod camera;
+pub mod keys;
 pub mod location;
 
 pub use camera::{BrowserFiles, Camera, FilePicker};

@@ -9,6 +9,7 @@ mod blobs;
 mod docs;
 mod jobs;
 mod kb;
+mod key;
 mod reference;
 mod schema;
 mod sync;
@@ -25,6 +26,7 @@ use sync::pending_field_jobs;
 pub use blobs::{BlobState, PendingBlob, ReadyPhoto};
 pub use jobs::{JobSummary, JobView, TodayQuery};
 pub use kb::KbHit;
+pub use key::StoreKey;
 pub use reference::{ScanMatch, Shortfall, StockView};
 pub use schema::APPLICATION_ID;
 pub use sync::JobProblem;
@@ -37,6 +39,14 @@ pub enum StoreError {
     Corrupt { path: String, detail: String },
     #[error("the store was written by a newer OnSite (schema {found}); update the app")]
     NewerSchema { found: i64 },
+    #[error(
+        "{path} cannot be read with this device's key: it is damaged, or it was encrypted on another device (or its key was lost); the file was left as it is"
+    )]
+    WrongKey { path: String },
+    #[error("this build's SQLite cannot encrypt; refusing to keep customers' data in the clear")]
+    NoEncryption,
+    #[error(transparent)]
+    Key(#[from] crate::platform::keys::KeyError),
     #[error("no job {0} on this device")]
     NoSuchJob(String),
     #[error("job {0} is no longer yours (the office gave it to someone else or it closed); what you did before was kept")]
@@ -95,18 +105,58 @@ const JOURNAL_MODE: &str = "WAL";
 const JOURNAL_MODE: &str = "TRUNCATE";
 
 impl Store {
-    /// Opens (creating if missing) the store at `path`, migrating it to this build's schema.
+    /// Opens (creating if missing) the store at `path`, encrypted with the key kept beside it
+    /// (`platform::keys::KeyFile`, made on first use), migrating it to this build's schema. A
+    /// store from before encryption is encrypted in place first.
     ///
     /// A file that is not SQLite, is damaged, or belongs to another program is refused with a
     /// clear error and left untouched; nothing is ever reset silently.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        use crate::platform::keys::{KeyFile, KeyVault};
+        let key = KeyFile.store_key(path.as_ref())?;
+        Self::open_with_key(path, &key)
+    }
+
+    /// Opens the store at `path` encrypted with `key` (see [`Store::open`]).
+    pub fn open_with_key(path: impl AsRef<Path>, key: &StoreKey) -> Result<Self> {
         let path = path.as_ref();
+        match Self::open_inner(path, Some(key)) {
+            Err(StoreError::WrongKey { path: shown }) => match plain_application_id(path) {
+                Some(APPLICATION_ID) => {
+                    encrypt_in_place(path, key)?;
+                    Self::open_inner(path, Some(key))
+                }
+                Some(_) => Err(StoreError::Foreign { path: shown }),
+                None => Err(StoreError::WrongKey { path: shown }),
+            },
+            other => other,
+        }
+    }
+
+    /// Opens a store without encryption: only for measuring what encryption costs.
+    pub fn open_unencrypted(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_inner(path.as_ref(), None)
+    }
+
+    fn open_inner(path: &Path, key: Option<&StoreKey>) -> Result<Self> {
         let shown = path.display().to_string();
         let corrupt = |e: rusqlite::Error| StoreError::Corrupt { path: shown.clone(), detail: e.to_string() };
         let mut conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
+        if let Some(key) = key {
+            // Before anything reads the file. A raw key: no key derivation at every start.
+            conn.execute_batch(&format!("PRAGMA key = \"{}\";", key.pragma()))?;
+            if !can_encrypt(&conn) {
+                return Err(StoreError::NoEncryption);
+            }
+        }
+        let corrupt = |e: rusqlite::Error| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::NotADatabase) if key.is_some() => StoreError::WrongKey { path: shown.clone() },
+            _ => corrupt(e),
+        };
         conn.busy_timeout(Duration::from_secs(5))?;
         // The first read of the header is where a non-database file shows itself.
         let app_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(corrupt)?;
@@ -200,8 +250,90 @@ impl Store {
     }
 
     pub fn size_bytes(&self) -> Result<u64> {
-        let pages: i64 = self.conn.pragma_query_value(None, "page_count", |r| r.get(0))?;
-        let size: i64 = self.conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
-        Ok((pages * size) as u64)
+        // SQLCipher answers `page_size` as text; read either.
+        let number = |name: &str| -> Result<i64> {
+            let v: rusqlite::types::Value = self.conn.pragma_query_value(None, name, |r| r.get(0))?;
+            Ok(match v {
+                rusqlite::types::Value::Integer(n) => n,
+                rusqlite::types::Value::Text(t) => t.trim().parse().unwrap_or(0),
+                _ => 0,
+            })
+        };
+        Ok((number("page_count")? * number("page_size")?) as u64)
     }
+
+    /// The store's file as a plain connection with its key applied: for inspection and tests,
+    /// never for the app's own reads and writes (those go through `Store`).
+    #[cfg(not(target_arch = "wasm32"))]
+    #[doc(hidden)]
+    pub fn raw_connection(path: impl AsRef<Path>) -> Result<Connection> {
+        use crate::platform::keys::{KeyFile, KeyVault};
+        let key = KeyFile.store_key(path.as_ref())?;
+        let conn = Connection::open(path)?;
+        conn.execute_batch(&format!("PRAGMA key = \"{}\";", key.pragma()))?;
+        Ok(conn)
+    }
+}
+
+/// Whether this SQLite encrypts: SQLCipher natively, SQLite3 Multiple Ciphers in the browser.
+/// (Either ignores `PRAGMA key` silently when it is plain SQLite, so ask.)
+fn can_encrypt(conn: &Connection) -> bool {
+    let sqlcipher = conn.query_row("PRAGMA cipher_version", [], |r| r.get::<_, String>(0)).optional().ok().flatten().is_some();
+    sqlcipher || conn.query_row("SELECT sqlite3mc_version()", [], |r| r.get::<_, String>(0)).is_ok()
+}
+
+/// The `application_id` of an unencrypted SQLite file at `path` (`None`: encrypted, or not
+/// SQLite): how a store from before encryption, or another program's database, shows itself.
+fn plain_application_id(path: &Path) -> Option<i32> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX).ok()?;
+    let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).ok()?;
+    let id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).ok()?;
+    (tables > 0).then_some(id)
+}
+
+/// Encrypts a store from before encryption, in the browser: SQLite3 Multiple Ciphers rekeys a
+/// plain database in place (its rollback journal makes that one transaction).
+#[cfg(target_arch = "wasm32")]
+fn encrypt_in_place(path: &Path, key: &StoreKey) -> Result<()> {
+    let plain = Connection::open(path)?;
+    plain.execute_batch(&format!("PRAGMA rekey = \"{}\";", key.pragma()))?;
+    tracing::info!("encrypted a store written before encryption");
+    Ok(())
+}
+
+/// Encrypts a store written before encryption, natively: a full encrypted copy (SQLCipher's
+/// `sqlcipher_export`) written beside it, made durable, then renamed over it. A crash before the
+/// rename leaves the original as it was (the copy is redone); after it, the encrypted store.
+#[cfg(not(target_arch = "wasm32"))]
+fn encrypt_in_place(path: &Path, key: &StoreKey) -> Result<()> {
+    let shown = path.display().to_string();
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".encrypting");
+    let tmp = std::path::PathBuf::from(tmp);
+    let _ = std::fs::remove_file(&tmp);
+    {
+        let plain = Connection::open(path)?;
+        let app_id: i32 = plain.pragma_query_value(None, "application_id", |r| r.get(0))?;
+        if app_id != APPLICATION_ID {
+            return Err(StoreError::Foreign { path: shown });
+        }
+        let version: i64 = plain.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        plain.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        plain.execute("ATTACH DATABASE ?1 AS encrypted KEY ?2", rusqlite::params![tmp.to_string_lossy(), key.pragma()])?;
+        plain.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))?;
+        plain.execute_batch(&format!("PRAGMA encrypted.user_version = {version}; PRAGMA encrypted.application_id = {APPLICATION_ID};"))?;
+        plain.execute_batch("DETACH DATABASE encrypted;")?;
+    }
+    std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(|e| StoreError::Corrupt { path: shown.clone(), detail: e.to_string() })?;
+    for ext in ["-wal", "-shm"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(ext);
+        let _ = std::fs::remove_file(std::path::PathBuf::from(side));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| StoreError::Corrupt { path: shown.clone(), detail: e.to_string() })?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+    }
+    tracing::info!(path = %shown, "encrypted a store written before encryption");
+    Ok(())
 }

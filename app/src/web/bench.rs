@@ -30,7 +30,9 @@ pub async fn run(jobs: usize) -> Result<String, UiError> {
     let pool = sqlite_wasm_vfs::sahpool::install::<sqlite_wasm_rs::WasmOsCallback>(&cfg, true)
         .await
         .map_err(|e| UiError::Engine(format!("the browser's private file system is not available ({e:?})")))?;
-    let mut store = Store::open("/bench.db")?;
+    super::cipher::encrypt_vfs("onsite-bench")?;
+    let key = super::cipher::store_key().await?;
+    let mut store = Store::open_with_key("/bench.db", &key)?;
     let now = Timestamp::now();
     let t = Instant::now();
     let open = fill_for_bench(&mut store, jobs, now)?;

@@ -12,6 +12,7 @@
 //! a number, each answer comes back with the same number.
 
 pub mod bench;
+pub mod cipher;
 pub mod worker;
 pub mod worker_link;
 

@@ -98,6 +98,8 @@ async fn open() -> Result<Arc<Engine>, UiError> {
     sqlite_wasm_vfs::sahpool::install::<sqlite_wasm_rs::WasmOsCallback>(&cfg, true)
         .await
         .map_err(|e| UiError::Engine(format!("the store's files are not available: is OnSite open in another tab or window? ({e:?})")))?;
-    let store = Store::open(STORE_FILE)?;
+    super::cipher::encrypt_vfs(&cfg.vfs_name)?;
+    let key = super::cipher::store_key().await?;
+    let store = Store::open_with_key(STORE_FILE, &key)?;
     Ok(Arc::new(Engine::new(store)))
 }

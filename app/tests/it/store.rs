@@ -87,7 +87,8 @@ fn corrupt_foreign_and_newer_files_are_refused_untouched() {
     let garbage = dir.path().join("garbage.sqlite");
     std::fs::write(&garbage, b"this is not a database, it is a shopping list: milk, eggs".repeat(100)).unwrap();
     let before = std::fs::read(&garbage).unwrap();
-    assert!(matches!(Store::open(&garbage), Err(StoreError::Corrupt { .. })));
+    // Encrypted, a damaged file and one with another key look the same: refused, untouched.
+    assert!(matches!(Store::open(&garbage), Err(StoreError::Corrupt { .. } | StoreError::WrongKey { .. })));
     assert_eq!(std::fs::read(&garbage).unwrap(), before);
 
     let foreign = dir.path().join("foreign.sqlite");
@@ -110,13 +111,16 @@ fn corrupt_foreign_and_newer_files_are_refused_untouched() {
     let damaged = dir.path().join("damaged.sqlite");
     std::fs::write(&damaged, &bytes).unwrap();
     match Store::open(&damaged) {
-        Err(e) => assert!(matches!(e, StoreError::Corrupt { .. } | StoreError::Sqlite(_) | StoreError::Migration(_)), "{e}"),
+        Err(e) => assert!(
+            matches!(e, StoreError::Corrupt { .. } | StoreError::WrongKey { .. } | StoreError::Sqlite(_) | StoreError::Migration(_)),
+            "{e}"
+        ),
         Ok(s) => assert!(s.list_all().is_err() || s.list_all().unwrap().is_empty()),
     }
 
     let newer = dir.path().join("newer.sqlite");
     drop(Store::open(&newer).unwrap());
-    let c = rusqlite::Connection::open(&newer).unwrap();
+    let c = Store::raw_connection(&newer).unwrap();
     c.pragma_update(None, "user_version", 99).unwrap();
     drop(c);
     assert!(matches!(Store::open(&newer), Err(StoreError::NewerSchema { found: 99 })));
@@ -224,7 +228,7 @@ fn many_edits_compact_without_losing_anything() {
     let store = Store::open(&path).unwrap();
     let notes: Vec<_> = store.open_job(job).unwrap().field.notes.into_iter().map(|n| n.text).collect();
     assert_eq!(notes, (0..150).map(|i| format!("n{i}")).collect::<Vec<_>>());
-    let c = rusqlite::Connection::open(&path).unwrap();
+    let c = Store::raw_connection(&path).unwrap();
     let chunks: i64 = c.query_row("SELECT max(chunk_count) FROM docs", [], |r| r.get(0)).unwrap();
     assert!(chunks < 32, "chunks are folded into snapshots ({chunks})");
 }
@@ -331,7 +335,7 @@ fn crash_mid_write_loses_no_acknowledged_edit_and_leaves_no_torn_state() {
         let row = store.list_all().unwrap().into_iter().find(|j| j.job_id == job).unwrap();
         assert_eq!(row.status, derive(&view.dispatch, &view.field).status);
         drop(store);
-        let c = rusqlite::Connection::open(&path).unwrap();
+        let c = Store::raw_connection(&path).unwrap();
         let check: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
         assert_eq!(check, "ok", "round {round}");
     }
@@ -431,4 +435,69 @@ fn rules_the_screens_relied_on_are_refused_below_them() {
     assert!(matches!(store.apply_edit(job, FieldEdit::RemoveLine { id: part_line.id }), Err(StoreError::PartsFromVan)));
     assert!(matches!(store.set_line_quantity(job, part_line.id, 5), Err(StoreError::PartsFromVan)));
     assert!(store.remove_line(job, part_line.id).unwrap().field.quote.lines.iter().all(|l| l.id != part_line.id));
+}
+
+/// Every file of the store read as raw bytes (the database and its write-ahead log).
+fn raw_files(path: &std::path::Path) -> Vec<u8> {
+    let mut all = std::fs::read(path).unwrap();
+    for ext in ["-wal", "-journal"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(ext);
+        all.extend(std::fs::read(std::path::PathBuf::from(side)).unwrap_or_default());
+    }
+    all
+}
+
+fn holds(bytes: &[u8], needle: &[u8]) -> bool {
+    bytes.windows(needle.len()).any(|w| w == needle)
+}
+
+/// What the phone's disk holds: customers' names, phones and photos only encrypted; a store
+/// from before encryption is encrypted in place with nothing lost; another key opens nothing.
+#[test]
+fn the_raw_file_holds_no_customer_data_and_old_stores_are_encrypted_in_place() {
+    let (dir, path, mut store) = seeded();
+    let job = open_job(&store);
+    let view = store.open_job(job).unwrap();
+    let (name, phone) = (view.dispatch.customer.name.clone(), view.dispatch.customer.phone.clone());
+    let jpeg = {
+        let img = image::RgbImage::from_fn(640, 480, |x, y| image::Rgb([(x % 251) as u8, (y % 241) as u8, ((x * y) % 239) as u8]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        image::DynamicImage::ImageRgb8(img).write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+        out.into_inner()
+    };
+    let photo = ReadyPhoto { jpeg: jpeg.clone(), thumbnail: jpeg[..jpeg.len() / 2].to_vec(), width: 640, height: 480 };
+    store.add_photo(job, PhotoKind::Fault, "客厅 living room", photo).unwrap();
+    drop(store);
+    let raw = raw_files(&path);
+    let photo_bytes = &jpeg[jpeg.len() / 2..jpeg.len() / 2 + 64];
+    for (what, needle) in [("name", name.as_bytes()), ("phone", phone.as_bytes()), ("photo", photo_bytes), ("header", b"SQLite format 3")] {
+        assert!(!holds(&raw, needle), "the store file holds the customer's {what} in the clear");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let key_file = onsite_app::platform::keys::KeyFile::path_for(&path);
+        assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    // With its key it opens as before; with another it is refused and left as it was.
+    assert_eq!(Store::open(&path).unwrap().open_job(job).unwrap().field.photos.len(), 1);
+    let before = std::fs::read(&path).unwrap();
+    let other = onsite_app::store::StoreKey::generate();
+    assert!(matches!(Store::open_with_key(&path, &other), Err(StoreError::WrongKey { .. })));
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+
+    // A store written before encryption: the same data, then encrypted on the next open.
+    let old = dir.path().join("old.sqlite");
+    let mut plain = Store::open_unencrypted(&old).unwrap();
+    seed(&mut plain, "li", Timestamp::now()).unwrap();
+    let jobs = plain.list_all().unwrap();
+    let old_name = jobs[0].customer_name.clone();
+    drop(plain);
+    assert!(holds(&raw_files(&old), old_name.as_bytes()), "the unencrypted store holds the name (the scan can fail)");
+    let store = Store::open(&old).unwrap();
+    assert_eq!(store.list_all().unwrap().len(), jobs.len(), "nothing lost");
+    drop(store);
+    assert!(!holds(&raw_files(&old), old_name.as_bytes()), "encrypted in place");
+    assert!(!holds(&raw_files(&old), b"SQLite format 3"));
 }
