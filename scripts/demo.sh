@@ -38,7 +38,7 @@ print(json.load(urllib.request.urlopen(req))["code"])
 PY
 ) || web_code="(could not make one: see $data/demo-credentials.json)"
 echo "technician web app (installable, works offline): http://$listen/app/ — in Settings, pair with code $web_code"
-echo "  (start over with: rm -rf $data $store)"
+echo "  (start over with: rm -rf $data $store*)"
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   echo "opening the technician app; close its window to stop the demo"
   ONSITE_LOCATION="${ONSITE_LOCATION:-31.2304,121.4737}" ./target/debug/onsite --store "$store"

@@ -53,6 +53,9 @@ enum Command {
         /// as the paired technician, so it stays on loopback unless you mean otherwise.
         #[arg(long, default_value = "127.0.0.1:8790")]
         listen: std::net::SocketAddr,
+        /// Serve on an address other machines reach, in plain HTTP (a network you trust only).
+        #[arg(long)]
+        allow_plain_http: bool,
     },
 }
 
@@ -85,10 +88,11 @@ fn main() -> anyhow::Result<()> {
             }
         }
         #[cfg(feature = "liveview")]
-        Command::Serve { listen } => {
-            if !listen.ip().is_loopback() {
-                eprintln!(
-                    "warning: {listen} is reachable from other machines, and anyone who opens the page works as this phone's technician"
+        Command::Serve { listen, allow_plain_http } => {
+            if !listen.ip().is_loopback() && !allow_plain_http {
+                anyhow::bail!(
+                    "refusing to serve the app in plain HTTP on {listen}: the page, its key and customers' data would cross the \
+                     network unencrypted. Serve on 127.0.0.1, or pass --allow-plain-http on a network you trust"
                 );
             }
             let services = onsite_app::ui::app::Services::new(store, cli.utc_offset_min);

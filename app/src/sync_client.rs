@@ -216,7 +216,7 @@ pub async fn pair(store: &Arc<Mutex<Store>>, server: &str, code: &str, device_na
             None => (false, None),
         }
     };
-    let resp = reqwest::Client::new()
+    let resp = http_client()
         .post(format!("{server}{PAIR_PATH}"))
         .json(&PairRequest { code: code.to_owned(), device_name: device_name.to_owned(), previous_device })
         .timeout(Duration::from_secs(20))
@@ -234,6 +234,20 @@ pub async fn pair(store: &Arc<Mutex<Store>>, server: &str, code: &str, device_na
     Ok(who)
 }
 
+/// The client every request to the server goes through. Natively it follows no redirects: one
+/// could send the token and the work to another (or a plain http) address. In the browser the
+/// app only talks to its own origin.
+fn http_client() -> reqwest::Client {
+    #[cfg(not(target_arch = "wasm32"))]
+    return reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a default HTTP client builds");
+    #[cfg(target_arch = "wasm32")]
+    return reqwest::Client::new();
+}
+
 /// Syncs one device's store with its server.
 pub struct SyncClient {
     http: reqwest::Client,
@@ -247,11 +261,7 @@ pub struct SyncClient {
 
 impl SyncClient {
     pub fn new(store: Arc<Mutex<Store>>) -> Self {
-        #[cfg(not(target_arch = "wasm32"))]
-        let http = reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).build().expect("a default HTTP client builds");
-        #[cfg(target_arch = "wasm32")]
-        let http = reqwest::Client::new();
-        Self { http, store, status: Arc::default(), session: tokio::sync::Mutex::new(()) }
+        Self { http: http_client(), store, status: Arc::default(), session: tokio::sync::Mutex::new(()) }
     }
 
     pub fn status(&self) -> SyncStatus {
@@ -265,7 +275,9 @@ impl SyncClient {
     fn endpoint(&self) -> Result<(String, String), SyncError> {
         let s = self.store();
         match (s.meta("server")?, s.meta("token")?) {
-            (Some(server), Some(token)) => Ok((server, token)),
+            // Checked at every sync, not only at pairing: a phone paired with a plain-http
+            // address before this rule sends nothing until it is paired again over https.
+            (Some(server), Some(token)) => Ok((server_address(&server)?, token)),
             _ => Err(SyncError::NotPaired),
         }
     }

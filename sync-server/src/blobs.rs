@@ -55,6 +55,8 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn get(&self, hash: &BlobHash) -> Result<Option<Vec<u8>>, BlobError>;
     /// Removes a blob (no document names it any more: erasure); `false` if it was not there.
     async fn delete(&self, hash: &BlobHash) -> Result<bool, BlobError>;
+    /// Discards every unfinished upload made for `job` (erasure); returns how many.
+    async fn discard_uploads_of(&self, job: &str) -> Result<usize, BlobError>;
 }
 
 /// Blobs as files: `objects/ab/abcdef…` when complete, `partial/abcdef….{upload}.{part,len}` while
@@ -150,6 +152,19 @@ impl BlobStore for FsBlobStore {
     async fn status(&self, hash: &BlobHash, upload: &str) -> Result<BlobStatus, BlobError> {
         let _g = self.lock(hash).lock().await;
         self.status_unlocked(hash, upload).await
+    }
+
+    async fn discard_uploads_of(&self, job: &str) -> Result<usize, BlobError> {
+        let marker = format!(".{job}.");
+        let mut dir = tokio::fs::read_dir(self.root.join("partial")).await?;
+        let mut n = 0;
+        while let Some(entry) = dir.next_entry().await? {
+            if entry.file_name().to_string_lossy().contains(&marker) {
+                tokio::fs::remove_file(entry.path()).await?;
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 
     async fn delete(&self, hash: &BlobHash) -> Result<bool, BlobError> {

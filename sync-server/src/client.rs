@@ -34,24 +34,28 @@ pub struct ClientLimits {
     /// Failed authentications (unknown tokens, wrong passwords) and login attempts, by address.
     auth_attempts: DefaultKeyedRateLimiter<IpAddr>,
     trusted_proxies: Vec<IpAddr>,
+    /// Plain HTTP off loopback behind a declared proxy: only the proxies may connect.
+    proxies_only: bool,
 }
 
 /// Keyed limiters remember every address they saw; past this many they forget the idle ones.
 const ADDRESSES_KEPT: usize = 10_000;
 
 impl ClientLimits {
-    pub fn new(requests_per_s: u32, auth_attempts_per_min: u32, trusted_proxies: Vec<IpAddr>) -> Self {
+    pub fn new(requests_per_s: u32, auth_attempts_per_min: u32, trusted_proxies: Vec<IpAddr>, proxies_only: bool) -> Self {
         let n = |n: u32| NonZeroU32::new(n.max(1)).expect("max(1) is non-zero");
         Self {
             requests: RateLimiter::keyed(Quota::per_second(n(requests_per_s)).allow_burst(n(requests_per_s.saturating_mul(2)))),
             auth_attempts: RateLimiter::keyed(Quota::per_minute(n(auth_attempts_per_min)).allow_burst(n(auth_attempts_per_min))),
-            trusted_proxies,
+            trusted_proxies: trusted_proxies.into_iter().map(|p| p.to_canonical()).collect(),
+            proxies_only,
         }
     }
 
     /// The address a request comes from: the peer, or, when the peer is a declared proxy, the
     /// last address in `X-Forwarded-For` (the one the proxy itself appended).
     pub fn client_of(&self, peer: IpAddr, headers: &axum::http::HeaderMap) -> IpAddr {
+        let peer = peer.to_canonical();
         if !self.trusted_proxies.contains(&peer) {
             return peer;
         }
@@ -62,18 +66,30 @@ impl ClientLimits {
             .flat_map(|v| v.split(','))
             .filter_map(|a| a.trim().parse::<IpAddr>().ok())
             .next_back()
-            .unwrap_or(peer)
+            .map_or(peer, |a| a.to_canonical())
     }
 
     /// Counts one authentication attempt (or failure) from `addr`; `Err` once there were too many.
     pub fn auth_attempt(&self, addr: Option<ClientAddr>) -> Result<(), AppError> {
         let Some(ClientAddr(ip)) = addr else { return Ok(()) };
         forget_idle(&self.auth_attempts);
-        self.auth_attempts.check_key(&ip).map_err(|_| AppError::RateLimited)
+        self.auth_attempts.check_key(&bucket(ip)).map_err(|_| AppError::RateLimited)
     }
 
     pub fn is_trusted_proxy(&self, peer: IpAddr) -> bool {
-        self.trusted_proxies.contains(&peer)
+        self.trusted_proxies.contains(&peer.to_canonical())
+    }
+}
+
+/// What a limit counts by: an IPv4 address, or an IPv6 /64 (one subscriber's usual share, so
+/// walking through its addresses does not reset the count).
+fn bucket(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        v4 => v4,
     }
 }
 
@@ -88,9 +104,13 @@ fn forget_idle(limiter: &DefaultKeyedRateLimiter<IpAddr>) {
 pub async fn identify(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
         let limits: &Arc<ClientLimits> = &state.clients;
+        if limits.proxies_only && !limits.is_trusted_proxy(peer.ip()) {
+            return AppError::Forbidden("plain HTTP is served to the declared proxy only: connect through it (https)".into())
+                .into_response();
+        }
         let ip = limits.client_of(peer.ip(), req.headers());
         forget_idle(&limits.requests);
-        if limits.requests.check_key(&ip).is_err() {
+        if limits.requests.check_key(&bucket(ip)).is_err() {
             return AppError::RateLimited.into_response();
         }
         req.extensions_mut().insert(ClientAddr(ip));
@@ -105,7 +125,7 @@ mod tests {
     #[test]
     fn forwarded_for_is_believed_only_from_a_declared_proxy() {
         let proxy: IpAddr = "10.0.0.2".parse().unwrap();
-        let limits = ClientLimits::new(10, 10, vec![proxy]);
+        let limits = ClientLimits::new(10, 10, vec![proxy], false);
         let mut h = axum::http::HeaderMap::new();
         h.append("x-forwarded-for", "203.0.113.9, 198.51.100.7".parse().unwrap());
         assert_eq!(limits.client_of(proxy, &h), "198.51.100.7".parse::<IpAddr>().unwrap());
@@ -116,7 +136,7 @@ mod tests {
 
     #[test]
     fn auth_attempts_run_out_per_address() {
-        let limits = ClientLimits::new(10, 3, vec![]);
+        let limits = ClientLimits::new(10, 3, vec![], false);
         let a = Some(ClientAddr("192.0.2.1".parse().unwrap()));
         let b = Some(ClientAddr("192.0.2.2".parse().unwrap()));
         for _ in 0..3 {
@@ -124,5 +144,12 @@ mod tests {
         }
         assert!(limits.auth_attempt(a).is_err());
         assert!(limits.auth_attempt(b).is_ok());
+        // An IPv6 /64 is one bucket, however many addresses it walks through; an IPv4 address
+        // written as IPv6 is that IPv4 address.
+        for i in 0..3 {
+            limits.auth_attempt(Some(ClientAddr(format!("2001:db8:1:2::{i}").parse().unwrap()))).unwrap();
+        }
+        assert!(limits.auth_attempt(Some(ClientAddr("2001:db8:1:2:ffff::9".parse().unwrap()))).is_err());
+        assert!(limits.auth_attempt(Some(ClientAddr("::ffff:192.0.2.1".parse().unwrap()))).is_err());
     }
 }

@@ -25,9 +25,15 @@ pub struct Erased {
 /// Erases the customer of `job` from every job of theirs: the jobs with the same phone number
 /// (however it was written), or only `job` when it has none.
 pub async fn erase_customer_of(state: &AppState, job: JobId) -> AppResult<Erased> {
+    let jobs = jobs_of_customer_of(state, job).await?;
+    erase_jobs(state, &jobs).await
+}
+
+/// The jobs of `job`'s customer: those with the same phone number, or only `job` without one.
+pub async fn jobs_of_customer_of(state: &AppState, job: JobId) -> AppResult<Vec<JobId>> {
     let (d, _) = state.store.load_job(job).await?.ok_or_else(|| AppError::NotFound(format!("no job {job}")))?;
     let phone = read_dispatch(&d).map_err(|e| AppError::Internal(e.into()))?.customer.phone;
-    let jobs = match customer_key(&phone) {
+    Ok(match customer_key(&phone) {
         Some(key) => {
             fill_customer_keys(state).await?;
             let mut jobs = state.store.jobs_of_customer(&key).await?;
@@ -37,8 +43,7 @@ pub async fn erase_customer_of(state: &AppState, job: JobId) -> AppResult<Erased
             jobs
         }
         None => vec![job],
-    };
-    erase_jobs(state, &jobs).await
+    })
 }
 
 /// Erases the customer's personal data from each of `jobs`.
@@ -61,7 +66,23 @@ pub async fn sweep(state: &AppState, before: Timestamp, limit: u32) -> AppResult
     if jobs.is_empty() {
         return Ok(Erased::default());
     }
-    erase_jobs(state, &jobs).await
+    let erased = erase_jobs(state, &jobs).await?;
+    state
+        .audit
+        .append_audit(crate::store::accounts::NewAuditEntry {
+            at: Timestamp::now(),
+            account_id: None,
+            login: "retention".into(),
+            via: "server".into(),
+            remote: None,
+            method: "SWEEP".into(),
+            route: "retention".into(),
+            path: "retention".into(),
+            status: 200,
+            detail: Some(serde_json::json!({ "jobs": erased.jobs, "blobs_deleted": erased.blobs_deleted, "finished_before": before })),
+        })
+        .await?;
+    Ok(erased)
 }
 
 /// Runs [`sweep`] every hour for jobs finished more than `after_days` ago.
@@ -90,20 +111,25 @@ async fn erase_one(state: &AppState, job: JobId) -> AppResult<Vec<BlobHash>> {
     let _g = state.job_locks.lock(job).await;
     let (d, f) = state.store.load_job(job).await?.ok_or_else(|| AppError::NotFound(format!("no job {job}")))?;
     let trusted = crate::jobs::trusted_times(state, job).await?;
-    let work = move || -> AppResult<(JobWrite, Vec<BlobHash>)> {
+    // Every photo the job ever named, not only those its current state names.
+    let ever_named: Vec<BlobHash> = state.store.blobs_of_job(job).await?.iter().filter_map(|h| h.parse().ok()).collect();
+    let work = move || -> AppResult<(JobWrite, Vec<BlobHash>, Vec<shared::model::GeoPoint>)> {
         let internal = |e: shared::docs::DocError| AppError::Internal(e.into());
         let (dispatch, field) = (read_dispatch(&d).map_err(internal)?, read_field(&f).map_err(internal)?);
-        let named = blobs_named(&dispatch, &field);
+        let mut named = blobs_named(&dispatch, &field);
+        named.extend(ever_named);
+        let places = field.events.iter().filter_map(|e| e.location).collect();
         let (rd, rf) = redact(&dispatch, &field);
         let (mut nd, mut nf) = rebuild(&rd, &rf, ActorId::random(), Timestamp::now()).map_err(internal)?;
         let mut write = crate::jobs::write_for(&mut nd, &mut nf, (&[], &[]), &trusted, Vec::new())?;
         write.full = Some((nd.save(), nf.save()));
         (write.dispatch_chunk, write.field_chunk) = (Vec::new(), Vec::new());
         write.index.customer_key = None;
-        Ok((write, named))
+        Ok((write, named, places))
     };
-    let (write, named) = state.cpu.run(work).await.map_err(|e| AppError::Internal(e.into()))??;
-    state.store.erase_job(write, Timestamp::now()).await?;
+    let (write, named, places) = state.cpu.run(work).await.map_err(|e| AppError::Internal(e.into()))??;
+    state.store.erase_job(write, Timestamp::now(), places).await?;
+    state.blobs.discard_uploads_of(&job.to_string()).await.map_err(|e| AppError::Internal(anyhow::anyhow!("discarding uploads: {e}")))?;
     Ok(named)
 }
 

@@ -7,6 +7,12 @@
 //! - Same key, first one still running: 409, try again shortly.
 //! - Same key, different request (method, path, query or body): 422.
 //! - A first attempt that failed on the server's side (5xx) or was rate limited frees the key.
+//! - An answer that carries a secret (a new token, a pairing code; the handler says so with
+//!   [`SecretAnswer`]) is not kept: a retry learns that the change was made (409) and looks the
+//!   result up, so no secret sits in the database.
+//!
+//! The request's fingerprint includes who sent it and with what role, so another token of the
+//! same account never receives an answer meant for a stronger one.
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
@@ -29,6 +35,22 @@ pub const KEY_BYTES_MAX: usize = 200;
 const BODY_BYTES_MAX: usize = 256 * 1024;
 /// Responses bigger than this are not kept (the key is freed instead).
 const RESPONSE_BYTES_MAX: usize = 1024 * 1024;
+
+/// Marks an answer that holds a secret: it is never kept for replays.
+#[derive(Clone, Copy, Debug)]
+pub struct SecretAnswer;
+
+impl axum::response::IntoResponseParts for SecretAnswer {
+    type Error = std::convert::Infallible;
+
+    fn into_response_parts(self, mut res: axum::response::ResponseParts) -> Result<axum::response::ResponseParts, Self::Error> {
+        res.extensions_mut().insert(self);
+        Ok(res)
+    }
+}
+
+/// What is kept in place of an answer that held a secret.
+const SECRET_KEPT: &str = "application/x-onsite-secret-not-kept";
 
 fn body_limit(route: &str) -> usize {
     if route.ends_with("/customer-photos") { shared::photo::INPUT_BYTES_MAX } else { BODY_BYTES_MAX }
@@ -57,6 +79,10 @@ async fn run(state: &AppState, req: Request, next: Next) -> Result<Response, App
         .await
         .map_err(|e| AppError::TooLarge(format!("the request body is larger than this route takes: {e}")))?;
     let mut h = blake3::Hasher::new_derive_key("OnSite 2026-12 idempotent request v1");
+    h.update(actor.via.label().as_bytes());
+    h.update(b"\0");
+    h.update(actor.role.as_str().as_bytes());
+    h.update(b"\0");
     h.update(parts.method.as_str().as_bytes());
     h.update(b"\0");
     h.update(parts.uri.path_and_query().map_or("", |p| p.as_str()).as_bytes());
@@ -67,6 +93,11 @@ async fn run(state: &AppState, req: Request, next: Next) -> Result<Response, App
     let expire_before = now.plus_minutes(-KEEP_HOURS * 60);
     match state.audit.idempotency_begin(actor.account, &key, &fingerprint, now, expire_before).await? {
         Idempotency::Proceed => {}
+        Idempotency::Replay(stored) if stored.content_type.as_deref() == Some(SECRET_KEPT) => {
+            return Err(AppError::Conflict(
+                "this request was already made (same Idempotency-Key); its answer held a secret, which is not kept: look the result up instead".into(),
+            ));
+        }
         Idempotency::Replay(stored) => return Ok(replay(stored)),
         Idempotency::InFlight => {
             return Err(AppError::Conflict("a request with this Idempotency-Key is still being processed; retry shortly".into()));
@@ -79,6 +110,11 @@ async fn run(state: &AppState, req: Request, next: Next) -> Result<Response, App
     let status = resp.status();
     if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
         state.audit.idempotency_release(actor.account, &key).await?;
+        return Ok(resp);
+    }
+    if resp.extensions().get::<SecretAnswer>().is_some() {
+        let kept = StoredResponse { status: status.as_u16(), content_type: Some(SECRET_KEPT.into()), body: Vec::new() };
+        state.audit.idempotency_finish(actor.account, &key, kept).await?;
         return Ok(resp);
     }
     let (parts, body) = resp.into_parts();

@@ -62,6 +62,8 @@ pub struct Limits {
     pub auth_attempts_per_min: u32,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Only the trusted proxies may connect (plain HTTP off loopback behind a TLS proxy).
+    pub proxies_only: bool,
 }
 
 impl Default for Limits {
@@ -73,6 +75,7 @@ impl Default for Limits {
             client_requests_per_s: 200,
             auth_attempts_per_min: 20,
             trusted_proxies: Vec::new(),
+            proxies_only: false,
         }
     }
 }
@@ -96,6 +99,9 @@ pub struct AppState {
     pub events: tokio::sync::broadcast::Sender<JobId>,
     /// Where Automerge work runs (never on the async workers).
     pub cpu: Arc<CpuPool>,
+    /// Where Argon2 runs, one at a time: a flood of password guesses never takes the cores that
+    /// sync needs.
+    pub passwords: Arc<CpuPool>,
     /// Bounds on each sync message a device sends.
     pub guard_limits: GuardLimits,
     pub finished_job_retention_days: u32,
@@ -116,7 +122,9 @@ impl AppState {
                 limits.client_requests_per_s,
                 limits.auth_attempts_per_min,
                 limits.trusted_proxies.clone(),
+                limits.proxies_only,
             )),
+            passwords: Arc::new(CpuPool::new(1)),
             blobs,
             job_locks: Arc::default(),
             device_limiter: Arc::new(RateLimiter::keyed(

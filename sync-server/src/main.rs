@@ -138,8 +138,12 @@ async fn main() -> anyhow::Result<()> {
             cli.listen
         );
     }
+    // Plain HTTP off loopback behind a TLS proxy: only the proxy may connect, so nothing reaches
+    // the server in clear from anywhere else.
+    let proxies_only = tls.is_none() && !cli.listen.ip().is_loopback() && !cli.allow_plain_http && !cli.trusted_proxy.is_empty();
     let fresh = !data.join("onsite-server.sqlite").exists();
     let limits = Limits {
+        proxies_only,
         device_requests_per_s: cli.device_requests_per_s,
         finished_job_retention_days: cli.finished_job_retention_days,
         client_requests_per_s: cli.client_requests_per_s,
@@ -224,7 +228,7 @@ mod cli {
             Command::User(UserCommand::Passwd { login }) => {
                 let a = account(state, &login).await?;
                 let password = read_password(&format!("new password for {}", a.login))?;
-                let hash = state.cpu.run(move || onsite_server::accounts::hash_password(&password)).await??;
+                let hash = state.passwords.run(move || onsite_server::accounts::hash_password(&password)).await??;
                 state.accounts.update_account(a.id, AccountPatch { password_hash: Some(hash), ..Default::default() }).await?;
                 audit(state, "user passwd", serde_json::json!({ "account": a.id })).await?;
                 println!("password of {} set", a.login);
@@ -233,7 +237,7 @@ mod cli {
             Command::User(UserCommand::Enable { login }) => set_disabled(state, &login, false).await?,
             Command::Token(TokenCommand::Add { login, name, role, expires_in_days }) => {
                 let a = account(state, &login).await?;
-                let issued = issue_token(state, &a, &name, role, expires_in_days).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                let issued = issue_token(state, &a, &name, role, expires_in_days, a.role).await.map_err(|e| anyhow::anyhow!("{e}"))?;
                 audit(state, "token add", serde_json::json!({ "account": a.id, "token": issued.info.id, "role": issued.info.role }))
                     .await?;
                 eprintln!("token {} for {} ({}); shown once, keep it safe:", issued.info.id, a.login, issued.info.role);

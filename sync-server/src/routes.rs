@@ -104,6 +104,9 @@ async fn blob_job(state: &AppState, who: &DeviceAuth, h: &HeaderMap) -> AppResul
     if !state.store.ever_assigned(who.technician, job).await? {
         return Err(AppError::Forbidden("this job is not assigned to you".into()));
     }
+    if !state.store.erased_among(vec![job]).await?.is_empty() {
+        return Err(AppError::Forbidden("this job's customer data was erased: its photos are not taken".into()));
+    }
     Ok(job)
 }
 

@@ -22,8 +22,9 @@ use crate::auth::hash_secret;
 use crate::client::ClientAddr;
 use crate::error::AppError;
 
-/// The browser session's cookie.
-pub const SESSION_COOKIE: &str = "onsite_session";
+/// The browser session's cookie. `__Host-`: browsers take it only from this exact host, over
+/// HTTPS, for the whole site, so a sibling subdomain cannot plant one.
+pub const SESSION_COOKIE: &str = "__Host-onsite_session";
 /// How long a browser session lasts after login (a working day and then some).
 pub const SESSION_HOURS: i64 = 12;
 /// Prefix of office API tokens.

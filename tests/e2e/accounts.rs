@@ -186,9 +186,28 @@ async fn tokens_rotate_and_revoke_and_never_exceed_their_account() {
     let (s, _) = send(&w.dispatcher, "PATCH", &format!("/admin/v1/accounts/{account}"), json!({ "disabled": true })).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(send(&dan, "GET", "/admin/v1/jobs", Value::Null).await.0, StatusCode::UNAUTHORIZED);
-    // The last admin cannot remove itself.
+    // A token scoped below its account cannot mint or take over a stronger one.
     let (_, admin_me) = send(&w.dispatcher, "GET", "/admin/v1/session", Value::Null).await;
-    let admin_id = admin_me["account_id"].as_str().unwrap();
+    let admin_account = admin_me["account_id"].as_str().unwrap().to_owned();
+    let (s, scoped) =
+        send(&w.dispatcher, "POST", &format!("/admin/v1/accounts/{admin_account}/tokens"), json!({ "name": "erp", "role": "viewer" }))
+            .await;
+    assert_eq!(s, StatusCode::OK, "{scoped}");
+    let erp = Dispatcher { token: scoped["token"].as_str().unwrap().to_owned(), ..dan.clone() };
+    let (s, b) = send(&erp, "POST", &format!("/admin/v1/accounts/{admin_account}/tokens"), json!({ "name": "up" })).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["role"], "viewer", "a viewer token mints viewer tokens: {b}");
+    let (s, _) = send(&erp, "POST", &format!("/admin/v1/accounts/{admin_account}/tokens"), json!({ "name": "up", "role": "admin" })).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (_, tokens) = send(&w.dispatcher, "GET", &format!("/admin/v1/accounts/{admin_account}/tokens"), Value::Null).await;
+    let admin_token = tokens.as_array().unwrap().iter().find(|t| t["role"] == "admin").unwrap()["id"].as_str().unwrap().to_owned();
+    for action in ["rotate", "revoke"] {
+        let (s, _) = send(&erp, "POST", &format!("/admin/v1/tokens/{admin_token}/{action}"), json!({})).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "a viewer token cannot {action} the admin's");
+    }
+    assert_eq!(send(&w.dispatcher, "GET", "/admin/v1/accounts", Value::Null).await.0, StatusCode::OK, "the admin token still works");
+    // The last admin cannot remove itself.
+    let admin_id = admin_account.as_str();
     let (s, b) = send(&w.dispatcher, "PATCH", &format!("/admin/v1/accounts/{admin_id}"), json!({ "role": "dispatcher" })).await;
     assert_eq!(s, StatusCode::CONFLICT, "{b}");
 }
@@ -272,6 +291,18 @@ async fn a_retried_post_with_the_same_idempotency_key_creates_one_job() {
     let (_, jobs) = d.get("/admin/v1/jobs").await;
     let ids: Vec<&Value> = jobs["jobs"].as_array().unwrap().iter().map(|j| &j["job_id"]).collect();
     assert_eq!(ids.len(), 1, "one job, not two: {jobs}");
+    // An answer holding a secret (a new token) is not kept: the retry is told it was done.
+    let (_, me) = d.get("/admin/v1/session").await;
+    let tokens = format!("{}/admin/v1/accounts/{}/tokens", d.base, me["account_id"].as_str().unwrap());
+    let mint = || d.http.post(&tokens).bearer_auth(&d.token).header("idempotency-key", "mint-1").json(&json!({ "name": "ci" })).send();
+    let minted: Value = mint().await.unwrap().json().await.unwrap();
+    let secret = minted["token"].as_str().unwrap().to_owned();
+    assert_eq!(mint().await.unwrap().status(), StatusCode::CONFLICT);
+    let db = std::fs::read(w.server.data.join("onsite-server.sqlite")).unwrap();
+    let wal = std::fs::read(w.server.data.join("onsite-server.sqlite-wal")).unwrap_or_default();
+    for bytes in [&db, &wal] {
+        assert!(!bytes.windows(secret.len()).any(|x| x == secret.as_bytes()), "the token's secret is stored");
+    }
     // Another account's identical key is its own.
     let ann = w.server.staff("调度 Ann", Role::Dispatcher).await;
     let r = ann
@@ -444,6 +475,18 @@ async fn https_from_certificate_files_and_no_plain_http_off_loopback() {
     assert!(!out.status.success());
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("refusing plain HTTP") && said.contains("--tls-cert"), "{said}");
+    // Behind a declared TLS proxy, plain HTTP is served to that proxy only.
+    let mut proxied = spawn(format!("0.0.0.0:{port}"), &["--trusted-proxy", "192.0.2.10"]);
+    let mut status = None;
+    for _ in 0..200 {
+        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/health")).await {
+            status = Some(r.status());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(status, Some(reqwest::StatusCode::FORBIDDEN), "a direct connection is refused");
+    proxied.kill().await.unwrap();
     // Declared as a trusted network, it starts.
     let mut open = spawn(format!("0.0.0.0:{port}"), &["--allow-plain-http"]);
     let mut up = false;

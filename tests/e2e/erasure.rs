@@ -80,6 +80,13 @@ async fn an_erased_customer_leaves_every_document_file_photo_and_phone() {
     // Only an admin erases.
     let dan = w.server.staff("调度 Dan", Role::Dispatcher).await;
     assert_eq!(dan.post("/admin/v1/erasures", json!({ "job": first })).await.0, 403);
+    // A dry run says which jobs would go, and erases nothing.
+    let (s, preview) = d.post("/admin/v1/erasures", json!({ "job": first, "dry_run": true })).await;
+    assert_eq!(s, 200, "{preview}");
+    assert_eq!(preview["jobs"].as_array().unwrap().len(), 2);
+    assert!(!files_holding(&w.server.data, "Customer 41").is_empty());
+    let (_, tech_view) = d.get(&format!("/admin/v1/technicians/{tech}")).await;
+    assert!(!tech_view["last_check_in"].is_null(), "the check-in at the customer's door is known: {tech_view}");
     let (s, erased) = d.post("/admin/v1/erasures", json!({ "job": first })).await;
     assert_eq!(s, 200, "{erased}");
     let mut ids: Vec<String> = erased["jobs"].as_array().unwrap().iter().map(|j| j.as_str().unwrap().to_owned()).collect();
@@ -104,6 +111,18 @@ async fn an_erased_customer_leaves_every_document_file_photo_and_phone() {
             assert!(!text.contains(s), "{s:?} is in job {job}'s documents");
         }
     }
+    let (_, tech_view) = d.get(&format!("/admin/v1/technicians/{tech}")).await;
+    assert!(tech_view["last_check_in"].is_null(), "the technician's last position was the customer's door: {tech_view}");
+    // The phone's photo upload for the erased job is refused.
+    let token = phone.with(|s| s.meta("token").unwrap().unwrap());
+    let r = reqwest::Client::new()
+        .head(format!("{}/v1/blobs/{}", w.server.url(), photo))
+        .bearer_auth(&token)
+        .header("onsite-job", first.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "no photo of an erased job is taken");
     // The job is still there for the KPIs, as the work that was done.
     let view = d.job(first).await;
     assert_eq!(view["dispatch"]["customer"]["name"], shared::erase::ERASED_NAME);

@@ -83,7 +83,7 @@ impl Server {
     pub async fn staff(&self, name: &str, role: Role) -> Dispatcher {
         let login = format!("staff-{}", &onsite_server::auth::new_token("")[..12]);
         let account = create_account(&self.state, &login, name, role, None).await.unwrap();
-        let issued = issue_token(&self.state, &account, "tests", None, None).await.unwrap();
+        let issued = issue_token(&self.state, &account, "tests", None, None, role).await.unwrap();
         Dispatcher { base: self.url(), token: issued.token, http: reqwest::Client::new() }
     }
 }

@@ -6,8 +6,11 @@
 //!   read (mode 0600). The store file alone — copied by a backup or sync tool, left on a disk —
 //!   reads as noise; another user of the machine cannot read the key. Whoever runs as the same
 //!   user (or as root) reads both, so it does not protect against them.
-//! - Phones' native builds keep the key in the OS keystore (Android Keystore, iOS Keychain) through
-//!   this trait: the key then survives only on that device and is released only to this app.
+//! - A phone's native build should keep the key in the OS keystore (Android Keystore, iOS
+//!   Keychain) behind this trait, so it never leaves the device and is released to this app only.
+//!   Those builds cannot be made on our machines (no NDK, no Xcode), so today every native build
+//!   uses [`KeyFile`]: in a phone app's private storage other apps cannot read it, but a device
+//!   backup would copy it along with the store.
 //! - The web app: see `web::worker`.
 
 use std::path::{Path, PathBuf};

@@ -16,6 +16,7 @@ use crate::audit::AuditDetail;
 use crate::auth::{hash_secret, new_token};
 use crate::client::ClientAddr;
 use crate::error::{AppError, AppResult};
+use crate::idempotency::SecretAnswer;
 use crate::routes::AppJson;
 use crate::staff::{AdminAuth, SESSION_COOKIE, SESSION_HOURS, TOKEN_PREFIX, ViewerAuth, session_cookie};
 use crate::store::accounts::{AccountPatch, AuditEntry, AuditQuery, NewAccount, NewAuditEntry, NewToken};
@@ -31,7 +32,7 @@ impl From<AccountError> for AppError {
 
 /// Hashes on the CPU pool: Argon2 is deliberately slow and must not hold an async worker.
 async fn hashed(state: &AppState, password: String) -> AppResult<String> {
-    Ok(state.cpu.run(move || hash_password(&password)).await.map_err(|e| anyhow::anyhow!(e))??)
+    Ok(state.passwords.run(move || hash_password(&password)).await.map_err(|e| anyhow::anyhow!(e))??)
 }
 
 /// Makes an account (the command line and `POST /admin/v1/accounts`).
@@ -54,18 +55,24 @@ pub struct IssuedToken {
     pub info: ApiToken,
 }
 
-/// Issues a token for `account` with at most its role.
+/// Issues a token for `account` with at most its role, and at most `cap` (the role in force for
+/// whoever asks: a viewer-scoped token of an admin account mints viewer tokens, not admin ones).
 pub async fn issue_token(
     state: &AppState,
     account: &Account,
     name: &str,
     role: Option<Role>,
     expires_in_days: Option<u32>,
+    cap: Role,
 ) -> AppResult<IssuedToken> {
     let name = check_name(name)?;
-    let role = role.unwrap_or(account.role);
-    if role > account.role {
-        return Err(AppError::BadRequest(format!("a token cannot do more than its account: {} is {}", account.login, account.role)));
+    let most = account.role.min(cap);
+    let role = role.unwrap_or(most);
+    if role > most {
+        return Err(AppError::BadRequest(format!(
+            "a token cannot do more than its account ({} is {}) or than the one asking for it ({cap})",
+            account.login, account.role
+        )));
     }
     if expires_in_days == Some(0) || expires_in_days.is_some_and(|d| d > 3650) {
         return Err(AppError::BadRequest("expires_in_days is 1 to 3650 (or absent: no expiry)".into()));
@@ -121,11 +128,12 @@ pub async fn login(
         _ => (None, decoy_hash().to_owned()),
     };
     let password = body.password;
-    let matches = state.cpu.run(move || verify_password(&password, &hash)).await.map_err(|e| anyhow::anyhow!(e))?;
+    let matches = state.passwords.run(move || verify_password(&password, &hash)).await.map_err(|e| anyhow::anyhow!(e))?;
     let audit = |account: Option<&Account>, status: u16| NewAuditEntry {
         at: Timestamp::now(),
         account_id: account.map(|a| a.id),
-        login: account.map_or_else(|| login.chars().take(64).collect(), |a| a.login.clone()),
+        // An unknown login is not written down: people sometimes type their password there.
+        login: account.map_or_else(|| "(unknown login)".to_owned(), |a| a.login.clone()),
         via: "session".into(),
         remote: addr.map(|a| a.to_string()),
         method: "POST".into(),
@@ -134,8 +142,9 @@ pub async fn login(
         status,
         detail: None,
     };
+    let known = account.clone();
     let Some(account) = account.filter(|_| matches) else {
-        state.audit.append_audit(audit(None, 401)).await?;
+        state.audit.append_audit(audit(known.as_ref(), 401)).await?;
         return Err(AppError::BadLogin);
     };
     let secret = new_token("oss_");
@@ -174,12 +183,15 @@ pub struct PasswordChange {
 pub async fn change_own_password(
     State(state): State<AppState>,
     who: ViewerAuth,
+    addr: Option<axum::Extension<ClientAddr>>,
     AppJson(body): AppJson<PasswordChange>,
 ) -> AppResult<AppJson<serde_json::Value>> {
+    // Guesses at the current password count like login attempts.
+    state.clients.auth_attempt(addr.map(|a| a.0))?;
     let (_, hash) = state.accounts.account_by_login(&who.login).await?.ok_or_else(|| AppError::NotFound("no such account".into()))?;
     let hash = hash.unwrap_or_else(|| decoy_hash().to_owned());
     let current = body.current;
-    if !state.cpu.run(move || verify_password(&current, &hash)).await.map_err(|e| anyhow::anyhow!(e))? {
+    if !state.passwords.run(move || verify_password(&current, &hash)).await.map_err(|e| anyhow::anyhow!(e))? {
         return Err(AppError::Forbidden("the current password is wrong (当前密码错误)".into()));
     }
     let password_hash = Some(hashed(&state, body.new).await?);
@@ -262,7 +274,7 @@ pub async fn patch_account(
     .into_iter()
     .flatten()
     .collect();
-    let detail = serde_json::json!({ "account": id, "changed": changed });
+    let detail = serde_json::json!({ "account": id, "changed": changed, "role": body.role, "disabled": body.disabled });
     let account = state.accounts.update_account(id, patch).await?;
     Ok((AuditDetail(detail), AppJson(account)))
 }
@@ -296,15 +308,24 @@ pub async fn post_token(
     who: ViewerAuth,
     Path(id): Path<String>,
     AppJson(body): AppJson<NewTokenBody>,
-) -> AppResult<(AuditDetail, AppJson<IssuedToken>)> {
+) -> AppResult<(SecretAnswer, AuditDetail, AppJson<IssuedToken>)> {
     let account = token_owner(&state, &who, account_id(&id)?).await?;
-    let issued = issue_token(&state, &account, &body.name, body.role, body.expires_in_days).await?;
-    Ok((AuditDetail(serde_json::json!({ "account": account.id, "token": issued.info.id, "role": issued.info.role })), AppJson(issued)))
+    let issued = issue_token(&state, &account, &body.name, body.role, body.expires_in_days, who.role).await?;
+    Ok((
+        SecretAnswer,
+        AuditDetail(serde_json::json!({ "account": account.id, "token": issued.info.id, "role": issued.info.role })),
+        AppJson(issued),
+    ))
 }
 
+/// A token `who` may revoke or rotate: their own account's (or, for admins, anyone's), and no
+/// stronger than the role `who` acts with.
 async fn owned_token(state: &AppState, who: &ViewerAuth, id: &str) -> AppResult<(Account, ApiToken)> {
     let token = state.accounts.token(id).await?.ok_or_else(|| AppError::NotFound(format!("no token {id}")))?;
     let account = token_owner(state, who, token.account_id).await?;
+    if token.role > who.role {
+        return Err(AppError::Forbidden(format!("token {id} can do more ({}) than you act with here ({})", token.role, who.role)));
+    }
     Ok((account, token))
 }
 
@@ -327,15 +348,19 @@ pub async fn rotate_token(
     State(state): State<AppState>,
     who: ViewerAuth,
     Path(id): Path<String>,
-) -> AppResult<(AuditDetail, AppJson<IssuedToken>)> {
+) -> AppResult<(SecretAnswer, AuditDetail, AppJson<IssuedToken>)> {
     let (account, old) = owned_token(&state, &who, &id).await?;
     if old.revoked_at.is_some() {
         return Err(AppError::Conflict(format!("token {id} is revoked; issue a new one")));
     }
     let days = old.expires_at.map(|e| (e.0 - old.created_at.0).div_euclid(Timestamp::DAY).clamp(1, 3650) as u32);
-    let issued = issue_token(&state, &account, &old.name, Some(old.role.min(account.role)), days).await?;
-    state.accounts.revoke_token(&old.id, Timestamp::now()).await?;
-    Ok((AuditDetail(serde_json::json!({ "token": old.id, "replaced_by": issued.info.id })), AppJson(issued)))
+    // Revoked first: of two rotations at once, one wins and the other is refused, never two
+    // successors alive.
+    if !state.accounts.revoke_token(&old.id, Timestamp::now()).await? {
+        return Err(AppError::Conflict(format!("token {id} was revoked meanwhile")));
+    }
+    let issued = issue_token(&state, &account, &old.name, Some(old.role.min(account.role)), days, who.role).await?;
+    Ok((SecretAnswer, AuditDetail(serde_json::json!({ "token": old.id, "replaced_by": issued.info.id })), AppJson(issued)))
 }
 
 // --- audit ---

@@ -19,6 +19,10 @@ pub struct ErasureRequest {
     pub job: Option<JobId>,
     #[serde(default)]
     pub jobs: Vec<JobId>,
+    /// Only say which jobs would be erased (a customer's jobs are found by phone number: check
+    /// that they are all theirs before erasing, which cannot be undone).
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 /// Jobs one request may list (larger sets: several requests, or the retention setting).
@@ -29,8 +33,18 @@ pub async fn post_erasure(
     _who: AdminAuth,
     AppJson(req): AppJson<ErasureRequest>,
 ) -> AppResult<(AuditDetail, AppJson<Erased>)> {
+    if let (true, Some(job), true) = (req.dry_run, req.job, req.jobs.is_empty()) {
+        let jobs = crate::erasure::jobs_of_customer_of(&state, job).await?;
+        return Ok((AuditDetail(serde_json::json!({ "dry_run": true, "jobs": jobs })), AppJson(Erased { jobs, blobs_deleted: 0 })));
+    }
     let erased = match (req.job, req.jobs.is_empty()) {
         (Some(job), true) => erase_customer_of(&state, job).await?,
+        (None, false) if req.jobs.len() <= JOBS_MAX && req.dry_run => {
+            return Ok((
+                AuditDetail(serde_json::json!({ "dry_run": true, "jobs": req.jobs })),
+                AppJson(Erased { jobs: req.jobs, blobs_deleted: 0 }),
+            ));
+        }
         (None, false) if req.jobs.len() <= JOBS_MAX => {
             for &job in &req.jobs {
                 state.store.job_row(job).await?.ok_or_else(|| AppError::NotFound(format!("no job {job}")))?;

@@ -89,9 +89,9 @@ pub async fn create_pairing_code(
     State(state): State<AppState>,
     _who: AdminAuth,
     Path(tech): Path<String>,
-) -> AppResult<AppJson<PairingCode>> {
+) -> AppResult<(crate::idempotency::SecretAnswer, AppJson<PairingCode>)> {
     let tech: TechnicianId = tech.parse().map_err(|_| AppError::BadRequest(format!("not a technician id: {tech}")))?;
-    Ok(AppJson(pairing_code(&state, tech).await?))
+    Ok((crate::idempotency::SecretAnswer, AppJson(pairing_code(&state, tech).await?)))
 }
 
 /// `GET /admin/v1/technicians/{id}/devices`: each device, when it was last seen, and what it

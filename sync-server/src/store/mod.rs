@@ -302,10 +302,14 @@ pub trait Store: Send + Sync + 'static {
     async fn jobs_without_customer_key(&self) -> Result<Vec<JobId>>;
     async fn set_customer_key(&self, job: JobId, key: Option<String>) -> Result<()>;
     /// Replaces a job's documents with erased ones (`w.full`) in one transaction: its index row,
-    /// the blobs it names, and no device sync state (they described the old history). Freed
+    /// the blobs it names, and no device sync state (they described the old history); technicians'
+    /// last positions that were one of `places` (where they checked in at the customer's), and
+    /// kept idempotent answers that name the job, go too. Freed
     /// pages are overwritten (`secure_delete`) and the write-ahead log emptied, so the old
     /// values are gone from the files too.
-    async fn erase_job(&self, w: JobWrite, at: Timestamp) -> Result<()>;
+    async fn erase_job(&self, w: JobWrite, at: Timestamp, places: Vec<GeoPoint>) -> Result<()>;
+    /// Every blob the job's documents ever named (held or not).
+    async fn blobs_of_job(&self, job: JobId) -> Result<Vec<String>>;
     /// Which of `jobs` were erased.
     async fn erased_among(&self, jobs: Vec<JobId>) -> Result<Vec<JobId>>;
     /// Closed or cancelled jobs that finished before `before` and still hold personal data.

@@ -8,6 +8,7 @@ use automerge::AutoCommit;
 use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 use shared::docs::DocKind;
+use shared::model::GeoPoint;
 use shared::wire::Digest;
 use shared::{DeviceId, JobId, TechnicianId, Timestamp};
 
@@ -184,6 +185,8 @@ fn migrations() -> Migrations<'static> {
         CREATE TABLE erased_jobs (job_id TEXT PRIMARY KEY, erased_at INTEGER NOT NULL) WITHOUT ROWID;
         "#,
         ),
+        // One-time chores that cannot run inside a migration's transaction (see `SqliteStore::open`).
+        M::up("CREATE TABLE maintenance (name TEXT PRIMARY KEY, done_at INTEGER NOT NULL) WITHOUT ROWID;"),
     ])
 }
 
@@ -263,6 +266,17 @@ impl SqliteStore {
         conn.pragma_update(None, "secure_delete", true)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrations().to_latest(&mut conn)?;
+        // Pages freed before `secure_delete` was on may still hold old values: rewrite the file
+        // once so none survive (erasure relies on it).
+        let done: bool = conn.query_row("SELECT count(*) FROM maintenance WHERE name = 'secure_delete_vacuum'", [], |r| r.get(0))?;
+        if !done {
+            tracing::info!(path = %path.display(), "rewriting the database once so no freed page keeps old data (may take a while)");
+            conn.execute_batch("VACUUM;")?;
+            conn.execute("INSERT INTO maintenance (name, done_at) VALUES ('secure_delete_vacuum', ?1)", [Timestamp::now().0])?;
+        }
+        // Customers' data: the file is the server's user's alone, whatever the umask.
+        #[cfg(unix)]
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).map_err(|e| StoreError::Task(e.to_string()))?;
         Ok(Self { conn: Arc::new(Mutex::new(conn)) })
     }
 
@@ -674,13 +688,17 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn erase_job(&self, w: JobWrite, at: Timestamp) -> Result<()> {
+    async fn erase_job(&self, w: JobWrite, at: Timestamp, places: Vec<GeoPoint>) -> Result<()> {
         self.call(move |c| {
             let tx = c.transaction()?;
             let job = w.index.job.to_string();
             for table in ["blob_refs", "blob_holders", "sync_states"] {
                 tx.execute(&format!("DELETE FROM {table} WHERE job_id = ?1"), [&job])?;
             }
+            for p in &places {
+                tx.execute("DELETE FROM technician_locations WHERE lat = ?1 AND lon = ?2", params![p.lat, p.lon])?;
+            }
+            tx.execute("DELETE FROM idempotency_keys WHERE instr(body, CAST(?1 AS BLOB)) > 0", [&job])?;
             write_job_in(&tx, &w)?;
             tx.execute("INSERT OR REPLACE INTO erased_jobs (job_id, erased_at) VALUES (?1, ?2)", params![job, at.0])?;
             tx.commit()?;
@@ -688,6 +706,15 @@ impl Store for SqliteStore {
             // ones over them; TRUNCATE also empties the log file.
             c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn blobs_of_job(&self, job: JobId) -> Result<Vec<String>> {
+        self.call(move |c| {
+            let mut stmt = c.prepare_cached("SELECT hash FROM blob_refs WHERE job_id = ?1")?;
+            let rows = stmt.query_map([job.to_string()], |r| r.get::<_, String>(0))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
         .await
     }

@@ -129,6 +129,13 @@ impl AccountStore for SqliteStore {
                 }
                 None => {}
             }
+            // Checked in the same transaction as the change, so two changes at once cannot both
+            // take away "the other" admin.
+            let admins: i64 =
+                tx.query_row("SELECT count(*) FROM accounts WHERE role = 'admin' AND disabled_at IS NULL", [], |r| r.get(0))?;
+            if admins == 0 && (patch.role.is_some() || patch.disabled == Some(true)) {
+                return Err(StoreError::Conflict("this is the last admin: make another admin first (这是最后一个管理员)".into()));
+            }
             let account = account_by_id(&tx, &id)?.ok_or_else(|| StoreError::NotFound(format!("no account {id}")))?;
             tx.commit()?;
             Ok(account)

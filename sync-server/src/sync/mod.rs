@@ -115,6 +115,11 @@ pub async fn round(state: &AppState, who: &DeviceAuth, req: SyncRequest) -> AppR
             continue;
         }
         let _g = state.job_locks.lock(job).await;
+        // Erased while this round waited for the job: nothing of the phone's copy is taken.
+        if !state.store.erased_among(vec![job]).await?.is_empty() {
+            resp.erased.push(job);
+            continue;
+        }
         let Some((dispatch, field)) = state.store.load_job(job).await? else {
             for m in incoming.get(&job).into_iter().flatten() {
                 resp.refused.push(refusal(job, m.kind, RefusalCode::NotFound, "no such job"));
@@ -185,7 +190,9 @@ pub async fn round(state: &AppState, who: &DeviceAuth, req: SyncRequest) -> AppR
         resp.new_jobs.push(NewJob { job, dispatch, field });
     }
     resp.revoked = held.keys().filter(|j| !assigned.contains_key(j) && !erased.contains(j)).copied().collect();
-    resp.erased = erased.into_iter().collect();
+    resp.erased.extend(erased);
+    resp.erased.sort();
+    resp.erased.dedup();
     // Told from now on; a round counts once the device was told (its earlier work is not
     // counted: it did it before it knew).
     state.store.note_former(who.device, who.technician, resp.revoked.clone(), delivered_former, Timestamp::now()).await?;
