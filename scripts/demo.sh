@@ -26,7 +26,7 @@ if [ ! -f "$store" ]; then
 fi
 ./target/debug/onsite --store "$store" sync
 ./target/debug/onsite --store "$store" today
-echo "server running at http://$listen (dispatcher token in $data/demo-credentials.json)"
+echo "server running at http://$listen (the demo admin's token, login and password: $data/demo-credentials.json, readable by you only)"
 # A fresh one-time code for the web app on every run (codes are single use and expire in 30 min).
 web_code=$(python3 - "$data/demo-credentials.json" "http://$listen" <<'PY'
 import json, sys, urllib.request

@@ -67,21 +67,8 @@ pub async fn sweep(state: &AppState, before: Timestamp, limit: u32) -> AppResult
         return Ok(Erased::default());
     }
     let erased = erase_jobs(state, &jobs).await?;
-    state
-        .audit
-        .append_audit(crate::store::accounts::NewAuditEntry {
-            at: Timestamp::now(),
-            account_id: None,
-            login: "retention".into(),
-            via: "server".into(),
-            remote: None,
-            method: "SWEEP".into(),
-            route: "retention".into(),
-            path: "retention".into(),
-            status: 200,
-            detail: Some(serde_json::json!({ "jobs": erased.jobs, "blobs_deleted": erased.blobs_deleted, "finished_before": before })),
-        })
-        .await?;
+    let detail = serde_json::json!({ "jobs": erased.jobs, "blobs_deleted": erased.blobs_deleted, "finished_before": before });
+    state.audit.append_audit(crate::store::accounts::NewAuditEntry::internal("retention", "server", "retention", detail)).await?;
     Ok(erased)
 }
 

@@ -262,21 +262,7 @@ mod cli {
 
     async fn audit(state: &AppState, what: &str, detail: serde_json::Value) -> anyhow::Result<()> {
         let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-        state
-            .audit
-            .append_audit(NewAuditEntry {
-                at: shared::Timestamp::now(),
-                account_id: None,
-                login: format!("cli:{who}"),
-                via: "cli".into(),
-                remote: None,
-                method: "CLI".into(),
-                route: what.into(),
-                path: what.into(),
-                status: 200,
-                detail: Some(detail),
-            })
-            .await?;
+        state.audit.append_audit(NewAuditEntry::internal(format!("cli:{who}"), "cli", what, detail)).await?;
         Ok(())
     }
 

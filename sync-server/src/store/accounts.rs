@@ -36,15 +36,22 @@ pub struct NewToken {
     pub expires_at: Option<Timestamp>,
 }
 
-/// One change made through the dispatcher endpoint.
+/// One change made through the dispatcher endpoint, as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
     /// Increasing; page with `before`.
     pub id: i64,
+    #[serde(flatten)]
+    pub entry: NewAuditEntry,
+}
+
+/// One change made through the dispatcher endpoint (before it is stored).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAuditEntry {
     pub at: Timestamp,
     pub account_id: Option<DispatcherId>,
     pub login: String,
-    /// `session`, `token:<id>` or `cli`.
+    /// `session`, `token:<id>`, `cli` or `server`.
     pub via: String,
     /// The client's address (behind a declared proxy: the address the proxy saw).
     pub remote: Option<String>,
@@ -58,19 +65,23 @@ pub struct AuditEntry {
     pub detail: Option<serde_json::Value>,
 }
 
-/// An audit entry before it is stored.
-#[derive(Clone, Debug)]
-pub struct NewAuditEntry {
-    pub at: Timestamp,
-    pub account_id: Option<DispatcherId>,
-    pub login: String,
-    pub via: String,
-    pub remote: Option<String>,
-    pub method: String,
-    pub route: String,
-    pub path: String,
-    pub status: u16,
-    pub detail: Option<serde_json::Value>,
+impl NewAuditEntry {
+    /// A change made on the server's own side (its command line, the retention sweep): no account
+    /// and no client address; `what` stands for the method, route and path.
+    pub fn internal(login: impl Into<String>, via: &str, what: &str, detail: serde_json::Value) -> Self {
+        NewAuditEntry {
+            at: Timestamp::now(),
+            account_id: None,
+            login: login.into(),
+            via: via.into(),
+            remote: None,
+            method: via.to_uppercase(),
+            route: what.into(),
+            path: what.into(),
+            status: 200,
+            detail: Some(detail),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default)]

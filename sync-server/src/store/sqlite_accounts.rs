@@ -273,16 +273,18 @@ impl AuditStore for SqliteStore {
                 let detail: Option<String> = r.get(10)?;
                 Ok(AuditEntry {
                     id: r.get(0)?,
-                    at: Timestamp(r.get(1)?),
-                    account_id: account.and_then(|a| a.parse().ok()),
-                    login: r.get(3)?,
-                    via: r.get(4)?,
-                    remote: r.get(5)?,
-                    method: r.get(6)?,
-                    route: r.get(7)?,
-                    path: r.get(8)?,
-                    status: r.get(9)?,
-                    detail: detail.and_then(|d| serde_json::from_str(&d).ok()),
+                    entry: NewAuditEntry {
+                        at: Timestamp(r.get(1)?),
+                        account_id: account.and_then(|a| a.parse().ok()),
+                        login: r.get(3)?,
+                        via: r.get(4)?,
+                        remote: r.get(5)?,
+                        method: r.get(6)?,
+                        route: r.get(7)?,
+                        path: r.get(8)?,
+                        status: r.get(9)?,
+                        detail: detail.and_then(|d| serde_json::from_str(&d).ok()),
+                    },
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
