@@ -22,14 +22,8 @@ pub struct Erased {
     pub blobs_deleted: usize,
 }
 
-/// Erases the customer of `job` from every job of theirs: the jobs with the same phone number
-/// (however it was written), or only `job` when it has none.
-pub async fn erase_customer_of(state: &AppState, job: JobId) -> AppResult<Erased> {
-    let jobs = jobs_of_customer_of(state, job).await?;
-    erase_jobs(state, &jobs).await
-}
-
-/// The jobs of `job`'s customer: those with the same phone number, or only `job` without one.
+/// The jobs of `job`'s customer: those with the same phone number (however it was written), or
+/// only `job` when it has none.
 pub async fn jobs_of_customer_of(state: &AppState, job: JobId) -> AppResult<Vec<JobId>> {
     let (d, _) = state.store.load_job(job).await?.ok_or_else(|| AppError::NotFound(format!("no job {job}")))?;
     let phone = read_dispatch(&d).map_err(|e| AppError::Internal(e.into()))?.customer.phone;

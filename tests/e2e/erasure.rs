@@ -79,7 +79,7 @@ async fn an_erased_customer_leaves_every_document_file_photo_and_phone() {
 
     // Only an admin erases.
     let dan = w.server.staff("调度 Dan", Role::Dispatcher).await;
-    assert_eq!(dan.post("/admin/v1/erasures", json!({ "job": first })).await.0, 403);
+    assert_eq!(dan.post("/admin/v1/erasures", json!({ "job": first, "include_open": true })).await.0, 403);
     // A dry run says which jobs would go, and erases nothing.
     let (s, preview) = d.post("/admin/v1/erasures", json!({ "job": first, "dry_run": true })).await;
     assert_eq!(s, 200, "{preview}");
@@ -87,7 +87,11 @@ async fn an_erased_customer_leaves_every_document_file_photo_and_phone() {
     assert!(!files_holding(&w.server.data, "Customer 41").is_empty());
     let (_, tech_view) = d.get(&format!("/admin/v1/technicians/{tech}")).await;
     assert!(!tech_view["last_check_in"].is_null(), "the check-in at the customer's door is known: {tech_view}");
-    let (s, erased) = d.post("/admin/v1/erasures", json!({ "job": first })).await;
+    // Both jobs are still open: erasing them takes them off the phones, so it must be asked for.
+    let (s, refused) = d.post("/admin/v1/erasures", json!({ "job": first })).await;
+    assert_eq!(s, 409, "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains(&first.to_string()));
+    let (s, erased) = d.post("/admin/v1/erasures", json!({ "job": first, "include_open": true })).await;
     assert_eq!(s, 200, "{erased}");
     let mut ids: Vec<String> = erased["jobs"].as_array().unwrap().iter().map(|j| j.as_str().unwrap().to_owned()).collect();
     ids.sort();

@@ -6,7 +6,7 @@ use shared::JobId;
 
 use crate::AppState;
 use crate::audit::AuditDetail;
-use crate::erasure::{Erased, erase_customer_of, erase_jobs};
+use crate::erasure::{Erased, erase_jobs, jobs_of_customer_of};
 use crate::error::{AppError, AppResult};
 use crate::routes::AppJson;
 use crate::staff::AdminAuth;
@@ -23,6 +23,10 @@ pub struct ErasureRequest {
     /// that they are all theirs before erasing, which cannot be undone).
     #[serde(default)]
     pub dry_run: bool,
+    /// Also erase jobs still open: they leave the technicians' phones at once and can no longer
+    /// be worked (without it, open jobs are refused: cancel or close them first).
+    #[serde(default)]
+    pub include_open: bool,
 }
 
 /// Jobs one request may list (larger sets: several requests, or the retention setting).
@@ -33,26 +37,30 @@ pub async fn post_erasure(
     _who: AdminAuth,
     AppJson(req): AppJson<ErasureRequest>,
 ) -> AppResult<(AuditDetail, AppJson<Erased>)> {
-    if let (true, Some(job), true) = (req.dry_run, req.job, req.jobs.is_empty()) {
-        let jobs = crate::erasure::jobs_of_customer_of(&state, job).await?;
-        return Ok((AuditDetail(serde_json::json!({ "dry_run": true, "jobs": jobs })), AppJson(Erased { jobs, blobs_deleted: 0 })));
-    }
-    let erased = match (req.job, req.jobs.is_empty()) {
-        (Some(job), true) => erase_customer_of(&state, job).await?,
-        (None, false) if req.jobs.len() <= JOBS_MAX && req.dry_run => {
-            return Ok((
-                AuditDetail(serde_json::json!({ "dry_run": true, "jobs": req.jobs })),
-                AppJson(Erased { jobs: req.jobs, blobs_deleted: 0 }),
-            ));
-        }
-        (None, false) if req.jobs.len() <= JOBS_MAX => {
-            for &job in &req.jobs {
-                state.store.job_row(job).await?.ok_or_else(|| AppError::NotFound(format!("no job {job}")))?;
-            }
-            erase_jobs(&state, &req.jobs).await?
-        }
+    let jobs = match (req.job, req.jobs.is_empty()) {
+        (Some(job), true) => jobs_of_customer_of(&state, job).await?,
+        (None, false) if req.jobs.len() <= JOBS_MAX => req.jobs,
         (None, false) => return Err(AppError::BadRequest(format!("at most {JOBS_MAX} jobs per request"))),
         _ => return Err(AppError::BadRequest("give either `job` (its customer, from all their jobs) or `jobs` (exactly these)".into())),
     };
+    let mut open = Vec::new();
+    for &job in &jobs {
+        let row = state.store.job_row(job).await?.ok_or_else(|| AppError::NotFound(format!("no job {job}")))?;
+        if row.facts.finished_at.is_none() {
+            open.push(job);
+        }
+    }
+    if req.dry_run {
+        let detail = serde_json::json!({ "dry_run": true, "jobs": jobs, "open": open });
+        return Ok((AuditDetail(detail), AppJson(Erased { jobs, blobs_deleted: 0 })));
+    }
+    if !open.is_empty() && !req.include_open {
+        let ids: Vec<String> = open.iter().map(ToString::to_string).collect();
+        return Err(AppError::Conflict(format!(
+            "still open: {} — cancel or close them first, or add \"include_open\": true (they then leave the phones at once)",
+            ids.join(", ")
+        )));
+    }
+    let erased = erase_jobs(&state, &jobs).await?;
     Ok((AuditDetail(serde_json::json!({ "jobs": erased.jobs, "blobs_deleted": erased.blobs_deleted })), AppJson(erased)))
 }
