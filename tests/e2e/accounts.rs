@@ -4,7 +4,7 @@
 
 use onsite_server::Limits;
 use onsite_server::accounts::Role;
-use onsite_tests::harness::{ChildServer, Dispatcher, new_job_json};
+use onsite_tests::harness::{ChildServer, Dispatcher, first_answer, new_job_json};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -402,12 +402,8 @@ async fn the_first_admin_and_a_token_come_from_the_command_line() {
         .spawn()
         .unwrap();
     let creds = demo_data.join("demo-credentials.json");
-    for _ in 0..400 {
-        if reqwest::get(format!("http://127.0.0.1:{port}/health")).await.is_ok() && creds.exists() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    // The credentials are written before the server listens.
+    assert!(first_answer(&reqwest::Client::new(), &format!("http://127.0.0.1:{port}/health")).await.is_some());
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -454,14 +450,7 @@ async fn https_from_certificate_files_and_no_plain_http_off_loopback() {
         .add_root_certificate(reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap())
         .build()
         .unwrap();
-    let mut answered = None;
-    for _ in 0..200 {
-        if let Ok(r) = trusting.get(format!("https://localhost:{port}/health")).send().await {
-            answered = Some(r.status());
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    let answered = first_answer(&trusting, &format!("https://localhost:{port}/health")).await;
     assert_eq!(answered, Some(reqwest::StatusCode::OK), "HTTPS with the test certificate");
     // Plain HTTP to the HTTPS port gets no answer, and a client that does not trust the
     // certificate refuses it.
@@ -477,26 +466,12 @@ async fn https_from_certificate_files_and_no_plain_http_off_loopback() {
     assert!(said.contains("refusing plain HTTP") && said.contains("--tls-cert"), "{said}");
     // Behind a declared TLS proxy, plain HTTP is served to that proxy only.
     let mut proxied = spawn(format!("0.0.0.0:{port}"), &["--trusted-proxy", "192.0.2.10"]);
-    let mut status = None;
-    for _ in 0..200 {
-        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/health")).await {
-            status = Some(r.status());
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    let status = first_answer(&reqwest::Client::new(), &format!("http://127.0.0.1:{port}/health")).await;
     assert_eq!(status, Some(reqwest::StatusCode::FORBIDDEN), "a direct connection is refused");
     proxied.kill().await.unwrap();
     // Declared as a trusted network, it starts.
     let mut open = spawn(format!("0.0.0.0:{port}"), &["--allow-plain-http"]);
-    let mut up = false;
-    for _ in 0..200 {
-        if reqwest::get(format!("http://127.0.0.1:{port}/health")).await.is_ok_and(|r| r.status() == 200) {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    assert!(up, "--allow-plain-http serves plain HTTP");
+    let up = first_answer(&reqwest::Client::new(), &format!("http://127.0.0.1:{port}/health")).await;
+    assert_eq!(up, Some(reqwest::StatusCode::OK), "--allow-plain-http serves plain HTTP");
     open.kill().await.unwrap();
 }

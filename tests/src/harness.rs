@@ -232,6 +232,18 @@ pub fn jpeg(w: u32, h: u32, seed: u8) -> Vec<u8> {
     out.into_inner()
 }
 
+/// The first answer `url` gives once a server started in another process listens (`None` if it
+/// never answers within 10 s): one bounded poll for every test that starts the binary itself.
+pub async fn first_answer(client: &reqwest::Client, url: &str) -> Option<reqwest::StatusCode> {
+    for _ in 0..400 {
+        if let Ok(r) = client.get(url).send().await {
+            return Some(r.status());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    None
+}
+
 /// The real `onsite-server` binary as a child process: what a SIGKILL really does to it (no
 /// destructors, no graceful shutdown, the OS reclaims the process) is what the fault run tests.
 pub struct ChildServer {

@@ -145,6 +145,16 @@ fn store_text(e: &StoreError, lang: Lang) -> String {
             }
             _ => detail(lang.t("无法保存", "Could not save")),
         },
+        StoreError::WrongKey { .. } => lang
+            .t(
+                "手机上的数据无法用本机的密钥读取（文件损坏或来自另一台设备）：文件保持原样，请联系管理员",
+                "This device's key cannot read the data on the phone (damaged, or from another device): the file was left as it is; call your office",
+            )
+            .into(),
+        StoreError::NoEncryption => {
+            lang.t("这个版本无法加密手机上的数据，因此不会保存客户信息", "This build cannot encrypt the phone's data, so it keeps no customer data").into()
+        }
+        StoreError::Key(_) => detail(lang.t("读取数据密钥失败", "Could not read the data's key")),
         StoreError::JobLeft(_) => lang
             .t(
                 "这个工单已改派或已关闭：之前的工作已保留，不能再添加新内容",
@@ -214,6 +224,9 @@ mod tests {
             UiError::Photo(PhotoError::TooLarge(1)),
             UiError::Picture("x".into()),
             UiError::Sync(SyncError::NotPaired),
+            UiError::Sync(SyncError::BadServer("http://10.0.0.2".into())),
+            UiError::Store(StoreError::WrongKey { path: "/onsite.db".into() }),
+            UiError::Store(StoreError::NoEncryption),
         ];
         for e in errors {
             let (zh, en) = (e.text(Lang::Zh), e.text(Lang::En));
