@@ -99,6 +99,7 @@ pub fn content_hash(purpose: SignaturePurpose, dispatch: &DispatchDoc, field: &F
 
 /// Whether the latest signature for a purpose still covers the current content.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "state")]
 pub enum ApprovalCheck {
     /// Nobody has signed for this yet.

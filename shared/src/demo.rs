@@ -25,6 +25,7 @@ pub mod assets {
 
 /// A demo technician.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DemoTechnician {
     /// Short handle the demo jobs refer to.
     pub key: String,
@@ -40,6 +41,7 @@ pub struct DemoTechnician {
 
 /// A demo job: a dispatcher's new job plus when it is and how far it has got.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DemoJob {
     #[serde(flatten)]
     pub job: NewJob,

@@ -43,6 +43,7 @@ pub fn blobs_named(dispatch: &DispatchDoc, field: &FieldDoc) -> Vec<crate::BlobH
 
 /// Which of a job's two documents.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DocKind {
     Dispatch,
@@ -97,6 +98,8 @@ pub fn read_field(doc: &AutoCommit) -> Result<FieldDoc, DocError> {
 
 /// What a dispatcher fills in to open a job.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewJob {
     pub channel: Channel,
     pub priority: Priority,
@@ -115,6 +118,25 @@ pub struct NewJobDocs {
     pub job_id: JobId,
     pub dispatch: AutoCommit,
     pub field: AutoCommit,
+}
+
+impl NewJob {
+    /// The same checks as a later update of the same fields ([`crate::edit::check_dispatch_fields`]),
+    /// plus what only creation sets (currency, appointment).
+    pub fn check(&self) -> Result<(), crate::edit::EditError> {
+        use crate::edit::{DispatchFields, EditError, check_dispatch_fields};
+        crate::money::check_currency(&self.currency).map_err(|e| EditError::Invalid { field: "currency", why: e.to_string() })?;
+        if self.appointment.is_some_and(|w| !w.is_valid()) {
+            return Err(EditError::BadWindow);
+        }
+        check_dispatch_fields(&DispatchFields {
+            priority: Some(self.priority),
+            customer: Some(self.customer.clone()),
+            appliance: Some(self.appliance.clone()),
+            problem: Some(self.problem.clone()),
+            sla: Some(self.sla),
+        })
+    }
 }
 
 pub fn create_job(job: NewJob, by: &str, now: Timestamp, actor: ActorId) -> Result<NewJobDocs, DocError> {

@@ -59,6 +59,8 @@ pub enum EditError {
     BadLocation,
     #[error("appointment window must end after it starts")]
     BadWindow,
+    #[error("{field}: {why}")]
+    Invalid { field: &'static str, why: String },
     #[error(transparent)]
     Rule(#[from] crate::rules::RuleViolation),
     /// Boxed: a document error is rare and large; it should not size every `Result`.
@@ -74,6 +76,7 @@ impl From<DocError> for EditError {
 
 /// Who is editing from the field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldActor {
     pub technician: TechnicianId,
     pub device: DeviceId,
@@ -82,6 +85,7 @@ pub struct FieldActor {
 
 /// Everything a technician's device can do to a job.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "edit")]
 pub enum FieldEdit {
     Status {
@@ -149,6 +153,56 @@ impl FieldEdit {
 fn text(field: &'static str, s: &str) -> Result<(), EditError> {
     if s.len() > TEXT_BYTES_MAX {
         return Err(EditError::TextTooLong { field, len: s.len() });
+    }
+    Ok(())
+}
+
+/// Longest short field (a name, a phone number, a brand, a model, a serial), in bytes.
+pub const SHORT_TEXT_BYTES_MAX: usize = 200;
+/// Longest warranty a manufacturer gives, in months.
+pub const WARRANTY_MONTHS_MAX: u32 = 240;
+
+fn short(field: &'static str, s: &str) -> Result<(), EditError> {
+    if s.len() > SHORT_TEXT_BYTES_MAX {
+        return Err(EditError::Invalid { field, why: format!("{} bytes, at most {SHORT_TEXT_BYTES_MAX}", s.len()) });
+    }
+    Ok(())
+}
+
+/// The one check of what a dispatcher writes into a job's fields, on create and on update
+/// alike: a field is either absent (left as it is) or valid.
+pub fn check_dispatch_fields(f: &DispatchFields) -> Result<(), EditError> {
+    if let Some(c) = &f.customer {
+        if c.name.trim().is_empty() {
+            return Err(EditError::Empty("customer.name"));
+        }
+        short("customer.name", &c.name)?;
+        short("customer.phone", &c.phone)?;
+        text("customer.address", &c.address)?;
+        if c.location.is_some_and(|l| !l.is_valid()) {
+            return Err(EditError::BadLocation);
+        }
+    }
+    if let Some(a) = &f.appliance {
+        short("appliance.brand", &a.brand)?;
+        short("appliance.model", &a.model)?;
+        short("appliance.serial", &a.serial)?;
+        if !a.purchase_date.is_empty() && crate::time::parse_date(&a.purchase_date).is_none() {
+            return Err(EditError::Invalid { field: "appliance.purchase_date", why: "a date YYYY-MM-DD, or empty when unknown".into() });
+        }
+        if a.warranty_months > WARRANTY_MONTHS_MAX {
+            return Err(EditError::Invalid { field: "appliance.warranty_months", why: format!("at most {WARRANTY_MONTHS_MAX}") });
+        }
+    }
+    if let Some(p) = &f.problem {
+        text("problem", p)?;
+    }
+    if let Some(s) = &f.sla {
+        let times = [("sla.respond_by", s.respond_by), ("sla.arrive_by", s.arrive_by), ("sla.resolve_by", s.resolve_by)];
+        let set: Vec<_> = times.iter().filter_map(|(n, t)| t.map(|t| (*n, t))).collect();
+        if let Some(w) = set.windows(2).find(|w| w[1].1 < w[0].1) {
+            return Err(EditError::Invalid { field: w[1].0, why: format!("must not come before {}", w[0].0) });
+        }
     }
     Ok(())
 }
@@ -336,6 +390,7 @@ fn edit_content(
 
 /// Everything a dispatcher can do to a job's dispatch document.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "edit")]
 pub enum DispatchEdit {
     Assign {
@@ -365,6 +420,8 @@ pub enum DispatchEdit {
 
 /// Dispatch fields a dispatcher may correct after creation; `None` leaves a field as it is.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct DispatchFields {
     pub priority: Option<Priority>,
     pub customer: Option<Customer>,
@@ -430,21 +487,17 @@ pub fn apply_dispatch_edit(
             None
         }
         DispatchEdit::Update { fields } => {
+            check_dispatch_fields(&fields)?;
             if let Some(p) = fields.priority {
                 dispatch.priority = p;
             }
             if let Some(c) = fields.customer {
-                text("customer", &c.name)?;
-                if c.location.is_some_and(|l| !l.is_valid()) {
-                    return Err(EditError::BadLocation);
-                }
                 dispatch.customer = c;
             }
             if let Some(a) = fields.appliance {
                 dispatch.appliance = a;
             }
             if let Some(p) = fields.problem {
-                text("problem", &p)?;
                 dispatch.problem = p;
             }
             if let Some(s) = fields.sla {

@@ -44,6 +44,15 @@ macro_rules! id_type {
             }
         }
 
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                crate::openapi::string_schema(utoipa::openapi::KnownFormat::Uuid, "a UUIDv7")
+            }
+        }
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
+
         impl FromStr for $name {
             type Err = uuid::Error;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -80,6 +89,15 @@ id_type!(
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Reconcile, Hydrate)]
 #[serde(try_from = "String", into = "String")]
 pub struct BlobHash(String);
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for BlobHash {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::openapi::pattern_schema("^[0-9a-f]{64}$", "the BLAKE3 hash of the bytes, 64 lower-case hex digits")
+    }
+}
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for BlobHash {}
 
 impl BlobHash {
     /// The hash of `bytes`.

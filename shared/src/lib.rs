@@ -23,3 +23,18 @@ pub mod wire;
 
 pub use ids::{BlobHash, DeviceId, DispatcherId, ItemId, JobId, TechnicianId};
 pub use time::Timestamp;
+
+#[cfg(feature = "openapi")]
+mod openapi {
+    //! Schemas written by hand for the few types whose JSON form is not their Rust shape.
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaFormat, Type};
+    use utoipa::openapi::{KnownFormat, RefOr};
+
+    pub(crate) fn string_schema(format: KnownFormat, description: &str) -> RefOr<Schema> {
+        ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(format))).description(Some(description)).into()
+    }
+
+    pub(crate) fn pattern_schema(pattern: &str, description: &str) -> RefOr<Schema> {
+        ObjectBuilder::new().schema_type(Type::String).pattern(Some(pattern)).description(Some(description)).into()
+    }
+}

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// An amount in the minor unit of `currency` (e.g. 12_50 = 12.50 CNY).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Money {
     pub minor: i64,
     pub currency: String,

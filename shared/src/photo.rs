@@ -10,6 +10,7 @@ use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
 /// A photo ready to keep: the re-encoded image, its thumbnail, and the image's size.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReadyPhoto {
     #[serde(with = "serde_bytes")]
     pub jpeg: Vec<u8>,

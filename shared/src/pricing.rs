@@ -14,6 +14,7 @@ pub const QUOTE_LINES_MAX: usize = 200;
 pub const TAX_RATE_BP_MAX: u32 = 10_000;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Totals {
     pub currency: String,
     pub subtotal_minor: i64,

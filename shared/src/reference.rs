@@ -8,6 +8,7 @@ use crate::model::{Category, LineKind};
 
 /// A spare part as the catalog lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Part {
     pub part_no: String,
     pub name_en: String,
@@ -34,6 +35,7 @@ impl Part {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Catalog {
     pub version: u32,
     pub currency: String,
@@ -42,6 +44,7 @@ pub struct Catalog {
 
 /// A priced service (labor, call-out fee) from the price list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PriceItem {
     pub code: String,
     pub kind: LineKind,
@@ -53,6 +56,7 @@ pub struct PriceItem {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PriceList {
     pub version: u32,
     pub currency: String,
@@ -61,6 +65,7 @@ pub struct PriceList {
 
 /// A known fault and its fix.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KbArticle {
     pub id: String,
     pub category: Category,
@@ -83,6 +88,7 @@ pub struct KbArticle {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KnowledgeBase {
     pub version: u32,
     pub articles: Vec<KbArticle>,
@@ -90,6 +96,7 @@ pub struct KnowledgeBase {
 
 /// A line of the van's stock.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StockLine {
     pub part_no: String,
     pub quantity: u32,

@@ -11,6 +11,7 @@ pub const STROKE_POINTS_MAX: usize = 4_000;
 const VERSION: u8 = 1;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Strokes(pub Vec<Vec<(i16, i16)>>);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -15,6 +15,7 @@ use crate::time::Timestamp;
 
 /// The job lifecycle (aligned with Salesforce / Dynamics 365 / OCA fieldservice).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     New,
@@ -78,6 +79,7 @@ impl Status {
 
 /// Who did an event and what it was, in one type for both documents.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "source")]
 pub enum Action {
     Dispatch(DispatchAction),
@@ -86,6 +88,7 @@ pub enum Action {
 
 /// Why an event could not be applied where it falls in the replay.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Rejection {
     #[error("{action} is not allowed while the job is {from:?}")]
@@ -100,6 +103,7 @@ pub enum Rejection {
 
 /// An event that stays in the record but did not move the status.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conflict {
     pub event: ItemId,
     pub at: Timestamp,
@@ -108,6 +112,7 @@ pub struct Conflict {
 
 /// One event of the merged timeline with what it did.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TimelineEntry {
     pub id: ItemId,
     pub at: Timestamp,
@@ -119,6 +124,7 @@ pub struct TimelineEntry {
 
 /// The job as the state machine sees it now.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Derived {
     pub status: Status,
     pub assignee: Option<TechnicianId>,

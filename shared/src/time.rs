@@ -8,9 +8,60 @@ use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime, UtcOffset, format_description::well_known::Rfc3339, macros::format_description};
 
 /// A UTC instant with millisecond precision.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Reconcile)]
-#[serde(transparent)]
+///
+/// In JSON (and every human-readable format) it is an ISO 8601 / RFC 3339 string with its zone
+/// (`2026-11-24T09:30:00.000Z`); reading also takes any offset (`+08:00`) and, for data written
+/// before the API spoke ISO, a number of milliseconds since the epoch. In binary formats (the
+/// sync wire's postcard) it stays the integer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Reconcile)]
 pub struct Timestamp(pub i64);
+
+/// The earliest and latest instants written as ISO 8601 (years 0000 to 9999): a device can
+/// store any integer, and an answer must still be a valid date.
+const ISO_MIN_MS: i64 = -62_167_219_200_000;
+const ISO_MAX_MS: i64 = 253_402_300_799_999;
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Timestamp {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::openapi::string_schema(
+            utoipa::openapi::KnownFormat::DateTime,
+            "ISO 8601 / RFC 3339 with its zone, e.g. 2026-11-24T09:30:00+08:00 (answers are in UTC with milliseconds)",
+        )
+    }
+}
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Timestamp {}
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() { s.serialize_str(&self.to_iso8601()) } else { s.serialize_i64(self.0) }
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Timestamp;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an ISO 8601 date-time with its zone, e.g. 2026-11-24T09:30:00+08:00")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Timestamp, E> {
+                Timestamp::parse_rfc3339(v).ok_or_else(|| {
+                    E::custom(format_args!("{v:?} is not an ISO 8601 date-time with its zone (e.g. 2026-11-24T09:30:00+08:00)"))
+                })
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Timestamp, E> {
+                Ok(Timestamp(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Timestamp, E> {
+                i64::try_from(v).map(Timestamp).map_err(|_| E::custom("milliseconds past the largest time"))
+            }
+        }
+        if d.is_human_readable() { d.deserialize_any(Visitor) } else { d.deserialize_i64(Visitor) }
+    }
+}
 
 // By hand rather than derived: the derived newtype impl only hydrates through `hydrate`, which
 // `Option<Timestamp>` bypasses (it calls `hydrate_int` on the inner type).
@@ -73,10 +124,21 @@ impl Timestamp {
         Timestamp(self.0.saturating_add(off).div_euclid(Self::DAY).saturating_mul(Self::DAY).saturating_sub(off))
     }
 
-    /// Parses RFC 3339 (`2026-11-24T09:30:00+08:00`).
+    /// Parses RFC 3339 (`2026-11-24T09:30:00+08:00`), years 0000 to 9999 in UTC.
     pub fn parse_rfc3339(s: &str) -> Option<Self> {
         let t = OffsetDateTime::parse(s, &Rfc3339).ok()?;
-        Some(Self((t.unix_timestamp_nanos() / 1_000_000) as i64))
+        let ms = i64::try_from(t.unix_timestamp_nanos().div_euclid(1_000_000)).ok()?;
+        (ISO_MIN_MS..=ISO_MAX_MS).contains(&ms).then_some(Self(ms))
+    }
+
+    /// ISO 8601 in UTC with milliseconds (`2026-11-24T09:30:00.000Z`), the API's form. A time
+    /// outside years 0000 to 9999 (only a broken or hostile device writes one) is written as
+    /// the nearest of those ends.
+    pub fn to_iso8601(self) -> String {
+        let ms = self.0.clamp(ISO_MIN_MS, ISO_MAX_MS);
+        let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        let fmt = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+        t.format(&fmt).unwrap_or_default()
     }
 }
 
@@ -117,6 +179,25 @@ mod tests {
             let _ = Timestamp(0).minutes_since(t);
         }
         assert_eq!(Timestamp(253_402_300_799_000).in_zone(480), "9999-12-31 23:59 +00:00", "shown in UTC when the zone would pass 9999");
+    }
+
+    #[test]
+    fn json_speaks_iso_8601_and_binary_keeps_the_integer() {
+        let t = Timestamp(1_764_000_000_123);
+        assert_eq!(serde_json::to_string(&t).unwrap(), "\"2025-11-24T16:00:00.123Z\"");
+        assert_eq!(serde_json::from_str::<Timestamp>("\"2025-11-25T00:00:00.123+08:00\"").unwrap(), t);
+        assert_eq!(serde_json::from_str::<Timestamp>("1764000000123").unwrap(), t, "older data: milliseconds");
+        for bad in ["\"2025-11-24 16:00\"", "\"2025-11-24T16:00:00\"", "\"yesterday\"", "\"+10000-01-01T00:00:00Z\"", "true"] {
+            assert!(serde_json::from_str::<Timestamp>(bad).is_err(), "{bad}");
+        }
+        let bytes = postcard::to_stdvec(&t).unwrap();
+        assert_eq!(postcard::from_bytes::<Timestamp>(&bytes).unwrap(), t);
+        assert!(bytes.len() <= 8, "the wire keeps a varint");
+        assert_eq!(Timestamp(i64::MAX).to_iso8601(), "9999-12-31T23:59:59.999Z");
+        assert_eq!(Timestamp(i64::MIN).to_iso8601(), "0000-01-01T00:00:00.000Z");
+        for t in [Timestamp(ISO_MIN_MS), Timestamp(ISO_MAX_MS), Timestamp(-1), Timestamp(0)] {
+            assert_eq!(serde_json::from_str::<Timestamp>(&serde_json::to_string(&t).unwrap()).unwrap(), t);
+        }
     }
 
     #[test]

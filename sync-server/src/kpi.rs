@@ -46,7 +46,7 @@ pub fn compute<'a>(rows: impl IntoIterator<Item = &'a KpiRow>) -> Kpis {
     let all: Vec<&KpiRow> = rows.into_iter().collect();
     let mut k = Kpis { jobs: all.len() as u64, ..Kpis::default() };
     k.completed = all.iter().filter(|r| r.index.facts.completed_at.is_some()).count() as u64;
-    k.cancelled = all.iter().filter(|r| r.index.status == "cancelled").count() as u64;
+    k.cancelled = all.iter().filter(|r| r.index.status == shared::status::Status::Cancelled).count() as u64;
     k.self_service = all.iter().filter(|r| r.index.facts.self_service).count() as u64;
     k.avg_minutes_to_assign = mean(
         all.iter().filter_map(|r| r.index.facts.first_assigned_at.map(|a| a.0.saturating_sub(r.index.created_at.0) as f64 / 60_000.0)),

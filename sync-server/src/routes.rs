@@ -273,7 +273,7 @@ pub async fn job_history(State(state): State<AppState>, who: DeviceAuth, Path(id
             .map(|r| PastJob {
                 job: r.job,
                 created_at: r.created_at,
-                status: r.status,
+                status: r.status.as_str().to_owned(),
                 brand: r.brand,
                 model: r.model,
                 serial: r.serial,

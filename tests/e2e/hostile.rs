@@ -427,7 +427,7 @@ async fn a_clock_set_back_buys_no_on_time_arrival() {
     let (s, list) = w.dispatcher.get("/admin/v1/jobs?limit=5").await;
     assert_eq!(s, 200);
     let row = list.as_array().or_else(|| list["jobs"].as_array()).unwrap().iter().find(|j| j["job"] == job.to_string()).unwrap().clone();
-    let on_site = row["facts"]["first_on_site_at"].as_i64().unwrap();
+    let on_site = serde_json::from_value::<Timestamp>(row["facts"]["first_on_site_at"].clone()).unwrap().0;
     assert!(
         on_site >= now.0,
         "KPIs count arrival from when the server learned of it, not the claimed {}",

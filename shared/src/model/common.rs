@@ -6,6 +6,8 @@ use crate::time::Timestamp;
 
 /// A WGS84 position in degrees.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct GeoPoint {
     pub lat: f64,
     pub lon: f64,
@@ -28,6 +30,7 @@ impl GeoPoint {
 /// A free-text note, immutable once written (edits are new notes), so concurrent notes from a
 /// dispatcher and a technician all survive.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Note {
     #[key]
     pub id: ItemId,
@@ -39,6 +42,8 @@ pub struct Note {
 
 /// A time window, `start` inclusive, `end` exclusive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Window {
     pub start: Timestamp,
     pub end: Timestamp,

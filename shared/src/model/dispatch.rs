@@ -8,6 +8,7 @@ use crate::time::{Timestamp, parse_date};
 /// The dispatcher's half of a job: who, where, what is broken, when, by whom it is to be fixed.
 /// Written only by dispatchers (through the sync server); the technician's devices read it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DispatchDoc {
     pub schema: u32,
     pub job_id: JobId,
@@ -36,6 +37,7 @@ pub struct DispatchDoc {
 /// A customer's picture, prepared by the server like a technician's photo (1600 px JPEG and a
 /// thumbnail, no EXIF), both stored as content-addressed blobs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerPhoto {
     #[key]
     pub id: ItemId,
@@ -49,6 +51,7 @@ pub struct CustomerPhoto {
 
 /// How the job reached us.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Reconcile, Hydrate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Phone,
@@ -57,7 +60,26 @@ pub enum Channel {
     WechatMiniProgram,
 }
 
+impl Channel {
+    pub const ALL: [Channel; 4] = [Channel::Phone, Channel::Web, Channel::App, Channel::WechatMiniProgram];
+
+    /// The stable snake_case name (as in JSON and the server's index).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Phone => "phone",
+            Channel::Web => "web",
+            Channel::App => "app",
+            Channel::WechatMiniProgram => "wechat_mini_program",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Reconcile, Hydrate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     Low,
@@ -66,7 +88,22 @@ pub enum Priority {
     Urgent,
 }
 
+impl Priority {
+    pub const ALL: [Priority; 4] = [Priority::Low, Priority::Normal, Priority::High, Priority::Urgent];
+
+    /// 0 (low) to 3 (urgent): the order the server's index sorts by.
+    pub fn rank(self) -> i64 {
+        self as i64
+    }
+
+    pub fn from_rank(rank: i64) -> Option<Priority> {
+        Priority::ALL.into_iter().find(|p| p.rank() == rank)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Customer {
     pub name: String,
     pub phone: String,
@@ -76,6 +113,8 @@ pub struct Customer {
 
 /// What is being repaired.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Appliance {
     pub category: Category,
     pub brand: String,
@@ -89,6 +128,7 @@ pub struct Appliance {
 
 /// Appliance and furniture categories the company services.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Reconcile, Hydrate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     Kettle,
@@ -131,6 +171,7 @@ impl Category {
 
 /// Whether the appliance is still under the manufacturer's warranty on a given day.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "state")]
 pub enum WarrantyState {
     /// Covered; `days_left` until it ends.
@@ -174,6 +215,8 @@ fn add_months(days: i64, months: u32) -> Option<i64> {
 
 /// Service-level deadlines promised to the customer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Sla {
     pub respond_by: Option<Timestamp>,
     pub arrive_by: Option<Timestamp>,
@@ -182,6 +225,7 @@ pub struct Sla {
 
 /// One dispatcher action. `by` is the dispatcher's display name, for the timeline.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DispatchEvent {
     #[key]
     pub id: ItemId,
@@ -191,6 +235,7 @@ pub struct DispatchEvent {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "action")]
 pub enum DispatchAction {
     Created,

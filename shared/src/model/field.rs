@@ -11,6 +11,7 @@ use crate::time::Timestamp;
 /// Lists here are append-only except the quote's lines; status is never stored, only the events
 /// it is derived from, so two devices' concurrent transitions are both kept.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldDoc {
     pub schema: u32,
     pub job_id: JobId,
@@ -44,6 +45,7 @@ impl FieldDoc {
 
 /// A status transition reported from the field.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusEvent {
     #[key]
     pub id: ItemId,
@@ -58,6 +60,7 @@ pub struct StatusEvent {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Reconcile, Hydrate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FieldAction {
     Accept,
@@ -86,6 +89,7 @@ impl FieldAction {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Reconcile, Hydrate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PhotoKind {
     DataPlate,
@@ -112,6 +116,7 @@ impl PhotoKind {
 
 /// A photo taken on site. The bytes live in the blob store, named by hash.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Photo {
     #[key]
     pub id: ItemId,
@@ -126,6 +131,7 @@ pub struct Photo {
 
 /// A scanned spare part, with what the device concluded when it scanned it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartScan {
     #[key]
     pub id: ItemId,
@@ -144,6 +150,7 @@ pub struct PartScan {
 
 /// The priced quote the customer approves. One currency per quote.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Quote {
     pub currency: String,
     pub lines: Vec<LineItem>,
@@ -154,6 +161,7 @@ pub struct Quote {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Reconcile, Hydrate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LineKind {
     Labor,
@@ -163,6 +171,7 @@ pub enum LineKind {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LineItem {
     #[key]
     pub id: ItemId,
@@ -175,6 +184,7 @@ pub struct LineItem {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Reconcile, Hydrate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SignaturePurpose {
     /// The customer approves the quote's lines and total before work starts.
@@ -185,6 +195,7 @@ pub enum SignaturePurpose {
 
 /// A customer's signature: their pen strokes plus the hash of exactly what they saw.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Signature {
     #[key]
     pub id: ItemId,
@@ -192,6 +203,7 @@ pub struct Signature {
     pub signer: String,
     /// Encoded with [`crate::signature::Strokes::encode`]; immutable, so one bytes value.
     #[serde(with = "bytes_hex")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^([0-9a-f]{2})*$"))]
     pub strokes: ByteVec,
     /// BLAKE3 of the canonical content approved (see [`crate::approval`]).
     pub content_hash: String,
@@ -206,6 +218,7 @@ pub struct Signature {
 
 /// What was wrong and what was done; the body of the service report.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
     pub cause: String,
     pub method: String,
@@ -215,6 +228,7 @@ pub struct Report {
 
 /// The customer's rating of the visit.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rating {
     /// 1 to 5; `None` until the customer rates.
     pub score: Option<u8>,

@@ -20,6 +20,7 @@ pub fn history_path(job: crate::JobId) -> String {
 
 /// An earlier job on an appliance, as the server's index keeps it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PastJob {
     pub job: crate::JobId,
     pub created_at: crate::Timestamp,
@@ -68,11 +69,13 @@ pub fn blob_proof(job: crate::JobId, bytes: &[u8]) -> String {
 
 /// Every error response: `{"error": {"code": ..., "message": ...}}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorEnvelope {
     pub error: ErrorBody,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub code: ErrorCode,
     /// For people; software reads the code.
@@ -87,6 +90,7 @@ impl ErrorEnvelope {
 
 /// The machine-readable reason of an error response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// No `Authorization: Bearer` header.

@@ -237,6 +237,7 @@ impl SyncRequest {
 
 /// Pairing: a device trades a one-time code for its token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PairRequest {
     pub code: String,
     pub device_name: String,
@@ -247,6 +248,7 @@ pub struct PairRequest {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PairResponse {
     pub device_id: crate::DeviceId,
     pub technician_id: crate::TechnicianId,

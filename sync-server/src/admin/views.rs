@@ -208,7 +208,7 @@ pub async fn kpis(
     let groups = match q.group_by.as_deref() {
         None => Default::default(),
         Some("technician") => kpi::grouped(&rows, |r| r.index.assignee.map_or("(unassigned)".into(), |t| t.to_string())),
-        Some("category") => kpi::grouped(&rows, |r| r.index.category.clone()),
+        Some("category") => kpi::grouped(&rows, |r| r.index.category.as_str().to_owned()),
         Some("brand_model") => kpi::grouped(&rows, |r| format!("{} {}", r.index.brand, r.index.model)),
         Some(other) => return Err(AppError::BadRequest(format!("group_by {other:?}: use technician, category or brand_model"))),
     };

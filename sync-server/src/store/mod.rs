@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use automerge::AutoCommit;
 use serde::{Deserialize, Serialize};
 use shared::docs::DocKind;
-use shared::model::GeoPoint;
+use shared::model::{Category, Channel, GeoPoint, Priority};
+use shared::status::Status;
 use shared::wire::Digest;
 use shared::{DeviceId, JobId, TechnicianId, Timestamp};
 
@@ -112,16 +113,16 @@ pub struct WorkingHours {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct JobIndex {
     pub job: JobId,
-    pub status: String,
+    pub status: Status,
     pub assignee: Option<TechnicianId>,
     #[serde(skip)]
     pub digest: Digest,
     pub created_at: Timestamp,
-    pub channel: String,
+    pub channel: Channel,
     pub appt_start: Option<Timestamp>,
     pub appt_end: Option<Timestamp>,
-    pub priority: i64,
-    pub category: String,
+    pub priority: Priority,
+    pub category: Category,
     pub brand: String,
     pub model: String,
     pub serial: String,

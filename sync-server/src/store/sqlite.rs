@@ -8,7 +8,8 @@ use automerge::AutoCommit;
 use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 use shared::docs::DocKind;
-use shared::model::GeoPoint;
+use shared::model::{Category, Channel, GeoPoint, Priority};
+use shared::status::Status;
 use shared::wire::Digest;
 use shared::{DeviceId, JobId, TechnicianId, Timestamp};
 
@@ -203,15 +204,15 @@ fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobIndex> {
     let (lat, lon): (Option<f64>, Option<f64>) = (r.get(14)?, r.get(15)?);
     Ok(JobIndex {
         job: id.parse().map_err(|_| bad(0))?,
-        status: r.get(1)?,
+        status: Status::parse(&r.get::<_, String>(1)?).ok_or_else(|| bad(1))?,
         assignee: assignee.map(|a| a.parse().map_err(|_| bad(2))).transpose()?,
         digest: <[u8; 8]>::try_from(digest.as_slice()).unwrap_or_default(),
         created_at: Timestamp(r.get(4)?),
-        channel: r.get(5)?,
+        channel: Channel::parse(&r.get::<_, String>(5)?).ok_or_else(|| bad(5))?,
         appt_start: ts(6)?,
         appt_end: ts(7)?,
-        priority: r.get(8)?,
-        category: r.get(9)?,
+        priority: Priority::from_rank(r.get(8)?).ok_or_else(|| bad(8))?,
+        category: Category::parse(&r.get::<_, String>(9)?).ok_or_else(|| bad(9))?,
         brand: r.get(10)?,
         model: r.get(11)?,
         serial: r.get(12)?,
@@ -315,15 +316,15 @@ fn write_job_in(tx: &rusqlite::Transaction<'_>, w: &JobWrite) -> Result<()> {
         ),
         rusqlite::params_from_iter([
             &i.job.to_string() as &dyn rusqlite::ToSql,
-            &i.status,
+            &i.status.as_str(),
             &i.assignee.map(|t| t.to_string()),
             &i.digest.as_slice(),
             &i.created_at.0,
-            &i.channel,
+            &i.channel.as_str(),
             &i.appt_start.map(|t| t.0),
             &i.appt_end.map(|t| t.0),
-            &i.priority,
-            &i.category,
+            &i.priority.rank(),
+            &i.category.as_str(),
             &i.brand,
             &i.model,
             &i.serial,
