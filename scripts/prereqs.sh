@@ -84,3 +84,15 @@ ensure_web_build() {
     cargo install wasm-bindgen-cli --version "$wanted"
   fi
 }
+
+# The API fuzzer (scripts/schemathesis.sh), pinned, in a virtualenv of its own under target/.
+SCHEMATHESIS_VERSION=4.32.5
+SCHEMATHESIS_VENV=${SCHEMATHESIS_VENV:-target/schemathesis-venv}
+ensure_schemathesis() {
+  ensure_apt python3-venv
+  if [ "$("$SCHEMATHESIS_VENV/bin/schemathesis" --version 2>/dev/null | awk '{print $3}')" != "$SCHEMATHESIS_VERSION" ]; then
+    echo "==> installing schemathesis $SCHEMATHESIS_VERSION (PyPI) into $SCHEMATHESIS_VENV"
+    python3 -m venv "$SCHEMATHESIS_VENV"
+    "$SCHEMATHESIS_VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
+}

@@ -6,6 +6,7 @@ ensure_apt "${BASE_PACKAGES[@]}" "${UI_PACKAGES[@]}"
 ensure_rust
 ensure_browser_test
 ensure_web_build
+ensure_schemathesis
 echo "==> formatting and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked --features app/liveview -- -D warnings
@@ -16,3 +17,5 @@ echo "==> the web app (its browser test runs below)"
 scripts/build-web.sh
 echo "==> tests"
 cargo test --workspace --locked "$@"
+echo "==> the API against its own description (schemathesis)"
+scripts/schemathesis.sh

@@ -105,11 +105,13 @@ pub struct NewJob {
     pub priority: Priority,
     pub customer: Customer,
     pub appliance: Appliance,
+    #[cfg_attr(feature = "openapi", schema(max_length = 2048, example = "洗衣机不排水 / the washer does not drain"))]
     pub problem: String,
     #[serde(default)]
     pub sla: Sla,
     pub appointment: Option<Window>,
-    /// Currency the job will be quoted in.
+    /// Currency the job will be quoted in (ISO 4217).
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Z]{3}$", example = "CNY"))]
     pub currency: String,
 }
 

@@ -157,16 +157,31 @@ fn text(field: &'static str, s: &str) -> Result<(), EditError> {
     Ok(())
 }
 
-/// Longest short field (a name, a phone number, a brand, a model, a serial), in bytes.
-pub const SHORT_TEXT_BYTES_MAX: usize = 200;
+/// Longest short field a dispatcher writes (a name, a phone number, a brand, a model, a
+/// serial), in characters: what the API's description states, so a limit means the same in
+/// every script.
+pub const SHORT_TEXT_CHARS_MAX: usize = 50;
+/// Longest free text a dispatcher writes (an address, the problem, a note, a reason), in
+/// characters (at most 4 bytes each: within [`TEXT_BYTES_MAX`]).
+pub const LONG_TEXT_CHARS_MAX: usize = 2048;
 /// Longest warranty a manufacturer gives, in months.
 pub const WARRANTY_MONTHS_MAX: u32 = 240;
 
-fn short(field: &'static str, s: &str) -> Result<(), EditError> {
-    if s.len() > SHORT_TEXT_BYTES_MAX {
-        return Err(EditError::Invalid { field, why: format!("{} bytes, at most {SHORT_TEXT_BYTES_MAX}", s.len()) });
+/// At most `max` characters.
+pub fn check_chars(field: &'static str, s: &str, max: usize) -> Result<(), EditError> {
+    let n = s.chars().count();
+    if n > max {
+        return Err(EditError::Invalid { field, why: format!("{n} characters, at most {max}") });
     }
     Ok(())
+}
+
+fn short(field: &'static str, s: &str) -> Result<(), EditError> {
+    check_chars(field, s, SHORT_TEXT_CHARS_MAX)
+}
+
+fn long(field: &'static str, s: &str) -> Result<(), EditError> {
+    check_chars(field, s, LONG_TEXT_CHARS_MAX)
 }
 
 /// The one check of what a dispatcher writes into a job's fields, on create and on update
@@ -178,7 +193,7 @@ pub fn check_dispatch_fields(f: &DispatchFields) -> Result<(), EditError> {
         }
         short("customer.name", &c.name)?;
         short("customer.phone", &c.phone)?;
-        text("customer.address", &c.address)?;
+        long("customer.address", &c.address)?;
         if c.location.is_some_and(|l| !l.is_valid()) {
             return Err(EditError::BadLocation);
         }
@@ -195,7 +210,7 @@ pub fn check_dispatch_fields(f: &DispatchFields) -> Result<(), EditError> {
         }
     }
     if let Some(p) = &f.problem {
-        text("problem", p)?;
+        long("problem", p)?;
     }
     if let Some(s) = &f.sla {
         let times = [("sla.respond_by", s.respond_by), ("sla.arrive_by", s.arrive_by), ("sla.resolve_by", s.resolve_by)];
@@ -426,6 +441,7 @@ pub struct DispatchFields {
     pub priority: Option<Priority>,
     pub customer: Option<Customer>,
     pub appliance: Option<Appliance>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 2048))]
     pub problem: Option<String>,
     pub sla: Option<Sla>,
 }

@@ -37,6 +37,9 @@ impl Part {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Catalog {
+    /// The version this is. On publishing: 0 (or absent) takes the next; any other number
+    /// must be the next, so two people publishing at once cannot overwrite each other.
+    #[serde(default)]
     pub version: u32,
     pub currency: String,
     pub parts: Vec<Part>,
@@ -58,6 +61,9 @@ pub struct PriceItem {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PriceList {
+    /// The version this is. On publishing: 0 (or absent) takes the next; any other number
+    /// must be the next, so two people publishing at once cannot overwrite each other.
+    #[serde(default)]
     pub version: u32,
     pub currency: String,
     pub items: Vec<PriceItem>,
@@ -90,6 +96,9 @@ pub struct KbArticle {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KnowledgeBase {
+    /// The version this is. On publishing: 0 (or absent) takes the next; any other number
+    /// must be the next, so two people publishing at once cannot overwrite each other.
+    #[serde(default)]
     pub version: u32,
     pub articles: Vec<KbArticle>,
 }
@@ -98,8 +107,11 @@ pub struct KnowledgeBase {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StockLine {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100, pattern = "\\S"))]
     pub part_no: String,
+    #[cfg_attr(feature = "openapi", schema(maximum = 100_000))]
     pub quantity: u32,
     /// At or below this the part shows as low.
+    #[cfg_attr(feature = "openapi", schema(maximum = 100_000))]
     pub min_quantity: u32,
 }

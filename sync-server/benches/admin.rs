@@ -65,8 +65,8 @@ fn bench(c: &mut Criterion) {
     let week = JobQuery {
         status: Some("assigned,accepted,en_route,on_site,in_progress,on_hold,completed".into()),
         technician: Some(techs[3]),
-        from: Some(today.0 - 7 * Timestamp::DAY),
-        to: Some(today.0 + Timestamp::DAY),
+        from: Some(Timestamp(today.0 - 7 * Timestamp::DAY)),
+        to: Some(Timestamp(today.0 + Timestamp::DAY)),
         limit: Some(50),
         ..JobQuery::default()
     };

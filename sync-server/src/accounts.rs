@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use shared::DispatcherId;
 
 /// What an account (or one of its tokens) may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Viewer,
@@ -52,7 +52,7 @@ impl std::str::FromStr for Role {
 }
 
 /// How a request proved who it is.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Via {
     /// An API token (its id, never its secret).
@@ -86,7 +86,7 @@ pub struct Actor {
 }
 
 /// An account as shown to admins (never its password hash).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Account {
     pub id: DispatcherId,
     pub login: String,
@@ -99,7 +99,7 @@ pub struct Account {
 }
 
 /// An API token as listed (never its secret).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApiToken {
     pub id: String,
     pub account_id: DispatcherId,

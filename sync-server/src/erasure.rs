@@ -15,7 +15,7 @@ use crate::error::{AppError, AppResult};
 use crate::store::JobWrite;
 
 /// What an erasure did.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Erased {
     pub jobs: Vec<JobId>,
     /// Photos deleted because no document names them any more.

@@ -9,7 +9,7 @@ use crate::store::KpiRow;
 /// A rating at or below this is a complaint.
 pub const LOW_RATING_MAX: i64 = 2;
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Kpis {
     pub jobs: u64,
     pub completed: u64,

@@ -15,6 +15,7 @@ pub mod error;
 pub mod idempotency;
 pub mod jobs;
 pub mod kpi;
+pub mod openapi;
 pub mod presence;
 pub mod ranking;
 pub mod routes;
@@ -31,12 +32,13 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use axum::middleware;
-use axum::routing::{get, post, put};
+use axum::routing::get;
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
-use shared::wire::http as wire;
 use shared::{DeviceId, JobId};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use crate::blobs::{BLOB_CHUNK_BYTES_MAX, BlobStore, FsBlobStore};
 use crate::client::ClientLimits;
@@ -161,18 +163,18 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    let sync_limit = DefaultBodyLimit::max(shared::wire::SYNC_BODY_BYTES_MAX);
-    Router::new()
-        .route("/health", get(routes::health))
-        .route(wire::PAIR_PATH, post(routes::pair))
-        .route(wire::SYNC_PATH, post(routes::sync).layer(sync_limit))
-        .route(wire::HISTORY_ROUTE, get(routes::job_history))
-        .route(
-            wire::BLOB_ROUTE,
-            get(routes::blob_get).head(routes::blob_head).patch(routes::blob_patch).layer(DefaultBodyLimit::max(BLOB_CHUNK_BYTES_MAX)),
-        )
-        .route(ADMIN_SESSION_PATH, post(admin::accounts::login))
-        .merge(admin_router(&state))
+    let admin = admin_routes()
+        .route_layer(middleware::from_fn_with_state(state.clone(), idempotency::keyed))
+        .route_layer(middleware::from_fn_with_state(state.clone(), audit::record))
+        .route_layer(middleware::from_fn_with_state(state.clone(), staff::authenticate));
+    let (api, spec) = device_routes().merge(admin).split_for_parts();
+    let spec = openapi::describe(spec);
+    let spec_json = Arc::new(spec.to_pretty_json().expect("the description serializes"));
+    let docs = openapi::docs_page(&spec);
+    api.route(openapi::SPEC_PATH, get(openapi::spec).with_state(spec_json))
+        .route(openapi::DOCS_PATH, get(move || async move { docs }))
+        .fallback(routes::no_route)
+        .method_not_allowed_fallback(routes::wrong_method)
         .layer(DefaultBodyLimit::max(256 * 1024))
         // Answers carry customers' names, addresses and photos: no cache (browser or proxy) keeps them.
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
@@ -181,51 +183,72 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The API's description, as [`router`] serves it at [`openapi::SPEC_PATH`].
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    openapi::describe(device_routes().merge(admin_routes()).into_openapi())
+}
+
+/// Only these routes may take a body larger than the server-wide 256 KB.
+fn body_limit(r: UtoipaMethodRouter<AppState>, bytes: usize) -> UtoipaMethodRouter<AppState> {
+    r.layer(DefaultBodyLimit::max(bytes))
+}
+
+/// What phones call (and the health check, and the login, both open).
+fn device_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(routes::health))
+        .routes(routes!(routes::pair))
+        .routes(body_limit(routes!(routes::sync), shared::wire::SYNC_BODY_BYTES_MAX))
+        .routes(routes!(routes::job_history))
+        .routes(body_limit(routes!(routes::blob_get, routes::blob_head, routes::blob_patch), BLOB_CHUNK_BYTES_MAX))
+        .routes(routes!(admin::accounts::login))
+}
+
 /// The login route (the only one of the dispatcher endpoint open without credentials).
 pub const ADMIN_SESSION_PATH: &str = "/admin/v1/session";
 
 /// The dispatcher endpoint: every route authenticated (`staff::authenticate`), every change
-/// audited, every POST idempotent with a key. Layers run outside-in in the reverse of the order
-/// they are added.
-fn admin_router(state: &AppState) -> Router<AppState> {
-    Router::new()
-        .route(ADMIN_SESSION_PATH, get(admin::accounts::me).delete(admin::accounts::logout))
-        .route("/admin/v1/session/password", put(admin::accounts::change_own_password))
-        .route("/admin/v1/accounts", get(admin::accounts::list_accounts).post(admin::accounts::post_account))
-        .route("/admin/v1/accounts/{id}", axum::routing::patch(admin::accounts::patch_account))
-        .route("/admin/v1/accounts/{id}/tokens", get(admin::accounts::list_tokens).post(admin::accounts::post_token))
-        .route("/admin/v1/tokens/{id}/revoke", post(admin::accounts::revoke_token))
-        .route("/admin/v1/tokens/{id}/rotate", post(admin::accounts::rotate_token))
-        .route("/admin/v1/audit", get(admin::accounts::audit_log))
-        .route("/admin/v1/erasures", post(admin::erasure::post_erasure))
-        .route("/admin/v1/technicians", get(admin::list_technicians).post(admin::create_technician))
-        .route("/admin/v1/technicians/{id}", get(admin::get_technician))
-        .route("/admin/v1/technicians/{id}/pairing-codes", post(admin::create_pairing_code))
-        .route("/admin/v1/technicians/{id}/deactivate", post(admin::deactivate_technician))
-        .route("/admin/v1/technicians/{id}/working-hours", put(admin::set_working_hours))
-        .route("/admin/v1/technicians/{id}/van-stock", put(admin::reference::set_van_stock))
-        .route("/admin/v1/technicians/{id}/devices", get(admin::list_devices))
-        .route("/admin/v1/devices/{id}/revoke", post(admin::revoke_device))
-        .route("/admin/v1/jobs", post(admin::create_job).get(admin::views::list_jobs))
-        .route("/admin/v1/jobs/{id}", get(admin::get_job))
-        .route("/admin/v1/jobs/{id}/suggestions", get(admin::views::suggestions))
-        .route("/admin/v1/jobs/{id}/auto-assign", post(admin::views::auto_assign))
-        .route("/admin/v1/jobs/{id}/self-service", get(admin::views::self_service_candidates).post(admin::views::answer_self_service))
-        .route("/admin/v1/jobs/{id}/report.html", get(admin::views::report))
-        .route(
-            "/admin/v1/jobs/{id}/customer-photos",
-            post(admin::photos::add_customer_photo).layer(DefaultBodyLimit::max(shared::photo::INPUT_BYTES_MAX)),
-        )
-        .route("/admin/v1/jobs/{id}/{action}", post(admin::job_action))
-        .route("/admin/v1/kpis", get(admin::views::kpis))
-        .route("/admin/v1/events", get(admin::views::events))
-        .route("/admin/v1/reference/{kind}", put(admin::reference::publish))
-        .route("/admin/v1/reference/{kind}/versions", get(admin::reference::versions))
-        .route("/admin/v1/reference/{kind}/{version}", get(admin::reference::version))
-        .route("/admin/v1/blobs/{hash}", get(routes::admin_blob_get))
-        .route_layer(middleware::from_fn_with_state(state.clone(), idempotency::keyed))
-        .route_layer(middleware::from_fn_with_state(state.clone(), audit::record))
-        .route_layer(middleware::from_fn_with_state(state.clone(), staff::authenticate))
+/// audited, every POST idempotent with a key (layers added by [`router`]).
+fn admin_routes() -> OpenApiRouter<AppState> {
+    use admin::{accounts as acc, erasure, photos, reference as refdata, views};
+    OpenApiRouter::new()
+        .routes(routes!(acc::me, acc::logout))
+        .routes(routes!(acc::change_own_password))
+        .routes(routes!(acc::list_accounts, acc::post_account))
+        .routes(routes!(acc::patch_account))
+        .routes(routes!(acc::list_tokens, acc::post_token))
+        .routes(routes!(acc::revoke_token))
+        .routes(routes!(acc::rotate_token))
+        .routes(routes!(acc::audit_log))
+        .routes(routes!(erasure::post_erasure))
+        .routes(routes!(admin::list_technicians, admin::create_technician))
+        .routes(routes!(admin::get_technician))
+        .routes(routes!(admin::create_pairing_code))
+        .routes(routes!(admin::deactivate_technician))
+        .routes(routes!(admin::set_working_hours))
+        .routes(routes!(refdata::set_van_stock))
+        .routes(routes!(admin::list_devices))
+        .routes(routes!(admin::revoke_device))
+        .routes(routes!(admin::create_job, views::list_jobs))
+        .routes(routes!(admin::get_job))
+        .routes(routes!(views::suggestions))
+        .routes(routes!(views::auto_assign))
+        .routes(routes!(views::self_service_candidates, views::answer_self_service))
+        .routes(routes!(views::report))
+        .routes(body_limit(routes!(photos::add_customer_photo), shared::photo::INPUT_BYTES_MAX))
+        .routes(routes!(admin::assign))
+        .routes(routes!(admin::unassign))
+        .routes(routes!(admin::reschedule))
+        .routes(routes!(admin::cancel))
+        .routes(routes!(admin::close))
+        .routes(routes!(admin::add_note))
+        .routes(routes!(admin::update))
+        .routes(routes!(views::kpis))
+        .routes(routes!(views::events))
+        .routes(routes!(refdata::publish))
+        .routes(routes!(refdata::versions))
+        .routes(routes!(refdata::version))
+        .routes(routes!(routes::admin_blob_get))
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests.

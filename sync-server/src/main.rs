@@ -29,6 +29,8 @@ enum Command {
     /// API tokens for integrations (printed once; the server keeps only a hash).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Prints the API's OpenAPI description (the same the server serves at /openapi.json).
+    Openapi,
 }
 
 #[derive(Subcommand)]
@@ -91,6 +93,9 @@ struct Serve {
     /// Requests per second from one client address (before authentication).
     #[arg(long, env = "ONSITE_CLIENT_REQUESTS_PER_S", default_value_t = 200)]
     client_requests_per_s: u32,
+    /// Logins, password checks and bad credentials allowed per minute from one client address.
+    #[arg(long, env = "ONSITE_AUTH_ATTEMPTS_PER_MIN", default_value_t = 20)]
+    auth_attempts_per_min: u32,
     /// Proxies (IP addresses, comma-separated) whose X-Forwarded-For names the client.
     #[arg(long, env = "ONSITE_TRUSTED_PROXIES", value_delimiter = ',')]
     trusted_proxy: Vec<IpAddr>,
@@ -122,6 +127,10 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn")))
         .init();
     let Cli { data, command, serve: cli } = Cli::parse();
+    if let Some(Command::Openapi) = command {
+        println!("{}", onsite_server::openapi().to_pretty_json()?);
+        return Ok(());
+    }
     if let Some(command) = command {
         let state = AppState::embedded(&data, &Limits::default()).with_context(|| format!("opening {}", data.display()))?;
         return cli::run(&state, command).await;
@@ -147,6 +156,7 @@ async fn main() -> anyhow::Result<()> {
         device_requests_per_s: cli.device_requests_per_s,
         finished_job_retention_days: cli.finished_job_retention_days,
         client_requests_per_s: cli.client_requests_per_s,
+        auth_attempts_per_min: cli.auth_attempts_per_min,
         trusted_proxies: cli.trusted_proxy.clone(),
         ..Limits::default()
     };
@@ -213,6 +223,7 @@ mod cli {
 
     pub async fn run(state: &AppState, command: Command) -> anyhow::Result<()> {
         match command {
+            Command::Openapi => unreachable!("answered before opening the data folder"),
             Command::User(UserCommand::Add { login, name, role, no_password }) => {
                 let password = if no_password { None } else { Some(read_password(&format!("password for {login}"))?) };
                 let a = create_account(state, &login, &name, role, password).await.map_err(|e| anyhow::anyhow!("{e}"))?;

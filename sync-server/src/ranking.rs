@@ -45,7 +45,7 @@ pub struct Candidate {
     pub open_jobs: Vec<JobIndex>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Suggestion {
     pub technician: TechnicianId,
     pub name: String,

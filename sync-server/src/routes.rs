@@ -5,7 +5,6 @@ use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::extract::{FromRequest, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use shared::wire::http::{
     JOB_HEADER, PROOF_HEADER, PROOF_REQUIRED, PastJob, SYNC_CONTENT_TYPE, UPLOAD_COMPLETE_HEADER, UPLOAD_LENGTH_HEADER,
     UPLOAD_OFFSET_HEADER, blob_proof,
@@ -21,9 +20,39 @@ use crate::staff::ViewerAuth;
 use crate::store::{NewDevice, Redeemed};
 
 /// `Json` whose rejections are [`AppError`]s (a JSON error body with a code, like every error).
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(AppError))]
+///
+/// A number is read by its value, as JSON Schema does: `2.0` is the integer 2 (some clients
+/// write every number as a float). The error names the field that was wrong.
 pub struct AppJson<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for AppJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, AppError> {
+        let axum::Json(mut value) = axum::Json::<serde_json::Value>::from_request(req, state).await?;
+        integral_floats_to_integers(&mut value);
+        serde_path_to_error::deserialize(value).map(AppJson).map_err(|e| {
+            let at = e.path().to_string();
+            let at = if at == "." { String::new() } else { format!("{at}: ") };
+            AppError::BadRequest(format!("{at}{}", e.into_inner()))
+        })
+    }
+}
+
+fn integral_floats_to_integers(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            // Exactly representable integers only (|f| < 2^53).
+            if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
+                *v = serde_json::Value::from(f as i64);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_floats_to_integers),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(integral_floats_to_integers),
+        _ => {}
+    }
+}
 
 impl<T: serde::Serialize> IntoResponse for AppJson<T> {
     fn into_response(self) -> Response {
@@ -44,11 +73,36 @@ fn bytes_rejection(r: BytesRejection) -> AppError {
     if r.status() == StatusCode::PAYLOAD_TOO_LARGE { AppError::TooLarge(r.body_text()) } else { AppError::BadRequest(r.body_text()) }
 }
 
-pub async fn health(State(state): State<AppState>) -> AppResult<AppJson<serde_json::Value>> {
-    state.store.health().await?;
-    Ok(AppJson(json!({ "status": "ok" })))
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok` when the database answers.
+    pub status: String,
 }
 
+/// Every unknown route gets a JSON error like every other.
+pub async fn no_route(uri: axum::http::Uri) -> AppError {
+    AppError::NotFound(format!("no route {} (the API is described at {})", uri.path(), crate::openapi::DOCS_PATH))
+}
+
+/// A known route with a method it does not have (axum adds the `Allow` header).
+pub async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    let msg = format!("{} does not take {method}", uri.path());
+    let body = shared::wire::http::ErrorEnvelope::new(shared::wire::http::ErrorCode::MethodNotAllowed, msg);
+    (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
+}
+
+/// Whether the server and its database answer (for load balancers and monitors).
+#[utoipa::path(get, path = "/health", tag = "device", responses((status = 200, body = Health)))]
+pub async fn health(State(state): State<AppState>) -> AppResult<AppJson<Health>> {
+    state.store.health().await?;
+    Ok(AppJson(Health { status: "ok".into() }))
+}
+
+/// One sync round: the phone's Automerge changes up, the server's down (postcard, see
+/// `shared::wire`; at most 8 MB each way).
+#[utoipa::path(post, path = "/v1/sync", tag = "device",
+    request_body(content = crate::openapi::Binary, content_type = "application/vnd.onsite.sync", description = "a postcard SyncRequest"),
+    responses((status = 200, description = "a postcard SyncResponse", content_type = "application/vnd.onsite.sync", body = crate::openapi::Binary)))]
 pub async fn sync(State(state): State<AppState>, who: DeviceAuth, body: Result<Bytes, BytesRejection>) -> AppResult<Response> {
     let _slot = state.presence.round_slot(who.device).ok_or(AppError::RateLimited)?;
     let body = body.map_err(bytes_rejection)?;
@@ -57,13 +111,16 @@ pub async fn sync(State(state): State<AppState>, who: DeviceAuth, body: Result<B
     Ok(([(header::CONTENT_TYPE, HeaderValue::from_static(SYNC_CONTENT_TYPE))], wire::encode(&resp)).into_response())
 }
 
+/// Pair a phone with a technician using a single-use code from the console.
+#[utoipa::path(post, path = "/v1/pair", tag = "device", request_body = PairRequest,
+    responses((status = 200, body = PairResponse), (status = 403, description = "the code is wrong, used or expired", body = shared::wire::http::ErrorEnvelope), (status = 409, description = "the phone holds unsent work of another technician", body = shared::wire::http::ErrorEnvelope)))]
 pub async fn pair(State(state): State<AppState>, AppJson(req): AppJson<PairRequest>) -> AppResult<AppJson<PairResponse>> {
     if state.pair_limiter.check().is_err() {
         return Err(AppError::RateLimited);
     }
     let code = req.code.trim().to_uppercase();
-    if code.is_empty() || code.len() > 32 || req.device_name.len() > 200 {
-        return Err(AppError::BadRequest("a pairing code and a device name (at most 200 bytes) are required".into()));
+    if code.is_empty() || code.chars().count() > 32 || req.device_name.chars().count() > 50 {
+        return Err(AppError::Unprocessable("a pairing code (at most 32 characters) is required; a device name has at most 50".into()));
     }
     let device = DeviceId::new();
     let token = new_token("osd_");
@@ -140,7 +197,9 @@ fn proof_required(size: u64) -> HeaderMap {
     m
 }
 
-/// `HEAD /v1/blobs/{hash}`: how much of the blob the server holds for this job (`Upload-Offset`).
+/// How much of the blob the server holds for this job (`Upload-Offset`), to resume an upload.
+#[utoipa::path(head, path = "/v1/blobs/{hash}", tag = "device", params(("hash" = BlobHash, Path, description = "the BLAKE3 hash of the bytes"), ("OnSite-Job" = JobId, Header, description = "the job the photo belongs to")),
+    responses((status = 200, description = "see the headers", headers(("Upload-Offset" = u64, description = "bytes the server holds (resume from here)"), ("Upload-Complete" = String, description = "1 when the server holds the whole blob for this job")))))]
 pub async fn blob_head(
     State(state): State<AppState>,
     who: DeviceAuth,
@@ -158,8 +217,13 @@ pub async fn blob_head(
     Ok((StatusCode::OK, offset_headers(status)).into_response())
 }
 
-/// `PATCH /v1/blobs/{hash}`: append at `Upload-Offset` of an `Upload-Length`-byte blob, or (empty
-/// body with [`PROOF_HEADER`]) prove possession of a blob the server already holds.
+/// Append at `Upload-Offset` of an `Upload-Length`-byte blob (at most 1 MB a request), or (an
+/// empty body with `OnSite-Blob-Proof`) prove possession of a blob the server already holds.
+#[utoipa::path(patch, path = "/v1/blobs/{hash}", tag = "device",
+    params(("hash" = BlobHash, Path, description = "the BLAKE3 hash of the bytes"), ("OnSite-Job" = JobId, Header, description = "the job the photo belongs to"), ("Upload-Offset" = u64, Header, description = "where these bytes start"), ("Upload-Length" = u64, Header, description = "the whole blob's size")),
+    request_body(content = crate::openapi::Binary, content_type = "application/offset+octet-stream"),
+    responses((status = 201, description = "the blob is complete for this job"), (status = 204, description = "appended; more to come"),
+        (status = 409, description = "a wrong offset (resume from `Upload-Offset`), or a proof of possession is required", body = shared::wire::http::ErrorEnvelope)))]
 pub async fn blob_patch(
     State(state): State<AppState>,
     who: DeviceAuth,
@@ -239,8 +303,10 @@ async fn blob_bytes(state: &AppState, h: &BlobHash) -> AppResult<Response> {
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
 }
 
-/// `GET /v1/blobs/{hash}`: a blob named by a job currently assigned to the device's technician
-/// (a former assignee keeps what it has, and is sent nothing new).
+/// A photo named by a job currently assigned to the device's technician (a former assignee
+/// keeps what it has, and is sent nothing new).
+#[utoipa::path(get, path = "/v1/blobs/{hash}", tag = "device", params(("hash" = BlobHash, Path, description = "the BLAKE3 hash of the bytes")),
+    responses((status = 200, description = "the bytes", content_type = "application/octet-stream", body = crate::openapi::Binary)))]
 pub async fn blob_get(State(state): State<AppState>, who: DeviceAuth, Path(hash): Path<String>) -> AppResult<Response> {
     let h = parse_hash(&hash)?;
     let mut allowed = false;
@@ -256,8 +322,10 @@ pub async fn blob_get(State(state): State<AppState>, who: DeviceAuth, Path(hash)
 /// Most earlier jobs one history answer lists.
 const HISTORY_JOBS_MAX: usize = 50;
 
-/// `GET /v1/jobs/{id}/history`: earlier jobs on the appliance of a job currently assigned to the
-/// device's technician (never another appliance's, never for a job that is not theirs).
+/// Earlier jobs on the appliance of a job currently assigned to the device's technician (never
+/// another appliance's, never for a job that is not theirs).
+#[utoipa::path(get, path = "/v1/jobs/{id}/history", tag = "device", params(("id" = JobId, Path, description = "the job")),
+    responses((status = 200, body = Vec<PastJob>)))]
 pub async fn job_history(State(state): State<AppState>, who: DeviceAuth, Path(id): Path<String>) -> AppResult<AppJson<Vec<PastJob>>> {
     let job: JobId = id.parse().map_err(|_| AppError::BadRequest(format!("not a job id: {id}")))?;
     let row = state.store.job_row(job).await?.filter(|r| r.assignee == Some(who.technician));
@@ -284,7 +352,9 @@ pub async fn job_history(State(state): State<AppState>, who: DeviceAuth, Path(id
     ))
 }
 
-/// `GET /admin/v1/blobs/{hash}` for dispatchers.
+/// A photo or thumbnail of a job (links are in the job's `photo_links`).
+#[utoipa::path(get, path = "/admin/v1/blobs/{hash}", tag = "jobs", params(("hash" = BlobHash, Path, description = "the BLAKE3 hash of the bytes")),
+    responses((status = 200, description = "the bytes", content_type = "application/octet-stream", body = crate::openapi::Binary)))]
 pub async fn admin_blob_get(State(state): State<AppState>, _who: ViewerAuth, Path(hash): Path<String>) -> AppResult<Response> {
     blob_bytes(&state, &parse_hash(&hash)?).await
 }

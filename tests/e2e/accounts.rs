@@ -163,7 +163,7 @@ async fn tokens_rotate_and_revoke_and_never_exceed_their_account() {
     assert!(!list.to_string().contains(&secret[4..]), "{list}");
     // More than the account may do is refused.
     let (s, _) = send(&dan, "POST", &format!("/admin/v1/accounts/{account}/tokens"), json!({ "name": "x", "role": "admin" })).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(s, StatusCode::FORBIDDEN);
     // Rotation: the new secret works, the old one stops at once.
     let token_id = issued["id"].as_str().unwrap();
     let (s, rotated) = send(&dan, "POST", &format!("/admin/v1/tokens/{token_id}/rotate"), json!({})).await;
@@ -198,7 +198,7 @@ async fn tokens_rotate_and_revoke_and_never_exceed_their_account() {
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["role"], "viewer", "a viewer token mints viewer tokens: {b}");
     let (s, _) = send(&erp, "POST", &format!("/admin/v1/accounts/{admin_account}/tokens"), json!({ "name": "up", "role": "admin" })).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(s, StatusCode::FORBIDDEN);
     let (_, tokens) = send(&w.dispatcher, "GET", &format!("/admin/v1/accounts/{admin_account}/tokens"), Value::Null).await;
     let admin_token = tokens.as_array().unwrap().iter().find(|t| t["role"] == "admin").unwrap()["id"].as_str().unwrap().to_owned();
     for action in ["rotate", "revoke"] {

@@ -110,9 +110,13 @@ async fn lists_filter_and_page() {
     let overdue: Vec<_> = b["jobs"].as_array().unwrap().iter().map(|j| j["job"].as_str().unwrap().to_owned()).collect();
     assert_eq!(overdue, [jobs[0].to_string()]);
 
-    for bad in ["/admin/v1/jobs?status=lost", "/admin/v1/jobs?limit=0", "/admin/v1/jobs?limit=9999", "/admin/v1/jobs?technician=xyz"] {
+    for bad in ["/admin/v1/jobs?limit=0", "/admin/v1/jobs?limit=9999", "/admin/v1/jobs?technician=xyz", "/admin/v1/jobs?colour=red"] {
         let (s, b) = w.dispatcher.get(bad).await;
         assert_eq!((s, b["error"]["code"].as_str()), (400, Some("bad_request")), "{bad}");
+    }
+    for bad in ["/admin/v1/jobs?status=lost", "/admin/v1/jobs?lat=31.2&lon=121.4"] {
+        let (s, b) = w.dispatcher.get(bad).await;
+        assert_eq!((s, b["error"]["code"].as_str()), (422, Some("unprocessable")), "{bad}");
     }
 }
 
@@ -176,6 +180,9 @@ async fn reference_data_reaches_devices_and_old_versions_stay_readable() {
     let mut catalog: Value = serde_json::from_str(include_str!("../../assets/catalog.json")).unwrap();
     assert_eq!(d.put("/admin/v1/reference/catalog", catalog.clone()).await.0, 200);
     catalog["parts"][0]["price_minor"] = json!(99_00);
+    let (s, b) = d.put("/admin/v1/reference/catalog", catalog.clone()).await;
+    assert_eq!((s, b["error"]["code"].as_str()), (409, Some("conflict")), "publishing over version 1 again: {b}");
+    catalog["version"] = json!(2);
     let (s, b) = d.put("/admin/v1/reference/catalog", catalog).await;
     assert_eq!((s, b["version"].as_u64()), (200, Some(2)));
     let stock = json!([{ "part_no": "WM-PUMP-01", "quantity": 3, "min_quantity": 1 }]);
@@ -193,8 +200,8 @@ async fn reference_data_reaches_devices_and_old_versions_stay_readable() {
     assert_eq!(v1["parts"][0]["price_minor"], 25_00, "version 1 is kept as it was");
     let (_, list) = d.get("/admin/v1/reference/catalog/versions").await;
     assert_eq!(list.as_array().unwrap().len(), 2);
-    let (s, _) = d.put("/admin/v1/reference/catalog", json!({ "version": 1, "currency": "yuan", "parts": [] })).await;
-    assert_eq!(s, 400);
+    let (s, _) = d.put("/admin/v1/reference/catalog", json!({ "version": 0, "currency": "yuan", "parts": [] })).await;
+    assert_eq!(s, 422);
     let (s, _) = d.put("/admin/v1/reference/recipes", json!({})).await;
     assert_eq!(s, 404);
 }
@@ -270,7 +277,8 @@ async fn kpis_report_and_live_events() {
     });
     dev.client.sync_now().await.unwrap();
 
-    let (s, k) = d.get(&format!("/admin/v1/kpis?from={start}&to={}&group_by=brand_model", Timestamp::now().0 + 1000)).await;
+    let (from, to) = (Timestamp(start).to_iso8601(), Timestamp(Timestamp::now().0 + 1000).to_iso8601());
+    let (s, k) = d.get(&format!("/admin/v1/kpis?from={from}&to={to}&group_by=brand_model")).await;
     assert_eq!(s, 200, "{k}");
     assert_eq!(k["overall"]["jobs"], 2);
     assert_eq!(k["overall"]["completed"], 1);
@@ -278,9 +286,10 @@ async fn kpis_report_and_live_events() {
     assert_eq!(k["overall"]["avg_rating"], 2.0);
     assert_eq!(k["overall"]["low_ratings_by_cause"]["排水泵堵塞"], 1);
     assert_eq!(k["groups"]["Haier EG100"]["jobs"], 2);
-    for bad in ["/admin/v1/kpis?from=10&to=5", "/admin/v1/kpis?from=1&to=5&group_by=moon", "/admin/v1/kpis"] {
+    for bad in [&format!("/admin/v1/kpis?from={from}&to={to}&group_by=moon"), "/admin/v1/kpis?from=10&to=5", "/admin/v1/kpis"] {
         assert_eq!(d.get(bad).await.0, 400, "{bad}");
     }
+    assert_eq!(d.get(&format!("/admin/v1/kpis?from={to}&to={from}")).await.0, 422, "a period ending before it starts");
 
     let r = d.http.get(format!("{}/admin/v1/jobs/{}/report.html", d.base, jobs[0])).bearer_auth(&d.token).send().await.unwrap();
     assert_eq!(r.status(), 200);
@@ -309,12 +318,43 @@ async fn bad_dispatcher_input_is_refused_and_changes_nothing() {
         (404, "not_found", d.post(&format!("/admin/v1/technicians/{unknown}/pairing-codes"), Value::Null).await),
         (400, "bad_request", d.post("/admin/v1/technicians/nope/pairing-codes", Value::Null).await),
         (
-            400,
-            "bad_request",
+            422,
+            "unprocessable",
             d.put(&format!("/admin/v1/technicians/{li}/working-hours"), json!({ "start_min": 600, "end_min": 500, "utc_offset_min": 480 }))
                 .await,
         ),
-        (400, "bad_request", d.post("/admin/v1/technicians", json!({ "name": "" })).await),
+        (422, "unprocessable", d.post("/admin/v1/technicians", json!({ "name": "" })).await),
+        (400, "bad_request", d.post("/admin/v1/technicians", json!({ "name": "王", "nickname": "x" })).await),
+        (
+            422,
+            "unprocessable",
+            d.post(
+                "/admin/v1/jobs",
+                json!({ "channel": "phone", "priority": "normal", "currency": "CNY", "problem": "x",
+                "customer": { "name": "张", "phone": "1", "address": "a", "location": null },
+                "appliance": { "category": "washer", "brand": "b", "model": "m", "serial": "", "purchase_date": "", "warranty_months": 0 },
+                "appointment": { "start": "2026-12-01T10:00:00+08:00", "end": "2026-12-01T09:00:00+08:00" } }),
+            )
+            .await,
+        ),
+        (
+            400,
+            "bad_request",
+            d.post(
+                "/admin/v1/jobs",
+                json!({ "channel": "phone", "priority": "normal", "currency": "CNY", "problem": "x",
+                "customer": { "name": "张", "phone": "1", "address": "a", "location": null },
+                "appliance": { "category": "washer", "brand": "b", "model": "m", "serial": "", "purchase_date": "", "warranty_months": 0 },
+                "appointmnet": { "start": "2026-12-01T10:00:00+08:00", "end": "2026-12-01T11:00:00+08:00" } }),
+            )
+            .await,
+        ),
+        (
+            422,
+            "unprocessable",
+            d.act(job, "update", json!({ "fields": { "customer": { "name": " ", "phone": "", "address": "", "location": null } } })).await,
+        ),
+        (422, "unprocessable", d.act(job, "update", json!({ "fields": { "problem": "长".repeat(3000) } })).await),
         (400, "bad_request", d.act(job, "assign", json!({ "technician": "not-an-id" })).await),
         (400, "bad_request", d.act(job, "reschedule", json!({ "window": "tomorrow" })).await),
         (422, "unprocessable", d.act(job, "reschedule", json!({ "window": { "start": 10, "end": 5 } })).await),
@@ -350,7 +390,7 @@ async fn customer_photos_reach_the_assigned_phone_verified_and_bad_uploads_chang
         (422, "unprocessable", d.post_bytes(&path, "image/jpeg", b"not a picture at all".to_vec()).await),
         (400, "bad_request", d.post_bytes(&path, "image/jpeg", Vec::new()).await),
         (404, "not_found", d.post_bytes(&format!("/admin/v1/jobs/{}/customer-photos", JobId::new()), "image/jpeg", jpeg(64, 48, 1)).await),
-        (400, "bad_request", d.act(job, "add_customer_photo", json!({ "photo": {} })).await),
+        (404, "not_found", d.act(job, "add_customer_photo", json!({ "photo": {} })).await),
     ] {
         assert_eq!((s, b["error"]["code"].as_str()), (status, Some(code)), "{b}");
     }

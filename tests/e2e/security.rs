@@ -123,8 +123,8 @@ async fn malformed_and_oversized_bodies_are_refused_without_harm() {
     // Admin: malformed bodies and unknown ids.
     let (s, b) = w.dispatcher.post("/admin/v1/jobs", json!({ "customer": 3 })).await;
     assert_eq!((s, b["error"]["code"].as_str()), (400, Some("bad_request")));
-    let (s, _) = w.dispatcher.act(jobs[0], "teleport", json!({})).await;
-    assert_eq!(s, 400);
+    let (s, b) = w.dispatcher.act(jobs[0], "teleport", json!({})).await;
+    assert_eq!((s, b["error"]["code"].as_str()), (404, Some("not_found")), "{b}");
     let (s, _) = w.dispatcher.act(shared::JobId::new(), "cancel", json!({ "reason": "x" })).await;
     assert_eq!(s, 404);
     let (s, b) = w.dispatcher.act(jobs[0], "close", json!({})).await;

@@ -105,8 +105,13 @@ impl Priority {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Customer {
+    /// Limits in the schema are in characters, a quarter of the bytes the server takes, so
+    /// any text within them is accepted in any script.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 50, pattern = "\\S", example = "张伟"))]
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 50, example = "13800138000"))]
     pub phone: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 2048, example = "上海市徐汇区漕溪北路 88 号 5 楼"))]
     pub address: String,
     pub location: Option<GeoPoint>,
 }
@@ -117,12 +122,17 @@ pub struct Customer {
 #[serde(deny_unknown_fields)]
 pub struct Appliance {
     pub category: Category,
+    #[cfg_attr(feature = "openapi", schema(max_length = 50, example = "Haier"))]
     pub brand: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 50, example = "EG100"))]
     pub model: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 50))]
     pub serial: String,
     /// `YYYY-MM-DD`, as on the receipt; empty when unknown.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8]))?$", example = "2025-06-18"))]
     pub purchase_date: String,
     /// Manufacturer's warranty length from the purchase date.
+    #[cfg_attr(feature = "openapi", schema(maximum = 240))]
     pub warranty_months: u32,
 }
 

@@ -105,6 +105,8 @@ pub enum ErrorCode {
     Conflict,
     TooLarge,
     Unprocessable,
+    /// The route exists but not with this method (`Allow` lists those it takes).
+    MethodNotAllowed,
     /// Slow down; `Retry-After` says for how long.
     RateLimited,
     Internal,
@@ -122,6 +124,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::NotFound => "not_found",
             ErrorCode::BadRequest => "bad_request",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::Conflict => "conflict",
             ErrorCode::TooLarge => "too_large",
             ErrorCode::Unprocessable => "unprocessable",

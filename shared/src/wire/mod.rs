@@ -239,7 +239,10 @@ impl SyncRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PairRequest {
+    /// The code the console shows (case and spaces around it do not matter).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 32, pattern = "\\S", example = "K7Q-4MX-2PD"))]
     pub code: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 50, example = "Li Ming's phone"))]
     pub device_name: String,
     /// The identity this phone held before, when it still holds that identity's unsent work (its
     /// token stopped working): the new device takes that work over, under the same technician.

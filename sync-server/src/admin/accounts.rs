@@ -24,7 +24,7 @@ use crate::store::accounts::{AccountPatch, AuditEntry, AuditQuery, NewAccount, N
 impl From<AccountError> for AppError {
     fn from(e: AccountError) -> Self {
         match e {
-            AccountError::Invalid(m) => AppError::BadRequest(m),
+            AccountError::Invalid(m) => AppError::Unprocessable(m),
             AccountError::Hash(m) => AppError::Internal(anyhow::anyhow!(m)),
         }
     }
@@ -47,7 +47,7 @@ pub async fn create_account(state: &AppState, login: &str, name: &str, role: Rol
 }
 
 /// A new API token: the secret is in the answer and nowhere else.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IssuedToken {
     /// Shown once; the server keeps only its hash.
     pub token: String,
@@ -69,13 +69,13 @@ pub async fn issue_token(
     let most = account.role.min(cap);
     let role = role.unwrap_or(most);
     if role > most {
-        return Err(AppError::BadRequest(format!(
+        return Err(AppError::Forbidden(format!(
             "a token cannot do more than its account ({} is {}) or than the one asking for it ({cap})",
             account.login, account.role
         )));
     }
     if expires_in_days == Some(0) || expires_in_days.is_some_and(|d| d > 3650) {
-        return Err(AppError::BadRequest("expires_in_days is 1 to 3650 (or absent: no expiry)".into()));
+        return Err(AppError::Unprocessable("expires_in_days is 1 to 3650 (or absent: no expiry)".into()));
     }
     let token = new_token(TOKEN_PREFIX);
     let expires_at = expires_in_days.map(|d| Timestamp::now().plus_minutes(i64::from(d) * 24 * 60));
@@ -86,14 +86,14 @@ pub async fn issue_token(
 
 // --- sessions ---
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
     pub login: String,
     pub password: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Me {
     pub account_id: DispatcherId,
     pub login: String,
@@ -112,7 +112,9 @@ fn session_set_cookie(secret: &str, max_age_s: i64) -> HeaderValue {
     HeaderValue::from_str(&c.to_string()).expect("cookie text is a header value")
 }
 
-/// `POST /admin/v1/session`: logs in with a password; the session lives in an HttpOnly cookie.
+/// Log in with a password; the session lives in an HttpOnly cookie (12 hours).
+#[utoipa::path(post, path = "/admin/v1/session", tag = "session", request_body = Login,
+    responses((status = 200, description = "logged in; the session cookie is set", body = Me)))]
 pub async fn login(
     State(state): State<AppState>,
     addr: Option<axum::Extension<ClientAddr>>,
@@ -157,35 +159,49 @@ pub async fn login(
     Ok(resp)
 }
 
-/// `GET /admin/v1/session`: who is logged in (or whose token this is).
+/// Who is logged in (or whose token this is), and with which role.
+#[utoipa::path(get, path = "/admin/v1/session", tag = "session", responses((status = 200, body = Me)))]
 pub async fn me(who: ViewerAuth) -> AppJson<Me> {
     AppJson(Me { account_id: who.account, login: who.login.clone(), name: who.name.clone(), role: who.role })
 }
 
-/// `DELETE /admin/v1/session`: logs out (the session ends on the server, the cookie is cleared).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LoggedOut {
+    pub logged_out: bool,
+}
+
+/// Log out (the session ends on the server, the cookie is cleared).
+#[utoipa::path(delete, path = "/admin/v1/session", tag = "session", responses((status = 200, body = LoggedOut)))]
 pub async fn logout(State(state): State<AppState>, _who: ViewerAuth, headers: HeaderMap) -> AppResult<Response> {
     if let Some(secret) = session_cookie(&headers) {
         state.accounts.end_session(&hash_secret(&secret)).await?;
     }
-    let mut resp = AppJson(serde_json::json!({ "logged_out": true })).into_response();
+    let mut resp = AppJson(LoggedOut { logged_out: true }).into_response();
     resp.headers_mut().insert(header::SET_COOKIE, session_set_cookie("", 0));
     Ok(resp)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     pub current: String,
     pub new: String,
 }
 
-/// `PUT /admin/v1/session/password`: changes one's own password (other sessions end).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PasswordChanged {
+    pub changed: bool,
+}
+
+/// Change one's own password (one's other sessions end).
+#[utoipa::path(put, path = "/admin/v1/session/password", tag = "session", request_body = PasswordChange,
+    responses((status = 200, body = PasswordChanged)))]
 pub async fn change_own_password(
     State(state): State<AppState>,
     who: ViewerAuth,
     addr: Option<axum::Extension<ClientAddr>>,
     AppJson(body): AppJson<PasswordChange>,
-) -> AppResult<AppJson<serde_json::Value>> {
+) -> AppResult<AppJson<PasswordChanged>> {
     // Guesses at the current password count like login attempts.
     state.clients.auth_attempt(addr.map(|a| a.0))?;
     let (_, hash) = state.accounts.account_by_login(&who.login).await?.ok_or_else(|| AppError::NotFound("no such account".into()))?;
@@ -196,12 +212,12 @@ pub async fn change_own_password(
     }
     let password_hash = Some(hashed(&state, body.new).await?);
     state.accounts.update_account(who.account, AccountPatch { password_hash, ..AccountPatch::default() }).await?;
-    Ok(AppJson(serde_json::json!({ "changed": true })))
+    Ok(AppJson(PasswordChanged { changed: true }))
 }
 
 // --- accounts (admins) ---
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccountBody {
     pub login: String,
@@ -211,10 +227,15 @@ pub struct NewAccountBody {
     pub password: Option<String>,
 }
 
+/// Every office account.
+#[utoipa::path(get, path = "/admin/v1/accounts", tag = "accounts", responses((status = 200, body = Vec<Account>)))]
 pub async fn list_accounts(State(state): State<AppState>, _who: AdminAuth) -> AppResult<AppJson<Vec<Account>>> {
     Ok(AppJson(state.accounts.accounts().await?))
 }
 
+/// Add an office account (without a password: an account for an integration, with tokens only).
+#[utoipa::path(post, path = "/admin/v1/accounts", tag = "accounts", request_body = NewAccountBody,
+    responses((status = 200, body = Account)))]
 pub async fn post_account(
     State(state): State<AppState>,
     _who: AdminAuth,
@@ -228,7 +249,7 @@ fn account_id(id: &str) -> AppResult<DispatcherId> {
     id.parse().map_err(|_| AppError::BadRequest(format!("not an account id: {id}")))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccountChange {
     pub name: Option<String>,
@@ -237,8 +258,10 @@ pub struct AccountChange {
     pub disabled: Option<bool>,
 }
 
-/// `PATCH /admin/v1/accounts/{id}`. The last enabled admin cannot be demoted or disabled (nobody
-/// could manage accounts any more).
+/// Change an account's name, role, password or whether it is disabled. The last enabled admin
+/// cannot be demoted or disabled (nobody could manage accounts any more).
+#[utoipa::path(patch, path = "/admin/v1/accounts/{id}", tag = "accounts", params(("id" = DispatcherId, Path, description = "the account")),
+    request_body = AccountChange, responses((status = 200, body = Account)))]
 pub async fn patch_account(
     State(state): State<AppState>,
     _who: AdminAuth,
@@ -289,20 +312,28 @@ async fn token_owner(state: &AppState, who: &ViewerAuth, id: DispatcherId) -> Ap
     state.accounts.account(id).await?.ok_or_else(|| AppError::NotFound(format!("no account {id}")))
 }
 
+/// An account's API tokens (never their secrets). Admins see anyone's, others their own.
+#[utoipa::path(get, path = "/admin/v1/accounts/{id}/tokens", tag = "accounts", params(("id" = DispatcherId, Path, description = "the account")),
+    responses((status = 200, body = Vec<ApiToken>)))]
 pub async fn list_tokens(State(state): State<AppState>, who: ViewerAuth, Path(id): Path<String>) -> AppResult<AppJson<Vec<ApiToken>>> {
     let account = token_owner(&state, &who, account_id(&id)?).await?;
     Ok(AppJson(state.accounts.tokens_of(account.id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTokenBody {
     pub name: String,
     /// At most the account's role (its role when absent).
     pub role: Option<Role>,
+    /// 1 to 3650; never expires when absent.
+    #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<u32>,
 }
 
+/// Issue an API token; its secret is in this answer only.
+#[utoipa::path(post, path = "/admin/v1/accounts/{id}/tokens", tag = "accounts", params(("id" = DispatcherId, Path, description = "the account")),
+    request_body = NewTokenBody, responses((status = 200, body = IssuedToken)))]
 pub async fn post_token(
     State(state): State<AppState>,
     who: ViewerAuth,
@@ -329,6 +360,9 @@ async fn owned_token(state: &AppState, who: &ViewerAuth, id: &str) -> AppResult<
     Ok((account, token))
 }
 
+/// Revoke a token (it stops working at once).
+#[utoipa::path(post, path = "/admin/v1/tokens/{id}/revoke", tag = "accounts", params(("id" = String, Path, description = "the token's id")),
+    responses((status = 200, body = ApiToken)))]
 pub async fn revoke_token(
     State(state): State<AppState>,
     who: ViewerAuth,
@@ -342,8 +376,9 @@ pub async fn revoke_token(
     Ok((AuditDetail(serde_json::json!({ "token": token.id })), AppJson(token)))
 }
 
-/// `POST /admin/v1/tokens/{id}/rotate`: a new secret with the same name, role and lifetime; the
-/// old one stops working at once.
+/// A new secret with the same name, role and lifetime; the old one stops working at once.
+#[utoipa::path(post, path = "/admin/v1/tokens/{id}/rotate", tag = "accounts", params(("id" = String, Path, description = "the token's id")),
+    responses((status = 200, body = IssuedToken)))]
 pub async fn rotate_token(
     State(state): State<AppState>,
     who: ViewerAuth,
@@ -365,22 +400,31 @@ pub async fn rotate_token(
 
 // --- audit ---
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditParams {
-    pub account: Option<String>,
+    /// Only this account's entries.
+    pub account: Option<DispatcherId>,
+    /// Entries older than this entry id (the next page).
     pub before: Option<i64>,
+    /// 1 to 500 (100 when absent).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 
-/// `GET /admin/v1/audit`: the newest changes first; page with `before=<id>`.
+/// The audit log, newest first; page with `before=<id>`.
+#[utoipa::path(get, path = "/admin/v1/audit", tag = "accounts", params(AuditParams), responses((status = 200, body = Vec<AuditEntry>)))]
 pub async fn audit_log(
     State(state): State<AppState>,
     _who: AdminAuth,
     q: Result<Query<AuditParams>, axum::extract::rejection::QueryRejection>,
 ) -> AppResult<AppJson<Vec<AuditEntry>>> {
     let Query(q) = q.map_err(|e| AppError::BadRequest(e.body_text()))?;
-    let account = q.account.as_deref().map(account_id).transpose()?;
-    let limit = q.limit.unwrap_or(100).clamp(1, super::PAGE_MAX as u32);
+    let account = q.account;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=super::PAGE_MAX as u32).contains(&limit) {
+        return Err(AppError::BadRequest(format!("limit must be 1..={}", super::PAGE_MAX)));
+    }
     Ok(AppJson(state.audit.audit(AuditQuery { account, before: q.before, limit }).await?))
 }

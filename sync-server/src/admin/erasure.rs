@@ -13,7 +13,7 @@ use crate::staff::AdminAuth;
 
 /// Whose data to erase: the customer of `job` from all their jobs (found by phone number), or
 /// exactly the listed `jobs`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ErasureRequest {
     pub job: Option<JobId>,
@@ -32,6 +32,10 @@ pub struct ErasureRequest {
 /// Jobs one request may list (larger sets: several requests, or the retention setting).
 pub const JOBS_MAX: usize = 500;
 
+/// Erase a customer's personal data from their jobs, everywhere (server, blobs, phones). It
+/// cannot be undone: try `dry_run` first.
+#[utoipa::path(post, path = "/admin/v1/erasures", tag = "reports", request_body = ErasureRequest,
+    responses((status = 200, body = Erased), (status = 409, description = "some jobs are still open", body = shared::wire::http::ErrorEnvelope)))]
 pub async fn post_erasure(
     State(state): State<AppState>,
     _who: AdminAuth,
@@ -40,8 +44,8 @@ pub async fn post_erasure(
     let jobs = match (req.job, req.jobs.is_empty()) {
         (Some(job), true) => jobs_of_customer_of(&state, job).await?,
         (None, false) if req.jobs.len() <= JOBS_MAX => req.jobs,
-        (None, false) => return Err(AppError::BadRequest(format!("at most {JOBS_MAX} jobs per request"))),
-        _ => return Err(AppError::BadRequest("give either `job` (its customer, from all their jobs) or `jobs` (exactly these)".into())),
+        (None, false) => return Err(AppError::Unprocessable(format!("at most {JOBS_MAX} jobs per request"))),
+        _ => return Err(AppError::Unprocessable("give either `job` (its customer, from all their jobs) or `jobs` (exactly these)".into())),
     };
     let mut open = Vec::new();
     for &job in &jobs {

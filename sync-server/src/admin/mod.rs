@@ -4,7 +4,7 @@
 
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use shared::approval::{ApprovalCheck, check};
 use shared::docs::{NewJob, read_dispatch, read_field};
 use shared::edit::DispatchEdit;
@@ -23,30 +23,45 @@ use crate::store::Technician;
 /// How long a pairing code stays valid.
 pub const PAIRING_CODE_MINUTES: i64 = 30;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewTechnician {
+    #[schema(min_length = 1, max_length = 50, pattern = "\\S", example = "李明")]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 50)]
     pub phone: String,
+    /// The categories they are trained for.
     #[serde(default)]
+    #[schema(value_type = Vec<shared::model::Category>, max_items = 50)]
     pub skills: Vec<String>,
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub brands: Vec<String>,
+    /// 1 (junior) to 5; 1 when absent.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 5)]
     pub level: Option<u8>,
     pub home: Option<GeoPoint>,
 }
 
+/// Add a technician.
+#[utoipa::path(post, path = "/admin/v1/technicians", tag = "technicians", request_body = NewTechnician,
+    responses((status = 200, description = "the technician as stored", body = Technician)))]
 pub async fn create_technician(
     State(state): State<AppState>,
     _who: AdminAuth,
     AppJson(t): AppJson<NewTechnician>,
 ) -> AppResult<AppJson<Technician>> {
-    if t.name.trim().is_empty() || t.name.len() > 200 {
-        return Err(AppError::BadRequest("name is required (at most 200 bytes)".into()));
+    if t.name.trim().is_empty() || t.name.chars().count() > 50 || t.phone.chars().count() > 50 {
+        return Err(AppError::Unprocessable("a name is required; name and phone have at most 50 characters".into()));
     }
     if t.home.is_some_and(|h| !h.is_valid()) {
         return Err(AppError::BadRequest("home is not a valid position".into()));
+    }
+    check_skills(&t.skills, &t.brands)?;
+    if t.level.is_some_and(|l| !(1..=5).contains(&l)) {
+        return Err(AppError::Unprocessable("level is 1 (junior) to 5".into()));
     }
     let tech = Technician {
         id: TechnicianId::new(),
@@ -55,7 +70,7 @@ pub async fn create_technician(
         active: true,
         skills: t.skills,
         brands: t.brands,
-        level: t.level.unwrap_or(1).clamp(1, 5),
+        level: t.level.unwrap_or(1),
         home: t.home,
         working_hours: None,
     };
@@ -63,11 +78,13 @@ pub async fn create_technician(
     Ok(AppJson(tech))
 }
 
+/// Every technician, active or not.
+#[utoipa::path(get, path = "/admin/v1/technicians", tag = "technicians", responses((status = 200, body = Vec<Technician>)))]
 pub async fn list_technicians(State(state): State<AppState>, _who: ViewerAuth) -> AppResult<AppJson<Vec<Technician>>> {
     Ok(AppJson(state.store.technicians().await?))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PairingCode {
     pub code: String,
     pub technician_id: TechnicianId,
@@ -85,6 +102,10 @@ pub async fn pairing_code(state: &AppState, tech: TechnicianId) -> AppResult<Pai
     Ok(PairingCode { code, technician_id: tech, expires_at })
 }
 
+/// A single-use code (valid 30 minutes) that pairs one phone with the technician.
+#[utoipa::path(post, path = "/admin/v1/technicians/{id}/pairing-codes", tag = "technicians",
+    params(("id" = TechnicianId, Path, description = "the technician")),
+    responses((status = 200, body = PairingCode), (status = 409, description = "the technician is deactivated", body = shared::wire::http::ErrorEnvelope)))]
 pub async fn create_pairing_code(
     State(state): State<AppState>,
     _who: AdminAuth,
@@ -94,8 +115,9 @@ pub async fn create_pairing_code(
     Ok((crate::idempotency::SecretAnswer, AppJson(pairing_code(&state, tech).await?)))
 }
 
-/// `GET /admin/v1/technicians/{id}/devices`: each device, when it was last seen, and what it
-/// still had to send.
+/// The technician's devices: when each was last seen, and what it still had to send.
+#[utoipa::path(get, path = "/admin/v1/technicians/{id}/devices", tag = "technicians",
+    params(("id" = TechnicianId, Path, description = "the technician")), responses((status = 200, body = Vec<crate::store::DeviceRecord>)))]
 pub async fn list_devices(
     State(state): State<AppState>,
     _who: ViewerAuth,
@@ -106,50 +128,59 @@ pub async fn list_devices(
     Ok(AppJson(state.store.devices_of(tech).await?))
 }
 
-pub async fn revoke_device(State(state): State<AppState>, _who: AdminAuth, Path(id): Path<String>) -> AppResult<AppJson<Value>> {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RevokedDevice {
+    pub revoked: DeviceId,
+}
+
+/// Stop a device from syncing (a lost or stolen phone); its technician can pair another.
+#[utoipa::path(post, path = "/admin/v1/devices/{id}/revoke", tag = "technicians",
+    params(("id" = DeviceId, Path, description = "the device")), responses((status = 200, body = RevokedDevice)))]
+pub async fn revoke_device(State(state): State<AppState>, _who: AdminAuth, Path(id): Path<String>) -> AppResult<AppJson<RevokedDevice>> {
     let id: DeviceId = id.parse().map_err(|_| AppError::BadRequest(format!("not a device id: {id}")))?;
     if !state.store.revoke_device(id).await? {
         return Err(AppError::NotFound(format!("no active device {id}")));
     }
-    Ok(AppJson(json!({ "revoked": id })))
+    Ok(AppJson(RevokedDevice { revoked: id }))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct CreateOptions {
     /// Assign the best qualified, free technician right away (the job stays new when none is).
     #[serde(default)]
     pub auto_assign: bool,
 }
 
+/// A job and who it went to: the assignee and the suggestion that chose them, when one did.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct JobAssignment {
+    pub job_id: JobId,
+    pub assignee: Option<TechnicianId>,
+    pub suggestion: Option<crate::ranking::Suggestion>,
+}
+
+/// Open a job. With `auto_assign=true` it goes at once to the best qualified, free technician
+/// (it stays new when none is, or when its appointment has already begun).
+#[utoipa::path(post, path = "/admin/v1/jobs", tag = "jobs", params(CreateOptions), request_body = NewJob,
+    responses((status = 200, body = JobAssignment)))]
 pub async fn create_job(
     State(state): State<AppState>,
     who: DispatcherAuth,
     opts: Result<axum::extract::Query<CreateOptions>, axum::extract::rejection::QueryRejection>,
     AppJson(job): AppJson<NewJob>,
-) -> AppResult<(AuditDetail, AppJson<Value>)> {
+) -> AppResult<(AuditDetail, AppJson<JobAssignment>)> {
     let axum::extract::Query(opts) = opts.map_err(|e| AppError::BadRequest(e.body_text()))?;
-    shared::money::check_currency(&job.currency).map_err(|e| AppError::BadRequest(e.to_string()))?;
-    if job.customer.name.trim().is_empty() {
-        return Err(AppError::BadRequest("customer.name is required".into()));
-    }
-    if job.customer.location.is_some_and(|l| !l.is_valid()) {
-        return Err(AppError::BadRequest("customer.location is not a valid position".into()));
-    }
-    if job.appointment.is_some_and(|w| !w.is_valid()) {
-        return Err(AppError::BadRequest("appointment must end after it starts".into()));
-    }
+    job.check().map_err(|e| AppError::Unprocessable(e.to_string()))?;
     let id = crate::jobs::create(&state, job, &who.name).await?;
     let audit = AuditDetail(json!({ "job": id }));
-    if opts.auto_assign {
-        let assigned = views::assign_best(&state, id, &who.name).await?;
-        let answer = json!({ "job_id": id, "assignee": assigned.as_ref().map(|s| s.technician), "suggestion": assigned });
-        return Ok((audit, AppJson(answer)));
-    }
-    Ok((audit, AppJson(json!({ "job_id": id }))))
+    let suggestion = if opts.auto_assign { views::assign_best(&state, id, &who.name).await? } else { None };
+    Ok((audit, AppJson(JobAssignment { job_id: id, assignee: suggestion.as_ref().map(|s| s.technician), suggestion })))
 }
 
 /// A job as a dispatcher reads it: both documents merged with what follows from them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JobDetail {
     pub dispatch: DispatchDoc,
     pub field: FieldDoc,
@@ -166,7 +197,7 @@ pub struct JobDetail {
     pub backdated_events: Vec<crate::store::EventReceipt>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PhotoLink {
     pub kind: shared::model::PhotoKind,
     pub caption: String,
@@ -174,7 +205,7 @@ pub struct PhotoLink {
     pub thumbnail_url: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SignatureView {
     pub purpose: SignaturePurpose,
     pub signer: String,
@@ -186,6 +217,9 @@ fn parse_job(id: &str) -> AppResult<JobId> {
     id.parse().map_err(|_| AppError::BadRequest(format!("not a job id: {id}")))
 }
 
+/// One job: both documents, its derived status and timeline, approvals, photos, signatures.
+#[utoipa::path(get, path = "/admin/v1/jobs/{id}", tag = "jobs", params(("id" = JobId, Path, description = "the job")),
+    responses((status = 200, body = JobDetail)))]
 pub async fn get_job(State(state): State<AppState>, _who: ViewerAuth, Path(id): Path<String>) -> AppResult<AppJson<JobDetail>> {
     let job = parse_job(&id)?;
     let (d, f) = state.store.load_job(job).await?.ok_or_else(|| AppError::NotFound(format!("no job {job}")))?;
@@ -225,32 +259,139 @@ pub async fn get_job(State(state): State<AppState>, _who: ViewerAuth, Path(id): 
     }))
 }
 
-/// `POST /admin/v1/jobs/{id}/{action}` for action in assign, unassign, reschedule, cancel,
-/// close, add_note, update; the body holds the action's fields.
-pub async fn job_action(
+/// A job's status and assignee after a change.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct JobState {
+    pub job_id: JobId,
+    pub status: shared::status::Status,
+    pub assignee: Option<TechnicianId>,
+}
+
+async fn edit(state: &AppState, who: &DispatcherAuth, id: &str, edit: DispatchEdit) -> AppResult<(AuditDetail, AppJson<JobState>)> {
+    let job = parse_job(id)?;
+    let index = crate::jobs::dispatch_edit(state, job, &who.name, edit).await?;
+    Ok((AuditDetail(json!({ "job": job })), AppJson(JobState { job_id: job, status: index.status, assignee: index.assignee })))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignBody {
+    pub technician: TechnicianId,
+}
+
+/// Assign (or reassign) the job to a technician; their phone gets it on its next sync.
+#[utoipa::path(post, path = "/admin/v1/jobs/{id}/assign", tag = "jobs", params(("id" = JobId, Path, description = "the job")),
+    request_body = AssignBody, responses((status = 200, body = JobState)))]
+pub async fn assign(
     State(state): State<AppState>,
     who: DispatcherAuth,
-    Path((id, action)): Path<(String, String)>,
-    body: axum::body::Bytes,
-) -> AppResult<AppJson<Value>> {
-    let job = parse_job(&id)?;
-    let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
-        Value::Null
-    } else {
-        serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("body is not JSON: {e}")))?
-    };
-    let mut fields = match body {
-        Value::Object(m) => m,
-        Value::Null => serde_json::Map::new(),
-        _ => return Err(AppError::BadRequest("body must be a JSON object".into())),
-    };
-    if action == "add_customer_photo" {
-        return Err(AppError::BadRequest("customer photos are uploaded with POST /admin/v1/jobs/{id}/customer-photos".into()));
+    Path(id): Path<String>,
+    AppJson(b): AppJson<AssignBody>,
+) -> AppResult<(AuditDetail, AppJson<JobState>)> {
+    let t = state.store.technician(b.technician).await?.ok_or_else(|| AppError::NotFound(format!("no technician {}", b.technician)))?;
+    if !t.active {
+        return Err(AppError::Conflict(format!("{} is deactivated", t.name)));
     }
-    fields.insert("edit".into(), Value::String(action.clone()));
-    let edit: DispatchEdit = serde_json::from_value(Value::Object(fields)).map_err(|e| AppError::BadRequest(format!("{action}: {e}")))?;
-    let index = crate::jobs::dispatch_edit(&state, job, &who.name, edit).await?;
-    Ok(AppJson(json!({ "job_id": job, "status": index.status, "assignee": index.assignee })))
+    edit(&state, &who, &id, DispatchEdit::Assign { technician: b.technician }).await
+}
+
+/// Take the job back from its technician (it returns to the queue).
+#[utoipa::path(post, path = "/admin/v1/jobs/{id}/unassign", tag = "jobs", params(("id" = JobId, Path, description = "the job")),
+    responses((status = 200, body = JobState)))]
+pub async fn unassign(
+    State(state): State<AppState>,
+    who: DispatcherAuth,
+    Path(id): Path<String>,
+) -> AppResult<(AuditDetail, AppJson<JobState>)> {
+    edit(&state, &who, &id, DispatchEdit::Unassign).await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RescheduleBody {
+    /// The new appointment window.
+    pub window: shared::model::Window,
+}
+
+/// Move the appointment.
+#[utoipa::path(post, path = "/admin/v1/jobs/{id}/reschedule", tag = "jobs", params(("id" = JobId, Path, description = "the job")),
+    request_body = RescheduleBody, responses((status = 200, body = JobState)))]
+pub async fn reschedule(
+    State(state): State<AppState>,
+    who: DispatcherAuth,
+    Path(id): Path<String>,
+    AppJson(b): AppJson<RescheduleBody>,
+) -> AppResult<(AuditDetail, AppJson<JobState>)> {
+    edit(&state, &who, &id, DispatchEdit::Reschedule { window: b.window }).await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelBody {
+    #[schema(max_length = 2048)]
+    pub reason: String,
+}
+
+/// Cancel the job (the technician's phone shows it cancelled with the reason).
+#[utoipa::path(post, path = "/admin/v1/jobs/{id}/cancel", tag = "jobs", params(("id" = JobId, Path, description = "the job")),
+    request_body = CancelBody, responses((status = 200, body = JobState)))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    who: DispatcherAuth,
+    Path(id): Path<String>,
+    AppJson(b): AppJson<CancelBody>,
+) -> AppResult<(AuditDetail, AppJson<JobState>)> {
+    long_text("reason", &b.reason)?;
+    edit(&state, &who, &id, DispatchEdit::Cancel { reason: b.reason }).await
+}
+
+/// Close a completed job (after checking the report and payment).
+#[utoipa::path(post, path = "/admin/v1/jobs/{id}/close", tag = "jobs", params(("id" = JobId, Path, description = "the job")),
+    responses((status = 200, body = JobState)))]
+pub async fn close(
+    State(state): State<AppState>,
+    who: DispatcherAuth,
+    Path(id): Path<String>,
+) -> AppResult<(AuditDetail, AppJson<JobState>)> {
+    edit(&state, &who, &id, DispatchEdit::Close).await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteBody {
+    #[schema(min_length = 1, max_length = 2048, pattern = "\\S")]
+    pub text: String,
+}
+
+/// Add a note the technician sees on the job.
+#[utoipa::path(post, path = "/admin/v1/jobs/{id}/add_note", tag = "jobs", params(("id" = JobId, Path, description = "the job")),
+    request_body = NoteBody, responses((status = 200, body = JobState)))]
+pub async fn add_note(
+    State(state): State<AppState>,
+    who: DispatcherAuth,
+    Path(id): Path<String>,
+    AppJson(b): AppJson<NoteBody>,
+) -> AppResult<(AuditDetail, AppJson<JobState>)> {
+    long_text("text", &b.text)?;
+    edit(&state, &who, &id, DispatchEdit::AddNote { text: b.text }).await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBody {
+    pub fields: shared::edit::DispatchFields,
+}
+
+/// Correct the job's fields (customer, appliance, problem, priority, SLA); absent fields stay.
+#[utoipa::path(post, path = "/admin/v1/jobs/{id}/update", tag = "jobs", params(("id" = JobId, Path, description = "the job")),
+    request_body = UpdateBody, responses((status = 200, body = JobState)))]
+pub async fn update(
+    State(state): State<AppState>,
+    who: DispatcherAuth,
+    Path(id): Path<String>,
+    AppJson(b): AppJson<UpdateBody>,
+) -> AppResult<(AuditDetail, AppJson<JobState>)> {
+    edit(&state, &who, &id, DispatchEdit::Update { fields: Box::new(b.fields) }).await
 }
 
 /// Largest page of a job list.
@@ -262,7 +403,9 @@ pub mod photos;
 pub mod reference;
 pub mod views;
 
-/// `POST /admin/v1/technicians/{id}/deactivate`: the technician's devices stop syncing at once.
+/// Deactivate a technician: their devices stop syncing at once.
+#[utoipa::path(post, path = "/admin/v1/technicians/{id}/deactivate", tag = "technicians",
+    params(("id" = TechnicianId, Path, description = "the technician")), responses((status = 200, body = Technician)))]
 pub async fn deactivate_technician(
     State(state): State<AppState>,
     _who: AdminAuth,
@@ -274,7 +417,10 @@ pub async fn deactivate_technician(
     Ok(AppJson(t))
 }
 
-/// `PUT /admin/v1/technicians/{id}/working-hours`.
+/// Set a technician's daily working hours (their local time).
+#[utoipa::path(put, path = "/admin/v1/technicians/{id}/working-hours", tag = "technicians",
+    params(("id" = TechnicianId, Path, description = "the technician")), request_body = crate::store::WorkingHours,
+    responses((status = 200, body = Technician)))]
 pub async fn set_working_hours(
     State(state): State<AppState>,
     _who: AdminAuth,
@@ -282,7 +428,7 @@ pub async fn set_working_hours(
     AppJson(hours): AppJson<crate::store::WorkingHours>,
 ) -> AppResult<AppJson<Technician>> {
     if hours.start_min >= hours.end_min || hours.end_min > 24 * 60 || hours.utc_offset_min.abs() > 14 * 60 {
-        return Err(AppError::BadRequest("working hours: start_min < end_min <= 1440, |utc_offset_min| <= 840".into()));
+        return Err(AppError::Unprocessable("working hours: start_min < end_min <= 1440, |utc_offset_min| <= 840".into()));
     }
     let mut t = technician_by_path(&state, &id).await?;
     t.working_hours = Some(hours);
@@ -290,25 +436,52 @@ pub async fn set_working_hours(
     Ok(AppJson(t))
 }
 
+/// Where a technician last checked in, and when.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LastSeen {
+    pub position: GeoPoint,
+    pub at: Timestamp,
+}
+
 /// A technician as the dispatcher console shows them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TechnicianView {
     #[serde(flatten)]
     pub technician: Technician,
-    pub last_check_in: Option<(GeoPoint, Timestamp)>,
+    pub last_check_in: Option<LastSeen>,
     pub open_jobs: usize,
     pub van_stock_version: Option<u32>,
 }
 
+/// One technician with where they were last seen and how busy they are.
+#[utoipa::path(get, path = "/admin/v1/technicians/{id}", tag = "technicians",
+    params(("id" = TechnicianId, Path, description = "the technician")), responses((status = 200, body = TechnicianView)))]
 pub async fn get_technician(State(state): State<AppState>, _who: ViewerAuth, Path(id): Path<String>) -> AppResult<AppJson<TechnicianView>> {
     let t = technician_by_path(&state, &id).await?;
     let open = views::open_jobs_of(&state, t.id).await?.len();
     Ok(AppJson(TechnicianView {
-        last_check_in: state.store.location(t.id).await?,
+        last_check_in: state.store.location(t.id).await?.map(|(position, at)| LastSeen { position, at }),
         open_jobs: open,
         van_stock_version: state.store.reference(&reference::van_stock_kind(t.id), None).await?.map(|(v, _)| v),
         technician: t,
     }))
+}
+
+/// Free text a dispatcher writes, as the description states its limit.
+pub(crate) fn long_text(field: &'static str, s: &str) -> AppResult<()> {
+    shared::edit::check_chars(field, s, shared::edit::LONG_TEXT_CHARS_MAX).map_err(|e| AppError::Unprocessable(e.to_string()))
+}
+
+/// Skills are category names; both lists are short.
+fn check_skills(skills: &[String], brands: &[String]) -> AppResult<()> {
+    if let Some(bad) = skills.iter().find(|s| shared::model::Category::parse(s).is_none()) {
+        let known: Vec<&str> = shared::model::Category::ALL.iter().map(|c| c.as_str()).collect();
+        return Err(AppError::Unprocessable(format!("skill {bad:?} is not a category ({})", known.join(", "))));
+    }
+    if skills.len() > 50 || brands.len() > 100 || brands.iter().any(|b| b.trim().is_empty() || b.chars().count() > 50) {
+        return Err(AppError::Unprocessable("at most 50 skills and 100 brands, each 1 to 50 characters".into()));
+    }
+    Ok(())
 }
 
 pub(crate) async fn technician_by_path(state: &AppState, id: &str) -> AppResult<Technician> {

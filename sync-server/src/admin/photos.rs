@@ -7,8 +7,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use shared::edit::DispatchEdit;
 use shared::model::CustomerPhoto;
 use shared::{BlobHash, ItemId, Timestamp};
@@ -19,20 +18,39 @@ use crate::error::{AppError, AppResult};
 use crate::routes::{AppJson, blob_error};
 use crate::staff::DispatcherAuth;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct PhotoQuery {
+    /// What the photo shows.
     #[serde(default)]
+    #[param(max_length = 2048)]
     pub caption: String,
 }
 
-/// The body is the image itself (JPEG, PNG, WebP...), at most [`shared::photo::INPUT_BYTES_MAX`].
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CustomerPhotoAdded {
+    pub job_id: shared::JobId,
+    pub photo: CustomerPhoto,
+    pub url: String,
+    pub thumbnail_url: String,
+}
+
+/// Add a photo the customer sent. The body is the image itself (JPEG, PNG, WebP...), at most
+/// 40 MB; it is stored upright, at most 1600 px, without EXIF, with a thumbnail.
+#[utoipa::path(post, path = "/admin/v1/jobs/{id}/customer-photos", tag = "jobs",
+    params(("id" = shared::JobId, Path, description = "the job"), PhotoQuery),
+    request_body(content = crate::openapi::Binary, content_type = "image/*", description = "the image's bytes"),
+    responses((status = 200, body = CustomerPhotoAdded)))]
 pub async fn add_customer_photo(
     State(state): State<AppState>,
     who: DispatcherAuth,
     Path(id): Path<String>,
-    Query(q): Query<PhotoQuery>,
+    q: Result<Query<PhotoQuery>, axum::extract::rejection::QueryRejection>,
     body: Bytes,
-) -> AppResult<AppJson<Value>> {
+) -> AppResult<AppJson<CustomerPhotoAdded>> {
+    let Query(q) = q.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    super::long_text("caption", &q.caption)?;
     let job = parse_job(&id)?;
     if state.store.load_job(job).await?.is_none() {
         return Err(AppError::NotFound(format!("no job {job}")));
@@ -65,10 +83,10 @@ pub async fn add_customer_photo(
     let photo_id = photo.id;
     crate::jobs::dispatch_edit(&state, job, &who.name, DispatchEdit::AddCustomerPhoto { photo: photo.clone() }).await?;
     tracing::info!(%job, photo = %photo_id, bytes = ready.jpeg.len(), "customer photo added");
-    Ok(AppJson(json!({
-        "job_id": job,
-        "photo": photo,
-        "url": format!("/admin/v1/blobs/{}", photo.blob),
-        "thumbnail_url": format!("/admin/v1/blobs/{}", photo.thumbnail),
-    })))
+    Ok(AppJson(CustomerPhotoAdded {
+        job_id: job,
+        url: format!("/admin/v1/blobs/{}", photo.blob),
+        thumbnail_url: format!("/admin/v1/blobs/{}", photo.thumbnail),
+        photo,
+    }))
 }

@@ -2,7 +2,7 @@
 //! sync; every old version stays readable for audit.
 
 use axum::extract::{Path, State};
-use serde_json::{Value, json};
+use serde_json::Value;
 use shared::reference::{Catalog, KnowledgeBase, PriceList, StockLine};
 use shared::wire::{ReferenceUpdate, ReferenceVersions, VanStock};
 use shared::{TechnicianId, Timestamp};
@@ -29,14 +29,16 @@ fn check_kind(kind: &str) -> AppResult<()> {
 
 /// Validates a body as its kind and re-serialises it with the version it will get.
 fn validated(kind: &str, body: Value, version: u32) -> AppResult<String> {
-    let bad = |e: serde_json::Error| AppError::BadRequest(format!("{kind}: {e}"));
-    let check_currency = |c: &str| shared::money::check_currency(c).map_err(|e| AppError::BadRequest(e.to_string()));
+    // The body is JSON (or it would not get here); one of another kind's shape is refused as
+    // content (the description cannot tie a body's shape to the kind in the path).
+    let bad = |e: serde_json::Error| AppError::Unprocessable(format!("{kind}: {e}"));
+    let check_currency = |c: &str| shared::money::check_currency(c).map_err(|e| AppError::Unprocessable(e.to_string()));
     let json = match kind {
         "catalog" => {
             let mut c: Catalog = serde_json::from_value(body).map_err(bad)?;
             check_currency(&c.currency)?;
             if c.parts.iter().any(|p| p.price_minor < 0 || p.part_no.trim().is_empty()) {
-                return Err(AppError::BadRequest("catalog: every part needs a part_no and a price >= 0".into()));
+                return Err(AppError::Unprocessable("catalog: every part needs a part_no and a price >= 0".into()));
             }
             c.version = version;
             serde_json::to_string(&c)
@@ -45,7 +47,7 @@ fn validated(kind: &str, body: Value, version: u32) -> AppResult<String> {
             let mut p: PriceList = serde_json::from_value(body).map_err(bad)?;
             check_currency(&p.currency)?;
             if p.items.iter().any(|i| i.unit_price_minor < 0) {
-                return Err(AppError::BadRequest("price_list: prices must be >= 0".into()));
+                return Err(AppError::Unprocessable("price_list: prices must be >= 0".into()));
             }
             p.version = version;
             serde_json::to_string(&p)
@@ -59,21 +61,61 @@ fn validated(kind: &str, body: Value, version: u32) -> AppResult<String> {
     Ok(json.expect("reference types serialize"))
 }
 
-/// `PUT /admin/v1/reference/{kind}`: publish a new version.
+/// The kinds of reference data, by name in the path.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub enum ReferenceKind {
+    #[schema(rename = "catalog")]
+    Catalog,
+    #[schema(rename = "price_list")]
+    PriceList,
+    #[schema(rename = "knowledge_base")]
+    KnowledgeBase,
+}
+
+/// A version of reference data, its shape set by its kind.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum ReferenceBody {
+    Catalog(Catalog),
+    PriceList(PriceList),
+    KnowledgeBase(KnowledgeBase),
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Published {
+    pub kind: String,
+    pub version: u32,
+}
+
+/// Publish a new version (devices take it on their next sync; old versions stay readable).
+#[utoipa::path(put, path = "/admin/v1/reference/{kind}", tag = "reference",
+    params(("kind" = ReferenceKind, Path, description = "catalog, price_list or knowledge_base")),
+    request_body = ReferenceBody, responses((status = 200, body = Published)))]
 pub async fn publish(
     State(state): State<AppState>,
     _who: AdminAuth,
     Path(kind): Path<String>,
     AppJson(body): AppJson<Value>,
-) -> AppResult<AppJson<Value>> {
+) -> AppResult<AppJson<Published>> {
     check_kind(&kind)?;
     let next = state.store.reference_versions(&kind).await?.last().map_or(1, |v| v.version + 1);
+    let asked = body.get("version").and_then(Value::as_u64).unwrap_or(0);
+    if asked != 0 && asked != u64::from(next) {
+        return Err(AppError::Conflict(format!(
+            "{kind}: the next version is {next}, not {asked} (someone published meanwhile: reload and publish again, or send 0)"
+        )));
+    }
     let json = validated(&kind, body, next)?;
     let version = state.store.publish_reference(&kind, json).await?;
     tracing::info!(kind, version, "reference data published");
-    Ok(AppJson(json!({ "kind": kind, "version": version })))
+    Ok(AppJson(Published { kind, version }))
 }
 
+/// Every published version of a kind, oldest first.
+#[utoipa::path(get, path = "/admin/v1/reference/{kind}/versions", tag = "reference",
+    params(("kind" = ReferenceKind, Path, description = "catalog, price_list or knowledge_base")),
+    responses((status = 200, body = Vec<ReferenceVersion>)))]
 pub async fn versions(
     State(state): State<AppState>,
     _who: ViewerAuth,
@@ -83,27 +125,48 @@ pub async fn versions(
     Ok(AppJson(state.store.reference_versions(&kind).await?))
 }
 
+/// One published version as it was published.
+#[utoipa::path(get, path = "/admin/v1/reference/{kind}/{version}", tag = "reference",
+    params(("kind" = ReferenceKind, Path, description = "catalog, price_list or knowledge_base"), ("version" = u32, Path, description = "1, 2, ...")),
+    responses((status = 200, body = ReferenceBody)))]
 pub async fn version(
     State(state): State<AppState>,
     _who: ViewerAuth,
-    Path((kind, version)): Path<(String, u32)>,
+    Path((kind, version)): Path<(String, String)>,
 ) -> AppResult<AppJson<Value>> {
+    let version: u32 = version.parse().map_err(|_| AppError::BadRequest(format!("not a version number: {version:?}")))?;
     check_kind(&kind)?;
     let (_, json) =
         state.store.reference(&kind, Some(version)).await?.ok_or_else(|| AppError::NotFound(format!("no {kind} version {version}")))?;
     Ok(AppJson(serde_json::from_str(&json).map_err(|e| AppError::Internal(e.into()))?))
 }
 
-/// `PUT /admin/v1/technicians/{id}/van-stock`: what the technician's van holds now.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct VanStockPublished {
+    pub technician: TechnicianId,
+    pub version: u32,
+}
+
+/// What the technician's van holds now (counted stock; the phone takes it on its next sync).
+#[utoipa::path(put, path = "/admin/v1/technicians/{id}/van-stock", tag = "reference",
+    params(("id" = TechnicianId, Path, description = "the technician")), request_body = Vec<StockLine>,
+    responses((status = 200, body = VanStockPublished)))]
 pub async fn set_van_stock(
     State(state): State<AppState>,
     _who: AdminAuth,
     Path(id): Path<String>,
     AppJson(lines): AppJson<Vec<StockLine>>,
-) -> AppResult<AppJson<Value>> {
+) -> AppResult<AppJson<VanStockPublished>> {
     let t = super::technician_by_path(&state, &id).await?;
+    if lines.len() > 5000
+        || lines.iter().any(|l| l.part_no.trim().is_empty() || l.part_no.chars().count() > 100 || l.quantity.max(l.min_quantity) > 100_000)
+    {
+        return Err(AppError::Unprocessable(
+            "van stock: at most 5000 lines, each with a part_no of 1 to 100 characters and quantities up to 100000".into(),
+        ));
+    }
     let version = state.store.publish_reference(&van_stock_kind(t.id), serde_json::to_string(&lines).expect("serializes")).await?;
-    Ok(AppJson(json!({ "technician": t.id, "version": version })))
+    Ok(AppJson(VanStockPublished { technician: t.id, version }))
 }
 
 fn parse<T: serde::de::DeserializeOwned>(json: &str) -> AppResult<T> {

@@ -9,7 +9,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
 use futures_util::stream::Stream;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use shared::approval::{ApprovalCheck, check};
 use shared::docs::{read_dispatch, read_field};
 use shared::edit::DispatchEdit;
@@ -32,14 +32,15 @@ fn parse_job(id: &str) -> AppResult<JobId> {
     id.parse().map_err(|_| AppError::BadRequest(format!("not a job id: {id}")))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JobPage {
     pub jobs: Vec<JobIndex>,
     /// Offset of the next page, when there may be one.
     pub next_offset: Option<usize>,
 }
 
-/// `GET /admin/v1/jobs?status=..&technician=..&from=..&to=..&lat=..&lon=..&radius_km=..&overdue=true&limit=..&offset=..`
+/// Jobs, newest appointment first, filtered; a page at a time.
+#[utoipa::path(get, path = "/admin/v1/jobs", tag = "jobs", params(JobQuery), responses((status = 200, body = JobPage)))]
 pub async fn list_jobs(
     State(state): State<AppState>,
     _who: ViewerAuth,
@@ -49,10 +50,19 @@ pub async fn list_jobs(
     if q.limit.is_some_and(|l| l == 0 || l > super::PAGE_MAX) {
         return Err(AppError::BadRequest(format!("limit must be 1..={}", super::PAGE_MAX)));
     }
+    if q.offset.is_some_and(|o| o > 1_000_000_000) {
+        return Err(AppError::BadRequest("offset is too large".into()));
+    }
+    match (q.lat, q.lon, q.radius_km) {
+        (None, None, None) => {}
+        (Some(lat), Some(lon), Some(r))
+            if shared::model::GeoPoint { lat, lon }.is_valid() && r.is_finite() && (0.0..=20_000.0).contains(&r) => {}
+        _ => return Err(AppError::Unprocessable("area: lat (-90..90), lon (-180..180) and radius_km (0..20000) together".into())),
+    }
     if let Some(s) = &q.status
         && let Some(bad) = s.split(',').map(str::trim).find(|x| shared::status::Status::parse(x).is_none())
     {
-        return Err(AppError::BadRequest(format!("unknown status {bad:?}")));
+        return Err(AppError::Unprocessable(format!("unknown status {bad:?}")));
     }
     let limit = q.limit.unwrap_or(50);
     let mut jobs = state.store.list_jobs(&q, Timestamp::now()).await?;
@@ -92,13 +102,20 @@ async fn suggestions_for(state: &AppState, job: JobId) -> AppResult<Vec<Suggesti
     Ok(rank(&needs, &candidates, Timestamp::now()))
 }
 
-/// `GET /admin/v1/jobs/{id}/suggestions`: technicians ranked for the job, with reasons.
+/// Technicians ranked for the job, each with the reasons.
+#[utoipa::path(get, path = "/admin/v1/jobs/{id}/suggestions", tag = "jobs", params(("id" = JobId, Path, description = "the job")),
+    responses((status = 200, body = Vec<Suggestion>)))]
 pub async fn suggestions(State(state): State<AppState>, _who: ViewerAuth, Path(id): Path<String>) -> AppResult<AppJson<Vec<Suggestion>>> {
     Ok(AppJson(suggestions_for(&state, parse_job(&id)?).await?))
 }
 
-/// Assigns the best qualified, free technician, if there is one.
+/// Assigns the best qualified, free technician, if there is one and the appointment (if any)
+/// has not begun: a job whose time has passed needs a person to agree a new one first.
 pub(crate) async fn assign_best(state: &AppState, job: JobId, by: &str) -> AppResult<Option<Suggestion>> {
+    let row = state.store.job_row(job).await?.ok_or_else(|| AppError::NotFound(format!("no job {job}")))?;
+    if row.appt_start.is_some_and(|s| s < Timestamp::now()) {
+        return Ok(None);
+    }
     let Some(best) = suggestions_for(state, job).await?.into_iter().find(|s| s.qualified && !s.overloaded) else {
         return Ok(None);
     };
@@ -106,13 +123,20 @@ pub(crate) async fn assign_best(state: &AppState, job: JobId, by: &str) -> AppRe
     Ok(Some(best))
 }
 
-/// `POST /admin/v1/jobs/{id}/auto-assign`: assigns the best qualified, free technician.
-pub async fn auto_assign(State(state): State<AppState>, who: DispatcherAuth, Path(id): Path<String>) -> AppResult<AppJson<Value>> {
+/// Assign the best qualified, free technician (refused when none is, or when the appointment
+/// has already begun: reschedule it first).
+#[utoipa::path(post, path = "/admin/v1/jobs/{id}/auto-assign", tag = "jobs", params(("id" = JobId, Path, description = "the job")),
+    responses((status = 200, body = super::JobAssignment)))]
+pub async fn auto_assign(
+    State(state): State<AppState>,
+    who: DispatcherAuth,
+    Path(id): Path<String>,
+) -> AppResult<AppJson<super::JobAssignment>> {
     let job = parse_job(&id)?;
-    let best = assign_best(&state, job, &who.name)
-        .await?
-        .ok_or_else(|| AppError::Conflict("no qualified technician is free for this job".into()))?;
-    Ok(AppJson(json!({ "job_id": job, "assignee": best.technician, "suggestion": best })))
+    let best = assign_best(&state, job, &who.name).await?.ok_or_else(|| {
+        AppError::Conflict("no qualified technician is free for this job, or its appointment has begun (reschedule it first)".into())
+    })?;
+    Ok(AppJson(super::JobAssignment { job_id: job, assignee: Some(best.technician), suggestion: Some(best) }))
 }
 
 async fn knowledge_base(state: &AppState) -> AppResult<Option<KnowledgeBase>> {
@@ -122,7 +146,9 @@ async fn knowledge_base(state: &AppState) -> AppResult<Option<KnowledgeBase>> {
     }
 }
 
-/// `GET /admin/v1/jobs/{id}/self-service`: published articles that let the customer fix it alone.
+/// Published knowledge-base articles that may let the customer fix it alone.
+#[utoipa::path(get, path = "/admin/v1/jobs/{id}/self-service", tag = "jobs", params(("id" = JobId, Path, description = "the job")),
+    responses((status = 200, body = Vec<KbArticle>)))]
 pub async fn self_service_candidates(
     State(state): State<AppState>,
     _who: ViewerAuth,
@@ -148,19 +174,29 @@ pub async fn self_service_candidates(
     Ok(AppJson(hits.into_iter().map(|(_, a)| a).collect()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SelfService {
     pub article_id: String,
 }
 
-/// `POST /admin/v1/jobs/{id}/self-service`: answer with an article instead of a visit (the job
-/// is cancelled with a `self_service:` reason and the article noted).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SelfServiced {
+    pub job_id: JobId,
+    pub status: shared::status::Status,
+    pub article: String,
+}
+
+/// Answer with an article instead of a visit (the job is cancelled with a `self_service:`
+/// reason and the article noted).
+#[utoipa::path(post, path = "/admin/v1/jobs/{id}/self-service", tag = "jobs", params(("id" = JobId, Path, description = "the job")),
+    request_body = SelfService, responses((status = 200, body = SelfServiced)))]
 pub async fn answer_self_service(
     State(state): State<AppState>,
     who: DispatcherAuth,
     Path(id): Path<String>,
     AppJson(body): AppJson<SelfService>,
-) -> AppResult<AppJson<Value>> {
+) -> AppResult<AppJson<SelfServiced>> {
     let job = parse_job(&id)?;
     let kb = knowledge_base(&state).await?.ok_or_else(|| AppError::Conflict("no knowledge base is published".into()))?;
     let a = kb
@@ -173,20 +209,30 @@ pub async fn answer_self_service(
     let index =
         crate::jobs::dispatch_edit(&state, job, &who.name, DispatchEdit::Cancel { reason: format!("{SELF_SERVICE_PREFIX}{}", a.id) })
             .await?;
-    Ok(AppJson(json!({ "job_id": job, "status": index.status, "article": a.id })))
+    Ok(AppJson(SelfServiced { job_id: job, status: index.status, article: a.id }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct KpiQuery {
-    /// Range start, ms since the epoch (UTC), inclusive.
-    pub from: i64,
-    /// Range end, exclusive.
-    pub to: i64,
-    /// `technician`, `category` or `brand_model`.
-    pub group_by: Option<String>,
+    /// Jobs created at or after (ISO 8601 with zone).
+    pub from: Timestamp,
+    /// Jobs created before.
+    pub to: Timestamp,
+    /// Also per group.
+    pub group_by: Option<KpiGroup>,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Copy, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KpiGroup {
+    Technician,
+    Category,
+    BrandModel,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct KpiReport {
     pub from: Timestamp,
     pub to: Timestamp,
@@ -194,7 +240,8 @@ pub struct KpiReport {
     pub groups: std::collections::BTreeMap<String, Kpis>,
 }
 
-/// `GET /admin/v1/kpis?from=..&to=..&group_by=..`: over jobs created in the range.
+/// KPIs over the jobs created in a period, overall and per group.
+#[utoipa::path(get, path = "/admin/v1/kpis", tag = "reports", params(KpiQuery), responses((status = 200, body = KpiReport)))]
 pub async fn kpis(
     State(state): State<AppState>,
     _who: ViewerAuth,
@@ -202,17 +249,16 @@ pub async fn kpis(
 ) -> AppResult<AppJson<KpiReport>> {
     let Query(q) = q.map_err(|e| AppError::BadRequest(e.body_text()))?;
     if q.from >= q.to {
-        return Err(AppError::BadRequest("from must be before to".into()));
+        return Err(AppError::Unprocessable("from must be before to".into()));
     }
-    let rows = state.store.kpi_rows(Timestamp(q.from), Timestamp(q.to)).await?;
-    let groups = match q.group_by.as_deref() {
+    let rows = state.store.kpi_rows(q.from, q.to).await?;
+    let groups = match q.group_by {
         None => Default::default(),
-        Some("technician") => kpi::grouped(&rows, |r| r.index.assignee.map_or("(unassigned)".into(), |t| t.to_string())),
-        Some("category") => kpi::grouped(&rows, |r| r.index.category.as_str().to_owned()),
-        Some("brand_model") => kpi::grouped(&rows, |r| format!("{} {}", r.index.brand, r.index.model)),
-        Some(other) => return Err(AppError::BadRequest(format!("group_by {other:?}: use technician, category or brand_model"))),
+        Some(KpiGroup::Technician) => kpi::grouped(&rows, |r| r.index.assignee.map_or("(unassigned)".into(), |t| t.to_string())),
+        Some(KpiGroup::Category) => kpi::grouped(&rows, |r| r.index.category.as_str().to_owned()),
+        Some(KpiGroup::BrandModel) => kpi::grouped(&rows, |r| format!("{} {}", r.index.brand, r.index.model)),
     };
-    Ok(AppJson(KpiReport { from: Timestamp(q.from), to: Timestamp(q.to), overall: kpi::compute(&rows), groups }))
+    Ok(AppJson(KpiReport { from: q.from, to: q.to, overall: kpi::compute(&rows), groups }))
 }
 
 fn esc(s: &str) -> String {
@@ -223,7 +269,9 @@ fn money(minor: i64, currency: &str) -> String {
     shared::money::Money { minor, currency: currency.to_owned() }.to_string()
 }
 
-/// `GET /admin/v1/jobs/{id}/report.html`: the signed service report with the signature checks.
+/// The service report as a page: work, charges, signatures shown valid or void.
+#[utoipa::path(get, path = "/admin/v1/jobs/{id}/report.html", tag = "jobs", params(("id" = JobId, Path, description = "the job")),
+    responses((status = 200, description = "the report", content_type = "text/html", body = String)))]
 pub async fn report(State(state): State<AppState>, _who: ViewerAuth, Path(id): Path<String>) -> AppResult<Response> {
     let job = parse_job(&id)?;
     let (d, f) = state.store.load_job(job).await?.ok_or_else(|| AppError::NotFound(format!("no job {job}")))?;
@@ -298,19 +346,26 @@ pub async fn report(State(state): State<AppState>, _who: ViewerAuth, Path(id): P
     Ok(Html(html).into_response())
 }
 
-/// `GET /admin/v1/events`: a server-sent event per job change (`{"job_id", "status", "assignee"}`).
+/// One event of the live stream: the job's row as the job list shows it, after the change
+/// (absent when the job is gone), so a board updates without fetching the job.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct JobEvent {
+    pub job_id: JobId,
+    pub job: Option<JobIndex>,
+}
+
+/// Live job changes as server-sent events: `job` (a [`JobEvent`]) per change; `lagged`
+/// (`{"missed": n}`) when this client fell behind and should reload.
+#[utoipa::path(get, path = "/admin/v1/events", tag = "reports",
+    responses((status = 200, description = "an endless `text/event-stream`; each `job` event's data is a JobEvent", content_type = "text/event-stream", body = JobEvent)))]
 pub async fn events(State(state): State<AppState>, _who: ViewerAuth) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = state.events.subscribe();
     let stream = futures_util::stream::unfold((rx, state), |(mut rx, state)| async move {
         match rx.recv().await {
             Ok(job) => {
                 let row = state.store.job_row(job).await.ok().flatten();
-                let data = json!({
-                    "job_id": job,
-                    "status": row.as_ref().map(|r| r.status.clone()),
-                    "assignee": row.as_ref().and_then(|r| r.assignee),
-                });
-                Some((Ok(Event::default().event("job").data(data.to_string())), (rx, state)))
+                let data = serde_json::to_string(&JobEvent { job_id: job, job: row }).unwrap_or_default();
+                Some((Ok(Event::default().event("job").data(data)), (rx, state)))
             }
             // A slow console missed some: tell it to reload rather than pretend.
             Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {

@@ -37,7 +37,7 @@ pub struct NewToken {
 }
 
 /// One change made through the dispatcher endpoint, as stored.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     /// Increasing; page with `before`.
     pub id: i64,
@@ -46,7 +46,7 @@ pub struct AuditEntry {
 }
 
 /// One change made through the dispatcher endpoint (before it is stored).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NewAuditEntry {
     pub at: Timestamp,
     pub account_id: Option<DispatcherId>,

@@ -61,7 +61,7 @@ pub enum Redeemed {
 }
 
 /// A technician's device as dispatch sees it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DeviceRecord {
     pub id: DeviceId,
     pub name: String,
@@ -76,7 +76,7 @@ pub struct DeviceRecord {
 }
 
 /// A technician as dispatch knows them.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Technician {
     pub id: TechnicianId,
     pub name: String,
@@ -100,17 +100,21 @@ fn one() -> u8 {
 }
 
 /// Daily working hours in the technician's local time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WorkingHours {
     /// Minutes after local midnight.
+    #[schema(maximum = 1439)]
     pub start_min: u16,
+    #[schema(minimum = 1, maximum = 1440)]
     pub end_min: u16,
+    /// The technician's zone, e.g. 480 for UTC+8.
+    #[schema(minimum = -840, maximum = 840)]
     pub utc_offset_min: i32,
 }
 
 /// The server's index row for a job, rewritten with every change to its documents: what job
 /// lists, assignment and KPIs read without opening documents.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct JobIndex {
     pub job: JobId,
     pub status: Status,
@@ -138,7 +142,7 @@ pub struct JobIndex {
 }
 
 /// Facts derived from a job's events, kept for KPIs.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct JobFacts {
     pub first_assigned_at: Option<Timestamp>,
     pub first_on_site_at: Option<Timestamp>,
@@ -161,28 +165,42 @@ pub struct JobFacts {
 }
 
 /// Filters for the dispatcher's job list.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct JobQuery {
-    /// Comma-separated statuses.
+    /// Comma-separated statuses (e.g. `new,assigned`).
     pub status: Option<String>,
     pub technician: Option<TechnicianId>,
-    /// Appointment start at or after (ms).
-    pub from: Option<i64>,
-    /// Appointment start before (ms).
-    pub to: Option<i64>,
-    /// Area: centre and radius.
+    /// Only jobs nobody is assigned to.
+    #[serde(default)]
+    pub unassigned: bool,
+    pub category: Option<Category>,
+    pub priority: Option<Priority>,
+    pub channel: Option<Channel>,
+    /// Appointment start at or after (ISO 8601 with zone).
+    pub from: Option<Timestamp>,
+    /// Appointment start before.
+    pub to: Option<Timestamp>,
+    /// Area: centre (degrees) and radius (km); all three or none.
+    #[param(minimum = -90, maximum = 90)]
     pub lat: Option<f64>,
+    #[param(minimum = -180, maximum = 180)]
     pub lon: Option<f64>,
+    #[param(minimum = 0, maximum = 20000)]
     pub radius_km: Option<f64>,
     /// Open jobs past their resolve-by deadline.
     #[serde(default)]
     pub overdue: bool,
+    /// 1 to 500 (50 when absent).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
+    #[param(maximum = 1_000_000_000)]
     pub offset: Option<usize>,
 }
 
 /// A published version of reference data.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ReferenceVersion {
     pub kind: String,
     pub version: u32,
@@ -213,7 +231,7 @@ pub struct JobWrite {
 
 /// When the server received a status event from a device, and whether it can stand behind the
 /// time the device gave it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct EventReceipt {
     pub event: shared::ItemId,
     pub device: DeviceId,

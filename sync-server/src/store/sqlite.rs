@@ -879,11 +879,23 @@ impl Store for SqliteStore {
             if let Some(t) = q.technician {
                 arg(&mut sql, " AND assignee = ?", Box::new(t.to_string()));
             }
+            if q.unassigned {
+                sql.push_str(" AND assignee IS NULL");
+            }
+            if let Some(c) = q.category {
+                arg(&mut sql, " AND category = ?", Box::new(c.as_str()));
+            }
+            if let Some(p) = q.priority {
+                arg(&mut sql, " AND priority = ?", Box::new(p.rank()));
+            }
+            if let Some(c) = q.channel {
+                arg(&mut sql, " AND channel = ?", Box::new(c.as_str()));
+            }
             if let Some(from) = q.from {
-                arg(&mut sql, " AND appt_start >= ?", Box::new(from));
+                arg(&mut sql, " AND appt_start >= ?", Box::new(from.0));
             }
             if let Some(to) = q.to {
-                arg(&mut sql, " AND appt_start < ?", Box::new(to));
+                arg(&mut sql, " AND appt_start < ?", Box::new(to.0));
             }
             if let (Some(lat), Some(lon), Some(r)) = (q.lat, q.lon, q.radius_km) {
                 // Bounding box in degrees; the caller refines by great-circle distance.
