@@ -167,8 +167,11 @@ pub async fn trusted_times(state: &AppState, job: JobId) -> AppResult<TrustedTim
     Ok(state.store.backdated_events(job).await?.into_iter().map(|r| (r.event, r.received_at)).collect())
 }
 
-pub async fn create(state: &AppState, job: NewJob, by: &str) -> AppResult<JobId> {
-    store_new(state, create_job(job, by, Timestamp::now(), ActorId::random())?).await
+/// Creates a job; deadlines it leaves out come from the SLA policy ([`crate::sla`]).
+pub async fn create(state: &AppState, mut job: NewJob, by: &str) -> AppResult<JobId> {
+    let now = Timestamp::now();
+    job.sla = crate::sla::fill(job.sla, job.priority, now, job.appointment);
+    store_new(state, create_job(job, by, now, ActorId::random())?).await
 }
 
 /// Stores a job born on this server (both documents whole) with its index row.

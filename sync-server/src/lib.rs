@@ -19,6 +19,7 @@ pub mod openapi;
 pub mod presence;
 pub mod ranking;
 pub mod routes;
+pub mod sla;
 pub mod staff;
 pub mod store;
 pub mod sync;

@@ -143,9 +143,37 @@ async fn suggestions_auto_assign_and_self_service() {
     assert_eq!(names, ["近 Near", "远 Far", "家具 Furniture"]);
     assert!(b[0]["reasons"].as_array().unwrap().iter().any(|r| r.as_str().unwrap().contains("km from home base")));
 
+    // A new job's deadlines come from the policy: arrival by the appointment's end.
+    let detail = d.job(job).await;
+    let sla = &detail["dispatch"]["sla"];
+    assert_eq!(sla["arrive_by"], detail["dispatch"]["appointment"]["end"], "{sla}");
+    assert!(sla["respond_by"].is_string() && sla["resolve_by"].as_str() > sla["arrive_by"].as_str(), "{sla}");
+
+    // Assigning someone not trained for it works, with a warning to see.
+    let (s, b) = d.act(job, "assign", json!({ "technician": b.as_array().unwrap()[2]["technician"] })).await;
+    assert_eq!(s, 200, "{b}");
+    let warnings = b["warnings"].as_array().unwrap();
+    assert!(warnings.iter().any(|w| w.as_str().unwrap().contains("not trained for washer")), "{b}");
+    let (s, b) = d.act(job, "unassign", Value::Null).await;
+    assert_eq!((s, b["warnings"].as_array().map(Vec::len)), (200, Some(0)), "{b}");
+
     let (s, b) = d.post(&format!("/admin/v1/jobs/{job}/auto-assign"), Value::Null).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["assignee"], near.to_string());
+
+    // A job whose appointment has begun is never placed automatically; by hand, with a warning.
+    let mut late = onsite_tests::harness::new_job_json(4);
+    let now = Timestamp::now();
+    late["appointment"] = json!({ "start": now.plus_minutes(-24 * 60).to_iso8601(), "end": now.plus_minutes(-23 * 60).to_iso8601() });
+    let (s, b) = d.post("/admin/v1/jobs?auto_assign=true", late).await;
+    assert_eq!((s, &b["assignee"]), (200, &Value::Null), "{b}");
+    let late: JobId = b["job_id"].as_str().unwrap().parse().unwrap();
+    let (s, b) = d.post(&format!("/admin/v1/jobs/{late}/auto-assign"), Value::Null).await;
+    assert_eq!((s, b["error"]["code"].as_str()), (409, Some("conflict")), "{b}");
+    let (s, b) = d.act(late, "assign", json!({ "technician": near })).await;
+    assert_eq!(s, 200, "{b}");
+    assert!(b["warnings"].to_string().contains("appointment has already begun"), "{b}");
+    d.act(late, "unassign", Value::Null).await;
     // Auto-assign mode on creation: Near is now booked in that window, so Far gets it; a job
     // nobody is trained for stays new.
     let (s, b) = d.post("/admin/v1/jobs?auto_assign=true", onsite_tests::harness::new_job_json(2)).await;

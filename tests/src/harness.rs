@@ -168,7 +168,7 @@ impl Dispatcher {
 
 /// A realistic new job, varied by `n`.
 pub fn new_job_json(n: usize) -> Value {
-    let now = shared::Timestamp::now().0;
+    let now = shared::Timestamp::now();
     let channel = ["phone", "web", "app", "wechat_mini_program"][n % 4];
     json!({
         "channel": channel,
@@ -185,7 +185,7 @@ pub fn new_job_json(n: usize) -> Value {
         },
         "problem": "不排水 / does not drain",
         "sla": {},
-        "appointment": { "start": now + 3_600_000, "end": now + 7_200_000 },
+        "appointment": { "start": now.plus_minutes(60).to_iso8601(), "end": now.plus_minutes(120).to_iso8601() },
         "currency": "CNY"
     })
 }

@@ -265,12 +265,16 @@ pub struct JobState {
     pub job_id: JobId,
     pub status: shared::status::Status,
     pub assignee: Option<TechnicianId>,
+    /// What the dispatcher should know about the change it made (an assignment to someone not
+    /// trained for the appliance, an appointment already past...). Empty when all is well.
+    pub warnings: Vec<String>,
 }
 
 async fn edit(state: &AppState, who: &DispatcherAuth, id: &str, edit: DispatchEdit) -> AppResult<(AuditDetail, AppJson<JobState>)> {
     let job = parse_job(id)?;
     let index = crate::jobs::dispatch_edit(state, job, &who.name, edit).await?;
-    Ok((AuditDetail(json!({ "job": job })), AppJson(JobState { job_id: job, status: index.status, assignee: index.assignee })))
+    let answer = JobState { job_id: job, status: index.status, assignee: index.assignee, warnings: Vec::new() };
+    Ok((AuditDetail(json!({ "job": job })), AppJson(answer)))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -279,7 +283,8 @@ pub struct AssignBody {
     pub technician: TechnicianId,
 }
 
-/// Assign (or reassign) the job to a technician; their phone gets it on its next sync.
+/// Assign (or reassign) the job to a technician; their phone gets it on its next sync. The
+/// answer warns when the technician is not qualified, is busy, or the appointment has passed.
 #[utoipa::path(post, path = "/admin/v1/jobs/{id}/assign", tag = "jobs", params(("id" = JobId, Path, description = "the job")),
     request_body = AssignBody, responses((status = 200, body = JobState)))]
 pub async fn assign(
@@ -292,7 +297,11 @@ pub async fn assign(
     if !t.active {
         return Err(AppError::Conflict(format!("{} is deactivated", t.name)));
     }
-    edit(&state, &who, &id, DispatchEdit::Assign { technician: b.technician }).await
+    let job = parse_job(&id)?;
+    let warnings = views::assignment_warnings(&state, job, b.technician).await?;
+    let (audit, AppJson(mut answer)) = edit(&state, &who, &id, DispatchEdit::Assign { technician: b.technician }).await?;
+    answer.warnings = warnings;
+    Ok((audit, AppJson(answer)))
 }
 
 /// Take the job back from its technician (it returns to the queue).

@@ -109,6 +109,31 @@ pub async fn suggestions(State(state): State<AppState>, _who: ViewerAuth, Path(i
     Ok(AppJson(suggestions_for(&state, parse_job(&id)?).await?))
 }
 
+/// What to tell a dispatcher who assigns `job` to `tech`, in both languages.
+pub(crate) async fn assignment_warnings(state: &AppState, job: JobId, tech: TechnicianId) -> AppResult<Vec<String>> {
+    let mut warnings = Vec::new();
+    let row = state.store.job_row(job).await?.ok_or_else(|| AppError::NotFound(format!("no job {job}")))?;
+    if let Some(s) = suggestions_for(state, job).await?.into_iter().find(|s| s.technician == tech) {
+        if !s.qualified {
+            let why: Vec<&str> = s.reasons.iter().filter(|r| r.starts_with("not ") || r.contains("below")).map(String::as_str).collect();
+            warnings.push(format!("技师不符合此工单要求 / not qualified for this job: {}", why.join("; ")));
+        }
+        if s.overloaded {
+            warnings.push(format!(
+                "技师当天已满 / already busy: {} open jobs that day, {} in the appointment window",
+                s.open_jobs_that_day, s.booked_in_window
+            ));
+        }
+        if s.sla_slack_min.is_some_and(|m| m < 0) {
+            warnings.push("预计晚于 SLA 到达时间 / expected to arrive after the SLA's arrive-by".into());
+        }
+    }
+    if row.appt_start.is_some_and(|s| s < Timestamp::now()) {
+        warnings.push("预约时间已过，请与客户重新约定 / the appointment has already begun: agree a new one with the customer".into());
+    }
+    Ok(warnings)
+}
+
 /// Assigns the best qualified, free technician, if there is one and the appointment (if any)
 /// has not begun: a job whose time has passed needs a person to agree a new one first.
 pub(crate) async fn assign_best(state: &AppState, job: JobId, by: &str) -> AppResult<Option<Suggestion>> {
