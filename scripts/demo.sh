@@ -38,6 +38,9 @@ print(json.load(urllib.request.urlopen(req))["code"])
 PY
 ) || web_code="(could not make one: see $data/demo-credentials.json)"
 echo "technician web app (installable, works offline): http://$listen/app/ — in Settings, pair with code $web_code"
+console_host=${listen/127.0.0.1/localhost}
+echo "dispatcher console: http://$console_host/console — log in as 'demo' with the password in $data/demo-credentials.json"
+echo "API description: http://$listen/api-docs (machine-readable: /openapi.json)"
 echo "  (start over with: rm -rf $data $store*)"
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   echo "opening the technician app; close its window to stop the demo"

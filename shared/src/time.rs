@@ -24,10 +24,18 @@ const ISO_MAX_MS: i64 = 253_402_300_799_999;
 #[cfg(feature = "openapi")]
 impl utoipa::PartialSchema for Timestamp {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        crate::openapi::string_schema(
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        let iso = crate::openapi::string_schema(
             utoipa::openapi::KnownFormat::DateTime,
-            "ISO 8601 / RFC 3339 with its zone, e.g. 2026-11-24T09:30:00+08:00 (answers are in UTC with milliseconds)",
-        )
+            "ISO 8601 / RFC 3339 with its zone, e.g. 2026-11-24T09:30:00+08:00 (answers are always this, in UTC with milliseconds)",
+        );
+        let millis = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(utoipa::openapi::schema::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Int64)))
+            .minimum(Some(ISO_MIN_MS as f64))
+            .maximum(Some(ISO_MAX_MS as f64))
+            .description(Some("milliseconds since 1970-01-01 UTC, as clients written before ISO 8601 send (read, never written)"));
+        OneOfBuilder::new().item(iso).item(millis).into()
     }
 }
 #[cfg(feature = "openapi")]
@@ -48,15 +56,32 @@ impl<'de> Deserialize<'de> for Timestamp {
                 f.write_str("an ISO 8601 date-time with its zone, e.g. 2026-11-24T09:30:00+08:00")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Timestamp, E> {
+                // A query string's number is text: milliseconds, as the API took before.
+                if let Ok(ms) = v.parse::<i64>() {
+                    return self.visit_i64(ms);
+                }
+                // An unencoded `+08:00` in a query string arrives as ` 08:00`.
+                let mended;
+                let v = match v.len().checked_sub(6).filter(|&i| v.is_char_boundary(i) && v[i..].starts_with(' ')) {
+                    Some(i) => {
+                        mended = format!("{}+{}", &v[..i], &v[i + 1..]);
+                        mended.as_str()
+                    }
+                    None => v,
+                };
                 Timestamp::parse_rfc3339(v).ok_or_else(|| {
                     E::custom(format_args!("{v:?} is not an ISO 8601 date-time with its zone (e.g. 2026-11-24T09:30:00+08:00)"))
                 })
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Timestamp, E> {
-                Ok(Timestamp(v))
+                if (ISO_MIN_MS..=ISO_MAX_MS).contains(&v) {
+                    Ok(Timestamp(v))
+                } else {
+                    Err(E::custom(format_args!("{v} milliseconds is outside years 0000 to 9999")))
+                }
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Timestamp, E> {
-                i64::try_from(v).map(Timestamp).map_err(|_| E::custom("milliseconds past the largest time"))
+                self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
             }
         }
         if d.is_human_readable() { d.deserialize_any(Visitor) } else { d.deserialize_i64(Visitor) }
@@ -148,6 +173,40 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// `#[serde(with = "shared::time::millis")]`: milliseconds in every format, for JSON that
+/// phones already installed read as integers (the device routes' answers).
+pub mod millis {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Timestamp;
+
+    pub fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(t.0)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        Timestamp::deserialize(d)
+    }
+
+    /// The same for an optional time.
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        use super::super::Timestamp;
+
+        pub fn serialize<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => s.serialize_some(&t.0),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+            Option::<Timestamp>::deserialize(d)
+        }
+    }
+}
+
 /// Parses a calendar date `YYYY-MM-DD` into days since 1970-01-01.
 pub fn parse_date(s: &str) -> Option<i64> {
     let date = Date::parse(s, format_description!("[year]-[month]-[day]")).ok()?;
@@ -187,6 +246,9 @@ mod tests {
         assert_eq!(serde_json::to_string(&t).unwrap(), "\"2025-11-24T16:00:00.123Z\"");
         assert_eq!(serde_json::from_str::<Timestamp>("\"2025-11-25T00:00:00.123+08:00\"").unwrap(), t);
         assert_eq!(serde_json::from_str::<Timestamp>("1764000000123").unwrap(), t, "older data: milliseconds");
+        assert_eq!(serde_json::from_str::<Timestamp>("\"1764000000123\"").unwrap(), t, "a query string's milliseconds");
+        assert_eq!(serde_json::from_str::<Timestamp>("\"2025-11-25T00:00:00.123 08:00\"").unwrap(), t, "an unencoded + in a query");
+        assert!(serde_json::from_str::<Timestamp>("1000000000000000000").is_err(), "past year 9999");
         for bad in ["\"2025-11-24 16:00\"", "\"2025-11-24T16:00:00\"", "\"yesterday\"", "\"+10000-01-01T00:00:00Z\"", "true"] {
             assert!(serde_json::from_str::<Timestamp>(bad).is_err(), "{bad}");
         }

@@ -71,11 +71,11 @@ pub async fn seed(state: &AppState, dispatcher_token: &str) -> anyhow::Result<De
     // Reference data as published version 1, and every van stocked alike.
     for (kind, json) in [("catalog", CATALOG), ("price_list", PRICE_LIST), ("knowledge_base", KNOWLEDGE_BASE)] {
         let value: serde_json::Value = serde_json::from_str(json)?;
-        state.store.publish_reference(kind, value.to_string()).await?;
+        state.store.publish_reference(kind, value.to_string(), None).await?;
     }
     for id in ids.values() {
         let stock: serde_json::Value = serde_json::from_str(VAN_STOCK)?;
-        state.store.publish_reference(&crate::admin::reference::van_stock_kind(*id), stock.to_string()).await?;
+        state.store.publish_reference(&crate::admin::reference::van_stock_kind(*id), stock.to_string(), None).await?;
     }
     let today = Timestamp::now().start_of_local_day(DEMO_UTC_OFFSET_MIN);
     for demo in &jobs {

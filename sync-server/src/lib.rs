@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod blobs;
 pub mod client;
+pub mod console;
 pub mod cpu;
 pub mod demo;
 pub mod erasure;
@@ -170,9 +171,10 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), staff::authenticate));
     let (api, spec) = device_routes().merge(admin).split_for_parts();
     let spec = openapi::describe(spec);
-    let spec_json = Arc::new(spec.to_pretty_json().expect("the description serializes"));
+    let spec_json = bytes::Bytes::from(spec.to_pretty_json().expect("the description serializes"));
     let docs = openapi::docs_page(&spec);
-    api.route(openapi::SPEC_PATH, get(openapi::spec).with_state(spec_json))
+    api.merge(console::router())
+        .route(openapi::SPEC_PATH, get(openapi::spec).with_state(spec_json))
         .route(openapi::DOCS_PATH, get(move || async move { docs }))
         .fallback(routes::no_route)
         .method_not_allowed_fallback(routes::wrong_method)

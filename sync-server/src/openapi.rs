@@ -173,8 +173,8 @@ impl utoipa::PartialSchema for Binary {
 impl utoipa::ToSchema for Binary {}
 
 /// `GET /openapi.json`.
-pub async fn spec(axum::extract::State(spec): axum::extract::State<std::sync::Arc<String>>) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], spec.as_str().to_owned()).into_response()
+pub async fn spec(axum::extract::State(spec): axum::extract::State<bytes::Bytes>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], spec).into_response()
 }
 
 /// `GET /api-docs`: every operation with its parameters, body and answers, linked to the schemas.

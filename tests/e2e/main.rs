@@ -2,6 +2,7 @@
 
 mod accounts;
 mod browser;
+mod console;
 mod dispatch;
 mod erasure;
 mod faults;

@@ -129,7 +129,7 @@ pub struct Appliance {
     #[cfg_attr(feature = "openapi", schema(max_length = 50))]
     pub serial: String,
     /// `YYYY-MM-DD`, as on the receipt; empty when unknown.
-    #[cfg_attr(feature = "openapi", schema(pattern = "^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8]))?$", example = "2025-06-18"))]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?$", example = "2025-06-18"))]
     pub purchase_date: String,
     /// Manufacturer's warranty length from the purchase date.
     #[cfg_attr(feature = "openapi", schema(maximum = 240))]

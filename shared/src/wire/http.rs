@@ -23,6 +23,9 @@ pub fn history_path(job: crate::JobId) -> String {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PastJob {
     pub job: crate::JobId,
+    /// Milliseconds: phones already installed read this answer's times as integers.
+    #[serde(with = "crate::time::millis")]
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub created_at: crate::Timestamp,
     pub status: String,
     pub brand: String,
@@ -30,6 +33,8 @@ pub struct PastJob {
     pub serial: String,
     /// The cause the service report gave.
     pub cause: String,
+    #[serde(with = "crate::time::millis::option", default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub completed_at: Option<crate::Timestamp>,
 }
 

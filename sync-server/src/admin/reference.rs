@@ -107,7 +107,8 @@ pub async fn publish(
         )));
     }
     let json = validated(&kind, body, next)?;
-    let version = state.store.publish_reference(&kind, json).await?;
+    // The body was written with `next`: stored only as that version.
+    let version = state.store.publish_reference(&kind, json, Some(next)).await?;
     tracing::info!(kind, version, "reference data published");
     Ok(AppJson(Published { kind, version }))
 }
@@ -165,7 +166,7 @@ pub async fn set_van_stock(
             "van stock: at most 5000 lines, each with a part_no of 1 to 100 characters and quantities up to 100000".into(),
         ));
     }
-    let version = state.store.publish_reference(&van_stock_kind(t.id), serde_json::to_string(&lines).expect("serializes")).await?;
+    let version = state.store.publish_reference(&van_stock_kind(t.id), serde_json::to_string(&lines).expect("serializes"), None).await?;
     Ok(AppJson(VanStockPublished { technician: t.id, version }))
 }
 

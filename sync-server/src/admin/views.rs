@@ -84,7 +84,12 @@ pub(crate) async fn open_jobs_of(state: &AppState, tech: TechnicianId) -> AppRes
     Ok(state.store.list_jobs(&q, Timestamp::now()).await?)
 }
 
-async fn suggestions_for(state: &AppState, job: JobId) -> AppResult<Vec<Suggestion>> {
+pub(crate) async fn suggestions_for(state: &AppState, job: JobId) -> AppResult<Vec<Suggestion>> {
+    ranked(state, job, None).await
+}
+
+/// Technicians ranked for `job` (only `only`, when given).
+async fn ranked(state: &AppState, job: JobId, only: Option<TechnicianId>) -> AppResult<Vec<Suggestion>> {
     let (d, _) = state.store.load_job(job).await?.ok_or_else(|| AppError::NotFound(format!("no job {job}")))?;
     let d = read_dispatch(&d)?;
     let needs = JobNeeds {
@@ -95,7 +100,7 @@ async fn suggestions_for(state: &AppState, job: JobId) -> AppResult<Vec<Suggesti
         arrive_by: d.sla.arrive_by,
     };
     let mut candidates = Vec::new();
-    for t in state.store.technicians().await? {
+    for t in state.store.technicians().await?.into_iter().filter(|t| only.is_none_or(|o| o == t.id)) {
         let open_jobs = open_jobs_of(state, t.id).await?.into_iter().filter(|j| j.job != job).collect();
         candidates.push(Candidate { last_check_in: state.store.location(t.id).await?, open_jobs, technician: t });
     }
@@ -113,7 +118,7 @@ pub async fn suggestions(State(state): State<AppState>, _who: ViewerAuth, Path(i
 pub(crate) async fn assignment_warnings(state: &AppState, job: JobId, tech: TechnicianId) -> AppResult<Vec<String>> {
     let mut warnings = Vec::new();
     let row = state.store.job_row(job).await?.ok_or_else(|| AppError::NotFound(format!("no job {job}")))?;
-    if let Some(s) = suggestions_for(state, job).await?.into_iter().find(|s| s.technician == tech) {
+    if let Some(s) = ranked(state, job, Some(tech)).await?.into_iter().next() {
         if !s.qualified {
             let why: Vec<&str> = s.reasons.iter().filter(|r| r.starts_with("not ") || r.contains("below")).map(String::as_str).collect();
             warnings.push(format!("技师不符合此工单要求 / not qualified for this job: {}", why.join("; ")));
@@ -371,6 +376,9 @@ pub async fn report(State(state): State<AppState>, _who: ViewerAuth, Path(id): P
     Ok(Html(html).into_response())
 }
 
+/// How long one event stream lasts before the client must reconnect (and authenticate again).
+pub const EVENT_STREAM_MAX: Duration = Duration::from_secs(5 * 60);
+
 /// One event of the live stream: the job's row as the job list shows it, after the change
 /// (absent when the job is gone), so a board updates without fetching the job.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -387,11 +395,14 @@ pub async fn events(State(state): State<AppState>, _who: ViewerAuth) -> Sse<impl
     let rx = state.events.subscribe();
     let stream = futures_util::stream::unfold((rx, state), |(mut rx, state)| async move {
         match rx.recv().await {
-            Ok(job) => {
-                let row = state.store.job_row(job).await.ok().flatten();
-                let data = serde_json::to_string(&JobEvent { job_id: job, job: row }).unwrap_or_default();
-                Some((Ok(Event::default().event("job").data(data)), (rx, state)))
-            }
+            Ok(job) => match state.store.job_row(job).await {
+                Ok(row) => {
+                    let data = serde_json::to_string(&JobEvent { job_id: job, job: row }).unwrap_or_default();
+                    Some((Ok(Event::default().event("job").data(data)), (rx, state)))
+                }
+                // Not "the job is gone": tell the client to reload instead.
+                Err(_) => Some((Ok(Event::default().event("lagged").data(json!({ "missed": 1 }).to_string())), (rx, state))),
+            },
             // A slow console missed some: tell it to reload rather than pretend.
             Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                 let ev = Event::default().event("lagged").data(json!({ "missed": n }).to_string());
@@ -400,5 +411,8 @@ pub async fn events(State(state): State<AppState>, _who: ViewerAuth) -> Sse<impl
             Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
         }
     });
+    // Credentials are checked when the stream opens; it ends after a while so a revoked token or
+    // an expired session stops receiving (an EventSource reconnects, and is checked again).
+    let stream = futures_util::StreamExt::take_until(stream, tokio::time::sleep(EVENT_STREAM_MAX));
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

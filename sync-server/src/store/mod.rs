@@ -296,7 +296,9 @@ pub trait Store: Send + Sync + 'static {
     async fn set_location(&self, tech: TechnicianId, at: GeoPoint, when: Timestamp) -> Result<()>;
     async fn location(&self, tech: TechnicianId) -> Result<Option<(GeoPoint, Timestamp)>>;
     /// Stores a new version of a reference kind; returns its number.
-    async fn publish_reference(&self, kind: &str, json: String) -> Result<u32>;
+    /// Publishes the next version of `kind`. With `expected`, only if that is the next version
+    /// (checked in the same transaction: two publishers at once cannot both win).
+    async fn publish_reference(&self, kind: &str, json: String, expected: Option<u32>) -> Result<u32>;
     /// A version's JSON (`None` = newest).
     async fn reference(&self, kind: &str, version: Option<u32>) -> Result<Option<(u32, String)>>;
     async fn reference_versions(&self, kind: &str) -> Result<Vec<ReferenceVersion>>;

@@ -963,12 +963,15 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn publish_reference(&self, kind: &str, json: String) -> Result<u32> {
+    async fn publish_reference(&self, kind: &str, json: String, expected: Option<u32>) -> Result<u32> {
         let kind = kind.to_owned();
         self.call(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let next: u32 =
                 tx.query_row("SELECT coalesce(max(version), 0) + 1 FROM reference_data WHERE kind = ?1", [&kind], |r| r.get(0))?;
+            if expected.is_some_and(|v| v != next) {
+                return Err(StoreError::Conflict(format!("{kind}: version {next} is next, someone published meanwhile")));
+            }
             tx.execute(
                 "INSERT INTO reference_data (kind, version, json, published_at) VALUES (?1, ?2, ?3, ?4)",
                 params![kind, next, json, Timestamp::now().0],
