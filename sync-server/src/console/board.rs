@@ -236,6 +236,10 @@ fn JobPanel(lang: Signal<Lang>, job: JobId, message: Signal<Vec<String>>) -> Ele
     let l = lang();
     let assign = move |tech: TechnicianId| {
         let ctx = ctx.clone();
+        // The button is only drawn for dispatchers; the action checks again.
+        if ctx.actor.role < Role::Dispatcher {
+            return;
+        }
         spawn(async move {
             let warnings = crate::admin::views::assignment_warnings(&ctx.state, job, tech).await.unwrap_or_default();
             let done = crate::jobs::dispatch_edit(&ctx.state, job, &ctx.actor.name, DispatchEdit::Assign { technician: tech }).await;
@@ -360,6 +364,10 @@ fn NewJobForm(lang: Signal<Lang>, on_created: EventHandler<JobId>) -> Element {
     let submit = move |e: FormEvent| {
         e.prevent_default();
         let ctx = ctx.clone();
+        if ctx.actor.role < Role::Dispatcher {
+            error.set(Some("需要调度员权限 / this needs the dispatcher role".into()));
+            return;
+        }
         let job = build();
         spawn(async move {
             match job {
