@@ -9,6 +9,7 @@ pub mod demo;
 pub mod docs;
 pub mod edit;
 pub mod erase;
+pub mod i18n;
 pub mod ids;
 pub mod model;
 pub mod money;

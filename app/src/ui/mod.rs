@@ -27,67 +27,8 @@ pub use app::App;
 pub use services::{EngineHandle, Services};
 
 use shared::Timestamp;
-use shared::model::{Category, GeoPoint};
-use shared::status::Status;
-
-/// The language the screens speak.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Lang {
-    #[default]
-    Zh,
-    En,
-}
-
-impl Lang {
-    /// Picks the text for this language.
-    pub fn t(self, zh: &'static str, en: &'static str) -> &'static str {
-        match self {
-            Lang::Zh => zh,
-            Lang::En => en,
-        }
-    }
-
-    /// The BCP 47 primary tag, as kept in the store.
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Zh => "zh",
-            Lang::En => "en",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Lang> {
-        match code {
-            "zh" => Some(Lang::Zh),
-            "en" => Some(Lang::En),
-            _ => None,
-        }
-    }
-
-    pub fn other(self) -> Lang {
-        match self {
-            Lang::Zh => Lang::En,
-            Lang::En => Lang::Zh,
-        }
-    }
-}
-
-pub fn status_label(lang: Lang, s: Status) -> &'static str {
-    use Status::*;
-    match s {
-        New => lang.t("新工单", "New"),
-        Assigned => lang.t("已派单", "Assigned"),
-        Accepted => lang.t("已接单", "Accepted"),
-        EnRoute => lang.t("在途", "En route"),
-        OnSite => lang.t("已到场", "On site"),
-        InProgress => lang.t("维修中", "In progress"),
-        OnHold => lang.t("待料", "On hold"),
-        Completed => lang.t("已完工", "Completed"),
-        CannotComplete => lang.t("无法完成", "Cannot complete"),
-        Closed => lang.t("已关闭", "Closed"),
-        Cancelled => lang.t("已取消", "Cancelled"),
-    }
-}
+pub use shared::i18n::{Lang, category_label, status_label};
+use shared::model::GeoPoint;
 
 /// Why an event stayed in the record without moving the status, as the technician reads it.
 pub fn conflict_text(lang: Lang, r: &shared::status::Rejection) -> String {
@@ -99,18 +40,6 @@ pub fn conflict_text(lang: Lang, r: &shared::status::Rejection) -> String {
         NotAssignee { .. } => lang.t("由未被派单的技师记录的操作", "Work recorded by a technician the job is not assigned to").into(),
         WorkAfterCancel { .. } => lang.t("工单取消后在现场记录的工作", "Work recorded after the job was cancelled").into(),
         CancelAfterCompletion => lang.t("现场完工后调度取消了工单", "Cancelled by the office after the work was completed").into(),
-    }
-}
-
-pub fn category_label(lang: Lang, c: Category) -> &'static str {
-    match c {
-        Category::Kettle => lang.t("电水壶", "Kettle"),
-        Category::Washer => lang.t("洗衣机", "Washer"),
-        Category::Fridge => lang.t("冰箱", "Fridge"),
-        Category::AirConditioner => lang.t("空调", "Air conditioner"),
-        Category::WaterHeater => lang.t("热水器", "Water heater"),
-        Category::Furniture => lang.t("家具", "Furniture"),
-        Category::Other => lang.t("其他", "Other"),
     }
 }
 

@@ -1,0 +1,78 @@
+//! The words both front ends show for the shared model, in Chinese and English: the
+//! technician's app and the dispatcher console name a status or a category the same way.
+
+use crate::model::Category;
+use crate::status::Status;
+
+/// The language a screen speaks (both are always available).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// Picks the text for this language.
+    pub fn t(self, zh: &'static str, en: &'static str) -> &'static str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+
+    /// The BCP 47 primary tag, as kept in the store.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Lang> {
+        match code {
+            "zh" => Some(Lang::Zh),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+}
+
+/// A status as people say it.
+pub fn status_label(lang: Lang, s: Status) -> &'static str {
+    use Status::*;
+    match s {
+        New => lang.t("新工单", "New"),
+        Assigned => lang.t("已派单", "Assigned"),
+        Accepted => lang.t("已接单", "Accepted"),
+        EnRoute => lang.t("在途", "En route"),
+        OnSite => lang.t("已到场", "On site"),
+        InProgress => lang.t("维修中", "In progress"),
+        OnHold => lang.t("待料", "On hold"),
+        Completed => lang.t("已完工", "Completed"),
+        CannotComplete => lang.t("无法完成", "Cannot complete"),
+        Closed => lang.t("已关闭", "Closed"),
+        Cancelled => lang.t("已取消", "Cancelled"),
+    }
+}
+
+/// A category as people say it.
+pub fn category_label(lang: Lang, c: Category) -> &'static str {
+    match c {
+        Category::Kettle => lang.t("电水壶", "Kettle"),
+        Category::Washer => lang.t("洗衣机", "Washer"),
+        Category::Fridge => lang.t("冰箱", "Fridge"),
+        Category::AirConditioner => lang.t("空调", "Air conditioner"),
+        Category::WaterHeater => lang.t("热水器", "Water heater"),
+        Category::Furniture => lang.t("家具", "Furniture"),
+        Category::Other => lang.t("其他", "Other"),
+    }
+}
