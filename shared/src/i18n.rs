@@ -1,7 +1,7 @@
 //! The words both front ends show for the shared model, in Chinese and English: the
 //! technician's app and the dispatcher console name a status or a category the same way.
 
-use crate::model::Category;
+use crate::model::{Category, Channel, Priority};
 use crate::status::Status;
 
 /// The language a screen speaks (both are always available).
@@ -74,5 +74,25 @@ pub fn category_label(lang: Lang, c: Category) -> &'static str {
         Category::WaterHeater => lang.t("热水器", "Water heater"),
         Category::Furniture => lang.t("家具", "Furniture"),
         Category::Other => lang.t("其他", "Other"),
+    }
+}
+
+/// A priority as people say it.
+pub fn priority_label(lang: Lang, p: Priority) -> &'static str {
+    match p {
+        Priority::Low => lang.t("低", "Low"),
+        Priority::Normal => lang.t("普通", "Normal"),
+        Priority::High => lang.t("高", "High"),
+        Priority::Urgent => lang.t("紧急", "Urgent"),
+    }
+}
+
+/// Where a job came from, as people say it.
+pub fn channel_label(lang: Lang, c: Channel) -> &'static str {
+    match c {
+        Channel::Phone => lang.t("电话", "Phone"),
+        Channel::Web => lang.t("网站", "Web"),
+        Channel::App => lang.t("App", "App"),
+        Channel::WechatMiniProgram => lang.t("微信小程序", "WeChat mini program"),
     }
 }

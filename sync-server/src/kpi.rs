@@ -81,6 +81,62 @@ pub fn grouped(rows: &[KpiRow], key: impl Fn(&KpiRow) -> String) -> BTreeMap<Str
     groups.into_iter().map(|(k, v)| (k, compute(v.iter().copied()))).collect()
 }
 
+/// The columns of a KPI spreadsheet, in order.
+const CSV_HEADER: [&str; 15] = [
+    "group",
+    "jobs",
+    "completed",
+    "cancelled",
+    "self_service",
+    "avg_minutes_to_assign",
+    "avg_minutes_arrival_vs_sla",
+    "on_time_rate",
+    "first_time_fix_rate",
+    "repeat_visits",
+    "avg_quote_minor",
+    "avg_final_minor",
+    "avg_rating",
+    "low_ratings",
+    "top_complaint",
+];
+
+/// A cell a spreadsheet will not run as a formula: brand and model names come from anyone.
+fn cell(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_owned() }
+}
+
+fn opt(x: Option<f64>) -> String {
+    x.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// KPIs as CSV (UTF-8 with a byte-order mark, so spreadsheet programs read Chinese names right).
+pub fn to_csv<'a>(overall: &'a Kpis, groups: impl IntoIterator<Item = (&'a str, &'a Kpis)>) -> Result<String, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(CSV_HEADER)?;
+    for (name, k) in std::iter::once(("(overall)", overall)).chain(groups) {
+        let top = k.complaints_by_brand_model.iter().max_by_key(|(_, n)| **n).map(|(m, n)| format!("{m} ({n})")).unwrap_or_default();
+        w.write_record([
+            cell(name),
+            k.jobs.to_string(),
+            k.completed.to_string(),
+            k.cancelled.to_string(),
+            k.self_service.to_string(),
+            opt(k.avg_minutes_to_assign),
+            opt(k.avg_minutes_arrival_vs_sla),
+            opt(k.on_time_rate),
+            opt(k.first_time_fix_rate),
+            k.repeat_visits.to_string(),
+            opt(k.avg_quote_minor),
+            opt(k.avg_final_minor),
+            opt(k.avg_rating),
+            k.low_ratings.to_string(),
+            cell(&top),
+        ])?;
+    }
+    let bytes = w.into_inner().map_err(|e| e.into_error())?;
+    Ok(format!("\u{feff}{}", String::from_utf8_lossy(&bytes)))
+}
+
 #[cfg(test)]
 mod tests {
     use automerge::ActorId;

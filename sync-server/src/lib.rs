@@ -68,6 +68,9 @@ pub struct Limits {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Only the trusted proxies may connect (plain HTTP off loopback behind a TLS proxy).
     pub proxies_only: bool,
+    /// The console map's tile URL template (`https://tile.example/{z}/{x}/{y}.png`); without it
+    /// the map draws jobs and technicians on a plain grid.
+    pub map_tiles: Option<String>,
 }
 
 impl Default for Limits {
@@ -80,6 +83,7 @@ impl Default for Limits {
             auth_attempts_per_min: 20,
             trusted_proxies: Vec::new(),
             proxies_only: false,
+            map_tiles: None,
         }
     }
 }
@@ -113,6 +117,8 @@ pub struct AppState {
     pub presence: Arc<presence::Presence>,
     /// Whole-blob reads at once (downloads, possession proofs): each holds up to 16 MiB.
     pub blob_reads: Arc<tokio::sync::Semaphore>,
+    /// The console map's tile URL template, when a provider is configured.
+    pub map_tiles: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -143,6 +149,7 @@ impl AppState {
             finished_job_retention_days: limits.finished_job_retention_days,
             presence: Arc::default(),
             blob_reads: Arc::new(tokio::sync::Semaphore::new(BLOB_READS_MAX)),
+            map_tiles: limits.map_tiles.as_deref().map(Arc::from),
         }
     }
 
@@ -225,9 +232,10 @@ fn admin_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(acc::audit_log))
         .routes(routes!(erasure::post_erasure))
         .routes(routes!(admin::list_technicians, admin::create_technician))
-        .routes(routes!(admin::get_technician))
+        .routes(routes!(admin::get_technician, admin::edit_technician))
         .routes(routes!(admin::create_pairing_code))
         .routes(routes!(admin::deactivate_technician))
+        .routes(routes!(admin::reactivate_technician))
         .routes(routes!(admin::set_working_hours))
         .routes(routes!(refdata::set_van_stock))
         .routes(routes!(admin::list_devices))
@@ -247,6 +255,7 @@ fn admin_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::add_note))
         .routes(routes!(admin::update))
         .routes(routes!(views::kpis))
+        .routes(routes!(views::kpis_csv))
         .routes(routes!(views::events))
         .routes(routes!(refdata::publish))
         .routes(routes!(refdata::versions))

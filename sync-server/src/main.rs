@@ -116,6 +116,10 @@ struct Serve {
     /// (only on a network you trust: customers' data crosses it unencrypted).
     #[arg(long)]
     allow_plain_http: bool,
+    /// Map tiles for the console, as a URL template with {z}, {x} and {y} (e.g. an OpenStreetMap
+    /// tile server you may use). Without it the map works on a plain grid.
+    #[arg(long, env = "ONSITE_MAP_TILES")]
+    map_tiles: Option<String>,
     /// Folder of the built technician web app (`scripts/build-web.sh`), served at /app/.
     #[arg(long, env = "ONSITE_WEB_APP")]
     web_app: Option<PathBuf>,
@@ -150,6 +154,12 @@ async fn main() -> anyhow::Result<()> {
     // Plain HTTP off loopback behind a TLS proxy: only the proxy may connect, so nothing reaches
     // the server in clear from anywhere else.
     let proxies_only = tls.is_none() && !cli.listen.ip().is_loopback() && !cli.allow_plain_http && !cli.trusted_proxy.is_empty();
+    if let Some(t) = &cli.map_tiles {
+        anyhow::ensure!(
+            (t.starts_with("https://") || t.starts_with("http://")) && ["{z}", "{x}", "{y}"].iter().all(|p| t.contains(p)),
+            "--map-tiles is an http(s) URL template with {{z}}, {{x}} and {{y}}, e.g. https://tile.example.org/{{z}}/{{x}}/{{y}}.png"
+        );
+    }
     let fresh = !data.join("onsite-server.sqlite").exists();
     let limits = Limits {
         proxies_only,
@@ -158,6 +168,7 @@ async fn main() -> anyhow::Result<()> {
         client_requests_per_s: cli.client_requests_per_s,
         auth_attempts_per_min: cli.auth_attempts_per_min,
         trusted_proxies: cli.trusted_proxy.clone(),
+        map_tiles: cli.map_tiles.clone(),
         ..Limits::default()
     };
     let state = AppState::embedded(&data, &limits).with_context(|| format!("opening {}", data.display()))?;

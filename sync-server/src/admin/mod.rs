@@ -23,7 +23,7 @@ use crate::store::Technician;
 /// How long a pairing code stays valid.
 pub const PAIRING_CODE_MINUTES: i64 = 30;
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTechnician {
     #[schema(min_length = 1, max_length = 50, pattern = "\\S", example = "李明")]
@@ -53,6 +53,26 @@ pub async fn create_technician(
     _who: AdminAuth,
     AppJson(t): AppJson<NewTechnician>,
 ) -> AppResult<AppJson<Technician>> {
+    Ok(AppJson(save_technician(&state, None, t).await?))
+}
+
+/// Change a technician's name, phone, skills, brands, level and home (the whole set, as on
+/// create; working hours and whether they are active have their own calls).
+#[utoipa::path(put, path = "/admin/v1/technicians/{id}", tag = "technicians",
+    params(("id" = TechnicianId, Path, description = "the technician")), request_body = NewTechnician,
+    responses((status = 200, description = "the technician as stored", body = Technician)))]
+pub async fn edit_technician(
+    State(state): State<AppState>,
+    _who: AdminAuth,
+    Path(id): Path<String>,
+    AppJson(t): AppJson<NewTechnician>,
+) -> AppResult<AppJson<Technician>> {
+    let existing = technician_by_path(&state, &id).await?;
+    Ok(AppJson(save_technician(&state, Some(existing), t).await?))
+}
+
+/// What create and edit both refuse.
+pub fn check_technician(t: &NewTechnician) -> AppResult<()> {
     if t.name.trim().is_empty() || t.name.chars().count() > 50 || t.phone.chars().count() > 50 {
         return Err(AppError::Unprocessable("a name is required; name and phone have at most 50 characters".into()));
     }
@@ -63,19 +83,41 @@ pub async fn create_technician(
     if t.level.is_some_and(|l| !(1..=5).contains(&l)) {
         return Err(AppError::Unprocessable("level is 1 (junior) to 5".into()));
     }
+    Ok(())
+}
+
+/// Stores a new technician, or new details over an existing one (keeping its id, whether it is
+/// active, and its working hours).
+pub async fn save_technician(state: &AppState, existing: Option<Technician>, t: NewTechnician) -> AppResult<Technician> {
+    check_technician(&t)?;
     let tech = Technician {
-        id: TechnicianId::new(),
-        name: t.name,
-        phone: t.phone,
-        active: true,
+        id: existing.as_ref().map_or_else(TechnicianId::new, |e| e.id),
+        name: t.name.trim().to_owned(),
+        phone: t.phone.trim().to_owned(),
+        active: existing.as_ref().is_none_or(|e| e.active),
         skills: t.skills,
-        brands: t.brands,
+        brands: t.brands.into_iter().map(|b| b.trim().to_owned()).collect(),
         level: t.level.unwrap_or(1),
         home: t.home,
-        working_hours: None,
+        working_hours: existing.and_then(|e| e.working_hours),
     };
     state.store.put_technician(&tech).await?;
-    Ok(AppJson(tech))
+    Ok(tech)
+}
+
+/// Working hours a day can hold.
+pub fn check_hours(hours: &crate::store::WorkingHours) -> AppResult<()> {
+    if hours.start_min >= hours.end_min || hours.end_min > 24 * 60 || hours.utc_offset_min.abs() > 14 * 60 {
+        return Err(AppError::Unprocessable("working hours: start_min < end_min <= 1440, |utc_offset_min| <= 840".into()));
+    }
+    Ok(())
+}
+
+/// Deactivates (their devices stop syncing at once) or reactivates a technician.
+pub async fn set_active(state: &AppState, mut t: Technician, active: bool) -> AppResult<Technician> {
+    t.active = active;
+    state.store.put_technician(&t).await?;
+    Ok(t)
 }
 
 /// Every technician, active or not.
@@ -420,10 +462,20 @@ pub async fn deactivate_technician(
     _who: AdminAuth,
     Path(id): Path<String>,
 ) -> AppResult<AppJson<Technician>> {
-    let mut t = technician_by_path(&state, &id).await?;
-    t.active = false;
-    state.store.put_technician(&t).await?;
-    Ok(AppJson(t))
+    let t = technician_by_path(&state, &id).await?;
+    Ok(AppJson(set_active(&state, t, false).await?))
+}
+
+/// Reactivate a technician: their devices that were not revoked sync again.
+#[utoipa::path(post, path = "/admin/v1/technicians/{id}/reactivate", tag = "technicians",
+    params(("id" = TechnicianId, Path, description = "the technician")), responses((status = 200, body = Technician)))]
+pub async fn reactivate_technician(
+    State(state): State<AppState>,
+    _who: AdminAuth,
+    Path(id): Path<String>,
+) -> AppResult<AppJson<Technician>> {
+    let t = technician_by_path(&state, &id).await?;
+    Ok(AppJson(set_active(&state, t, true).await?))
 }
 
 /// Set a technician's daily working hours (their local time).
@@ -436,9 +488,7 @@ pub async fn set_working_hours(
     Path(id): Path<String>,
     AppJson(hours): AppJson<crate::store::WorkingHours>,
 ) -> AppResult<AppJson<Technician>> {
-    if hours.start_min >= hours.end_min || hours.end_min > 24 * 60 || hours.utc_offset_min.abs() > 14 * 60 {
-        return Err(AppError::Unprocessable("working hours: start_min < end_min <= 1440, |utc_offset_min| <= 840".into()));
-    }
+    check_hours(&hours)?;
     let mut t = technician_by_path(&state, &id).await?;
     t.working_hours = Some(hours);
     state.store.put_technician(&t).await?;

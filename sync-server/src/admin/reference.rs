@@ -98,6 +98,12 @@ pub async fn publish(
     Path(kind): Path<String>,
     AppJson(body): AppJson<Value>,
 ) -> AppResult<AppJson<Published>> {
+    Ok(AppJson(publish_kind(&state, kind, body).await?))
+}
+
+/// Checks a body as its kind and stores it as the next version (a `version` in the body other
+/// than 0 must be that next one: two people editing at once do not overwrite each other).
+pub async fn publish_kind(state: &AppState, kind: String, body: Value) -> AppResult<Published> {
     check_kind(&kind)?;
     let next = state.store.reference_versions(&kind).await?.last().map_or(1, |v| v.version + 1);
     let asked = body.get("version").and_then(Value::as_u64).unwrap_or(0);
@@ -110,7 +116,7 @@ pub async fn publish(
     // The body was written with `next`: stored only as that version.
     let version = state.store.publish_reference(&kind, json, Some(next)).await?;
     tracing::info!(kind, version, "reference data published");
-    Ok(AppJson(Published { kind, version }))
+    Ok(Published { kind, version })
 }
 
 /// Every published version of a kind, oldest first.

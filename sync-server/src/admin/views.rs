@@ -5,6 +5,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
+use axum::http::header;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
 use futures_util::stream::Stream;
@@ -278,17 +279,49 @@ pub async fn kpis(
     q: Result<Query<KpiQuery>, axum::extract::rejection::QueryRejection>,
 ) -> AppResult<AppJson<KpiReport>> {
     let Query(q) = q.map_err(|e| AppError::BadRequest(e.body_text()))?;
-    if q.from >= q.to {
+    Ok(AppJson(kpi_report(&state, q.from, q.to, q.group_by).await?))
+}
+
+/// The KPIs of a period, overall and grouped as asked (technicians by id).
+pub async fn kpi_report(state: &AppState, from: Timestamp, to: Timestamp, group_by: Option<KpiGroup>) -> AppResult<KpiReport> {
+    if from >= to {
         return Err(AppError::Unprocessable("from must be before to".into()));
     }
-    let rows = state.store.kpi_rows(q.from, q.to).await?;
-    let groups = match q.group_by {
+    let rows = state.store.kpi_rows(from, to).await?;
+    let groups = match group_by {
         None => Default::default(),
         Some(KpiGroup::Technician) => kpi::grouped(&rows, |r| r.index.assignee.map_or("(unassigned)".into(), |t| t.to_string())),
         Some(KpiGroup::Category) => kpi::grouped(&rows, |r| r.index.category.as_str().to_owned()),
         Some(KpiGroup::BrandModel) => kpi::grouped(&rows, |r| format!("{} {}", r.index.brand, r.index.model)),
     };
-    Ok(AppJson(KpiReport { from: q.from, to: q.to, overall: kpi::compute(&rows), groups }))
+    Ok(KpiReport { from, to, overall: kpi::compute(&rows), groups })
+}
+
+/// The same KPIs as a spreadsheet: one row for the whole period, then one per group.
+#[utoipa::path(get, path = "/admin/v1/kpis.csv", tag = "reports", params(KpiQuery),
+    responses((status = 200, description = "one row overall, then one per group (technicians by name)", content_type = "text/csv", body = String)))]
+pub async fn kpis_csv(
+    State(state): State<AppState>,
+    _who: ViewerAuth,
+    q: Result<Query<KpiQuery>, axum::extract::rejection::QueryRejection>,
+) -> AppResult<Response> {
+    let Query(q) = q.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let report = kpi_report(&state, q.from, q.to, q.group_by).await?;
+    let names: std::collections::HashMap<String, String> = match q.group_by {
+        Some(KpiGroup::Technician) => state.store.technicians().await?.into_iter().map(|t| (t.id.to_string(), t.name)).collect(),
+        _ => Default::default(),
+    };
+    let body = kpi::to_csv(&report.overall, report.groups.iter().map(|(k, v)| (names.get(k).unwrap_or(k).as_str(), v)))
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let file = format!("onsite-kpis-{}-{}.csv", &q.from.to_rfc3339()[..10], &q.to.to_rfc3339()[..10]);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file}\"")),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 fn esc(s: &str) -> String {

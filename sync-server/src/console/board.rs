@@ -1,89 +1,75 @@
-//! The console's screens: the live job board, a job's panel (assign from suggestions), a new
-//! job form. Each works with the same services as the API and writes the same audit entries.
+//! The live job board: open jobs by status, the unassigned queue first, SLA risk in colour and
+//! countdown, filters, and rows updated from the event channel without a reload.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use dioxus::prelude::*;
-use shared::edit::DispatchEdit;
-use shared::model::{Appliance, Category, Channel, Customer, Priority, Window};
+use shared::i18n::{Lang, category_label, channel_label, priority_label, status_label};
+use shared::model::{Category, Channel, GeoPoint, Priority};
 use shared::status::Status;
 use shared::{JobId, TechnicianId, Timestamp};
 
 use super::Console;
-use crate::accounts::Role;
-use crate::ranking::Suggestion;
+use super::job_panel::JobPanel;
 use crate::store::{JobIndex, JobQuery};
-
-/// The language the tab shows (both are always available).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Lang {
-    Zh,
-    En,
-}
-
-impl Lang {
-    fn t(self, zh: &'static str, en: &'static str) -> &'static str {
-        if self == Lang::Zh { zh } else { en }
-    }
-}
 
 const OPEN: &str = "new,assigned,accepted,en_route,on_site,in_progress,on_hold";
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Tab {
-    Board,
-    NewJob,
+/// How many open jobs one board holds; a filter narrows what it shows, the store what it loads.
+pub const BOARD_MAX: usize = 2_000;
+
+/// What the dispatcher narrowed the board to.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Filter {
+    pub technician: Option<TechnicianId>,
+    pub category: Option<Category>,
+    pub priority: Option<Priority>,
+    pub channel: Option<Channel>,
+    /// Centre and radius in km.
+    pub area: Option<(GeoPoint, f64)>,
 }
 
-#[component]
-pub fn ConsoleApp() -> Element {
-    let ctx = use_context::<Console>();
-    let lang = use_signal(|| Lang::Zh);
-    let mut tab = use_signal(|| Tab::Board);
-    let selected = use_signal(|| None::<JobId>);
-    let mut l = lang;
-    let who = format!("{} ({})", ctx.actor.name, ctx.actor.role);
-    // The session is checked again every minute: a logout, expiry or disabled account ends the tab.
-    let mut ended = use_signal(|| false);
-    let check = ctx.clone();
-    use_future(move || {
-        let ctx = check.clone();
-        async move {
-            loop {
-                tokio::time::sleep(Duration::from_secs(60)).await;
-                if !ctx.still_valid().await {
-                    ended.set(true);
-                    break;
-                }
-            }
-        }
-    });
-    if ended() {
-        return rsx! {
-            main { p { "data-testid": "session-ended", "会话已结束，请重新登录 / Your session ended: " a { href: "/console", "log in again" } } }
-        };
-    }
-    rsx! {
-        header {
-            strong { "OnSite" }
-            nav {
-                button { class: if tab() == Tab::Board { "on" } else { "" }, "data-testid": "tab-board", onclick: move |_| tab.set(Tab::Board), {lang().t("工单看板", "Job board")} }
-                if ctx.actor.role >= Role::Dispatcher {
-                    button { class: if tab() == Tab::NewJob { "on" } else { "" }, "data-testid": "tab-new-job", onclick: move |_| tab.set(Tab::NewJob), {lang().t("新建工单", "New job")} }
-                }
-                a { href: "/api-docs", target: "_blank", {lang().t("接口", "API")} }
-            }
-            span { class: "who", "{who}" }
-            button { "data-testid": "lang", onclick: move |_| l.set(if lang() == Lang::Zh { Lang::En } else { Lang::Zh }), {lang().t("English", "中文")} }
-        }
-        main {
-            match tab() {
-                Tab::Board => rsx! { Board { lang, selected } },
-                Tab::NewJob => rsx! { NewJobForm { lang, on_created: move |id| { let mut s = selected; s.set(Some(id)); tab.set(Tab::Board); } } },
-            }
+impl Filter {
+    /// The store query for the open jobs this filter admits (the area as its bounding box).
+    fn query(&self) -> JobQuery {
+        JobQuery {
+            status: Some(OPEN.into()),
+            technician: self.technician,
+            category: self.category,
+            priority: self.priority,
+            channel: self.channel,
+            lat: self.area.map(|a| a.0.lat),
+            lon: self.area.map(|a| a.0.lon),
+            radius_km: self.area.map(|a| a.1),
+            limit: Some(BOARD_MAX),
+            ..JobQuery::default()
         }
     }
+
+    /// Whether a row (as an event delivers it) belongs on the board.
+    pub fn admits(&self, j: &JobIndex) -> bool {
+        let open = !matches!(j.status, Status::Completed | Status::Closed | Status::Cancelled | Status::CannotComplete);
+        open && self.technician.is_none_or(|t| j.assignee == Some(t))
+            && self.category.is_none_or(|c| j.category == c)
+            && self.priority.is_none_or(|p| j.priority == p)
+            && self.channel.is_none_or(|c| j.channel == c)
+            && self.area.is_none_or(|(centre, km)| j.location.is_some_and(|l| l.distance_m(&centre) <= km * 1000.0))
+    }
+}
+
+/// Parses "lat, lon" and a radius in km into an area.
+fn parse_area(centre: &str, km: &str) -> Result<Option<(GeoPoint, f64)>, &'static str> {
+    if centre.trim().is_empty() {
+        return Ok(None);
+    }
+    let (lat, lon) = centre.split_once(',').ok_or("lat, lon")?;
+    let p = GeoPoint { lat: lat.trim().parse().map_err(|_| "lat, lon")?, lon: lon.trim().parse().map_err(|_| "lat, lon")? };
+    let km: f64 = km.trim().parse().map_err(|_| "km")?;
+    if !p.is_valid() || !km.is_finite() || !(0.0..=20_000.0).contains(&km) {
+        return Err("lat -90..90, lon -180..180, km 0..20000");
+    }
+    Ok(Some((p, km)))
 }
 
 /// Minutes until a deadline, as the board shows it, and the colour of its risk.
@@ -105,26 +91,39 @@ fn countdown(deadline: Option<Timestamp>, now: Timestamp) -> (String, &'static s
     (text, class)
 }
 
+async fn load(ctx: &Console, filter: &Filter) -> BTreeMap<JobId, JobIndex> {
+    match ctx.state.store.list_jobs(&filter.query(), Timestamp::now()).await {
+        Ok(rows) => rows.into_iter().filter(|r| filter.admits(r)).map(|r| (r.job, r)).collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "the board could not load its jobs");
+            BTreeMap::new()
+        }
+    }
+}
+
 #[component]
-fn Board(lang: Signal<Lang>, selected: Signal<Option<JobId>>) -> Element {
+pub fn Board(lang: Signal<Lang>, selected: Signal<Option<JobId>>) -> Element {
     let ctx = use_context::<Console>();
     let mut jobs = use_signal(BTreeMap::<JobId, JobIndex>::new);
     let mut names = use_signal(HashMap::<TechnicianId, String>::new);
     let mut now = use_signal(Timestamp::now);
     let mut live = use_signal(|| false);
+    let mut filter = use_signal(Filter::default);
+    let mut centre = use_signal(String::new);
+    let mut radius = use_signal(|| "5".to_owned());
     // What the last assignment from the panel said (kept while the panel reloads for the change).
     let message = use_signal(Vec::<String>::new);
 
-    // Load, then follow the event stream: each event carries the job's new row.
+    // Load, then follow the event stream: each event names a job whose row is read again.
+    // Restarts (and reloads) when the filter changes.
     let feed = ctx.clone();
     use_future(move || {
         let ctx = feed.clone();
+        let f = filter();
         async move {
             let mut rx = ctx.state.events.subscribe();
-            let q = JobQuery { status: Some(OPEN.into()), limit: Some(crate::admin::PAGE_MAX), ..JobQuery::default() };
-            if let Ok(rows) = ctx.state.store.list_jobs(&q, Timestamp::now()).await {
-                jobs.set(rows.into_iter().map(|r| (r.job, r)).collect());
-            }
+            live.set(false);
+            jobs.set(load(&ctx, &f).await);
             if let Ok(techs) = ctx.state.store.technicians().await {
                 names.set(techs.into_iter().map(|t| (t.id, t.name)).collect());
             }
@@ -132,7 +131,7 @@ fn Board(lang: Signal<Lang>, selected: Signal<Option<JobId>>) -> Element {
             loop {
                 match rx.recv().await {
                     Ok(job) => match ctx.state.store.job_row(job).await {
-                        Ok(Some(row)) => {
+                        Ok(Some(row)) if f.admits(&row) => {
                             jobs.write().insert(job, row);
                         }
                         _ => {
@@ -140,11 +139,7 @@ fn Board(lang: Signal<Lang>, selected: Signal<Option<JobId>>) -> Element {
                         }
                     },
                     // Fell behind: reload everything rather than show a stale board.
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        if let Ok(rows) = ctx.state.store.list_jobs(&q, Timestamp::now()).await {
-                            jobs.set(rows.into_iter().map(|r| (r.job, r)).collect());
-                        }
-                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => jobs.set(load(&ctx, &f).await),
                     Err(_) => break,
                 }
             }
@@ -157,23 +152,36 @@ fn Board(lang: Signal<Lang>, selected: Signal<Option<JobId>>) -> Element {
         }
     });
 
-    let lang_v = lang();
+    let l = lang();
     let t_now = now();
     let all = jobs.read();
     let queue: Vec<&JobIndex> = all.values().filter(|j| j.assignee.is_none() && j.status == Status::New).collect();
-    let mut by_status: BTreeMap<&'static str, Vec<&JobIndex>> = BTreeMap::new();
+    let mut by_status: BTreeMap<Status, Vec<&JobIndex>> = BTreeMap::new();
     for j in all.values().filter(|j| j.assignee.is_some() || j.status != Status::New) {
-        by_status.entry(j.status.as_str()).or_default().push(j);
+        by_status.entry(j.status).or_default().push(j);
     }
     let names_r = names.read();
+    let mut tech_list: Vec<(TechnicianId, String)> = names_r.iter().map(|(k, v)| (*k, v.clone())).collect();
+    tech_list.sort_by(|a, b| a.1.cmp(&b.1));
+    let area_error = parse_area(&centre.read(), &radius.read()).err();
+    // A new area reloads the board only once it parses and differs.
+    let mut apply_area = move || {
+        if let Ok(a) = parse_area(&centre.read(), &radius.read())
+            && filter.read().area != a
+        {
+            filter.write().area = a;
+        }
+    };
     let row = |j: &JobIndex| {
-        let finished = matches!(j.status, Status::Completed | Status::Closed | Status::Cancelled);
-        let (sla, class) = if finished { ("—".to_owned(), "sla-none") } else { countdown(j.arrive_by, t_now) };
+        let (sla, class) = countdown(j.arrive_by, t_now);
         let id = j.job;
-        let who = j.assignee.and_then(|t| names_r.get(&t).cloned()).unwrap_or_else(|| lang_v.t("未派", "unassigned").to_owned());
+        let who = j.assignee.and_then(|t| names_r.get(&t).cloned()).unwrap_or_else(|| l.t("未派", "unassigned").to_owned());
         let appt = j.appt_start.map(|s| s.in_zone(480)).unwrap_or_default();
+        let priority = priority_label(l, j.priority);
+        let prio_class = format!("prio-{}", j.priority.rank());
         rsx! {
             tr { key: "{id}", "data-testid": "job-row", "data-job": "{id}", "data-status": "{j.status.as_str()}",
+                class: if selected() == Some(id) { "selected" } else { "" },
                 onclick: move |_| {
                     if selected() != Some(id) {
                         let mut m = message;
@@ -182,23 +190,56 @@ fn Board(lang: Signal<Lang>, selected: Signal<Option<JobId>>) -> Element {
                     selected.set(Some(id));
                 },
                 td { "{j.customer_name}" }
-                td { "{j.category.as_str()} · {j.brand} {j.model}" }
+                td { "{category_label(l, j.category)} · {j.brand} {j.model}" }
+                td { class: "{prio_class}", "{priority}" }
                 td { "{appt}" }
                 td { class: "{class}", "data-testid": "sla", "{sla}" }
                 td { "{who}" }
-                td { class: "status", "{j.status.as_str()}" }
+                td { class: "status", "{status_label(l, j.status)}" }
             }
         }
     };
+    let shown = all.len();
     rsx! {
         div { class: "board",
             section { class: "lists",
-                p { class: "live", "data-testid": "live", "data-live": "{live()}", if live() { {lang_v.t("● 实时更新", "● Live")} } else { {lang_v.t("载入中…", "Loading…")} } }
-                h2 { {lang_v.t("待派单", "Unassigned queue")} " ({queue.len()})" }
+                form { class: "filters", "data-testid": "filters", onsubmit: move |e| e.prevent_default(),
+                    select { "data-testid": "filter-technician", "aria-label": l.t("技师", "Technician"),
+                        onchange: move |e| filter.write().technician = e.value().parse().ok(),
+                        option { value: "", {l.t("全部技师", "All technicians")} }
+                        for (id, name) in tech_list.iter() { option { value: "{id}", "{name}" } }
+                    }
+                    select { "data-testid": "filter-category", "aria-label": l.t("品类", "Category"),
+                        onchange: move |e| filter.write().category = Category::parse(&e.value()),
+                        option { value: "", {l.t("全部品类", "All categories")} }
+                        for c in Category::ALL { option { value: "{c.as_str()}", {category_label(l, c)} } }
+                    }
+                    select { "data-testid": "filter-priority", "aria-label": l.t("优先级", "Priority"),
+                        onchange: move |e| filter.write().priority = e.value().parse().ok().and_then(Priority::from_rank),
+                        option { value: "", {l.t("全部优先级", "All priorities")} }
+                        for p in Priority::ALL { option { value: "{p.rank()}", {priority_label(l, p)} } }
+                    }
+                    select { "data-testid": "filter-channel", "aria-label": l.t("来源", "Channel"),
+                        onchange: move |e| filter.write().channel = Channel::parse(&e.value()),
+                        option { value: "", {l.t("全部来源", "All channels")} }
+                        for c in Channel::ALL { option { value: "{c.as_str()}", {channel_label(l, c)} } }
+                    }
+                    input { "data-testid": "filter-centre", placeholder: l.t("区域中心 纬度, 经度", "Area centre lat, lon"), value: "{centre}",
+                        oninput: move |e| { centre.set(e.value()); apply_area(); } }
+                    input { "data-testid": "filter-radius", r#type: "number", min: "0", step: "0.5", value: "{radius}", "aria-label": "km",
+                        oninput: move |e| { radius.set(e.value()); apply_area(); } }
+                    " km"
+                    if let Some(e) = area_error { span { class: "error", "{e}" } }
+                }
+                p { class: "live", "data-testid": "live", "data-live": "{live()}", "data-shown": "{shown}",
+                    if live() { {l.t("● 实时更新", "● Live")} } else { {l.t("载入中…", "Loading…")} }
+                    if shown >= BOARD_MAX { span { class: "warning", {l.t(" 仅显示前 2000 条，请用筛选缩小范围", " showing the first 2,000: narrow with a filter")} } }
+                }
+                h2 { {l.t("待派单", "Unassigned queue")} " ({queue.len()})" }
                 table { "data-testid": "queue", tbody { for j in queue.iter() { {row(j)} } } }
                 for (status, list) in by_status.iter() {
-                    h2 { "{status} ({list.len()})" }
-                    table { "data-testid": "status-{status}", tbody { for j in list.iter() { {row(j)} } } }
+                    h2 { "{status_label(l, *status)} ({list.len()})" }
+                    table { "data-testid": "status-{status.as_str()}", tbody { for j in list.iter() { {row(j)} } } }
                 }
             }
             if let Some(id) = selected() {
@@ -213,205 +254,17 @@ fn panel_key(row: Option<&JobIndex>) -> String {
     row.map(|r| format!("{}-{:?}-{}", r.status.as_str(), r.assignee, hex::encode(r.digest))).unwrap_or_default()
 }
 
-#[component]
-fn JobPanel(lang: Signal<Lang>, job: JobId, message: Signal<Vec<String>>) -> Element {
-    let ctx = use_context::<Console>();
-    let mut message = message;
-    let sug_ctx = ctx.clone();
-    let suggestions = use_resource(move || {
-        let ctx = sug_ctx.clone();
-        async move { crate::admin::views::suggestions_for(&ctx.state, job).await.unwrap_or_default() }
-    });
-    let detail_ctx = ctx.clone();
-    let detail = use_resource(move || {
-        let ctx = detail_ctx.clone();
-        async move {
-            let (d, f) = ctx.state.store.load_job(job).await.ok().flatten()?;
-            let d = shared::docs::read_dispatch(&d).ok()?;
-            let f = shared::docs::read_field(&f).ok()?;
-            Some(shared::status::derive(&d, &f).timeline)
-        }
-    });
-    let can_change = ctx.actor.role >= Role::Dispatcher;
-    let l = lang();
-    let assign = move |tech: TechnicianId| {
-        let ctx = ctx.clone();
-        // The button is only drawn for dispatchers; the action checks again.
-        if ctx.actor.role < Role::Dispatcher {
-            return;
-        }
-        spawn(async move {
-            let warnings = crate::admin::views::assignment_warnings(&ctx.state, job, tech).await.unwrap_or_default();
-            let done = crate::jobs::dispatch_edit(&ctx.state, job, &ctx.actor.name, DispatchEdit::Assign { technician: tech }).await;
-            let entry = crate::store::accounts::NewAuditEntry::internal(
-                ctx.actor.login.clone(),
-                "console",
-                "assign",
-                serde_json::json!({ "job": job, "technician": tech }),
-            );
-            let _ = ctx.state.audit.append_audit(entry).await;
-            message.set(match done {
-                Ok(_) => warnings,
-                Err(e) => vec![e.to_string()],
-            });
-        });
-    };
-    rsx! {
-        aside { class: "panel", "data-testid": "job-panel",
-            h2 { {l.t("工单", "Job")} " " code { "{job}" } }
-            a { href: "/admin/v1/jobs/{job}/report.html", target: "_blank", "data-testid": "report-link", {l.t("服务报告", "Service report")} }
-            for w in message.read().iter() {
-                p { class: "warning", "data-testid": "warning", "{w}" }
-            }
-            h3 { {l.t("推荐技师", "Suggested technicians")} }
-            match &*suggestions.read() {
-                None => rsx! { p { {l.t("计算中…", "Ranking…")} } },
-                Some(list) => rsx! {
-                    ol { class: "suggestions",
-                        for s in list.iter().cloned() {
-                            SuggestionRow { key: "{s.technician}", lang, s: s.clone(), can_change, on_assign: assign.clone() }
-                        }
-                    }
-                },
-            }
-            h3 { {l.t("时间线", "Timeline")} }
-            match &*detail.read() {
-                Some(Some(timeline)) => rsx! {
-                    ul { class: "timeline", "data-testid": "timeline",
-                        for e in timeline.iter() {
-                            li { "{e.at.in_zone(480)} · {e.status.as_str()}" }
-                        }
-                    }
-                },
-                _ => rsx! { p { "…" } },
-            }
-        }
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-#[component]
-fn SuggestionRow(lang: Signal<Lang>, s: Suggestion, can_change: bool, on_assign: EventHandler<TechnicianId>) -> Element {
-    let l = lang();
-    let tech = s.technician;
-    let class = if s.qualified && !s.overloaded { "ok" } else { "weak" };
-    let reasons = s.reasons.join(" · ");
-    rsx! {
-        li { class: "{class}", "data-testid": "suggestion",
-            strong { "{s.name}" }
-            " "
-            small { "{reasons}" }
-            if can_change {
-                button { "data-testid": "assign", onclick: move |_| on_assign.call(tech), {l.t("派给此人", "Assign")} }
-            }
-        }
-    }
-}
-
-#[component]
-fn NewJobForm(lang: Signal<Lang>, on_created: EventHandler<JobId>) -> Element {
-    let ctx = use_context::<Console>();
-    let mut name = use_signal(String::new);
-    let mut phone = use_signal(String::new);
-    let mut address = use_signal(String::new);
-    let mut category = use_signal(|| "washer".to_owned());
-    let mut brand = use_signal(String::new);
-    let mut model = use_signal(String::new);
-    let mut problem = use_signal(String::new);
-    let mut priority = use_signal(|| "normal".to_owned());
-    let mut appointment = use_signal(String::new);
-    let mut error = use_signal(|| None::<String>);
-    let l = lang();
-
-    let build = move || -> Result<shared::docs::NewJob, String> {
-        let appointment = match appointment.read().trim() {
-            "" => None,
-            s => {
-                // `datetime-local` gives local wall time; the office is in UTC+8 for now.
-                let start = Timestamp::parse_rfc3339(&format!("{s}:00+08:00")).ok_or("appointment: not a date and time")?;
-                Some(Window { start, end: start.plus_minutes(120) })
-            }
-        };
-        let job = shared::docs::NewJob {
-            channel: Channel::Phone,
-            priority: Priority::ALL
-                .into_iter()
-                .find(|p| format!("{p:?}").eq_ignore_ascii_case(&priority.read()))
-                .unwrap_or(Priority::Normal),
-            customer: Customer {
-                name: name.read().trim().to_owned(),
-                phone: phone.read().trim().to_owned(),
-                address: address.read().trim().to_owned(),
-                location: None,
-            },
-            appliance: Appliance {
-                category: Category::parse(&category.read()).unwrap_or(Category::Other),
-                brand: brand.read().trim().to_owned(),
-                model: model.read().trim().to_owned(),
-                serial: String::new(),
-                purchase_date: String::new(),
-                warranty_months: 0,
-            },
-            problem: problem.read().trim().to_owned(),
-            sla: Default::default(),
-            appointment,
-            currency: "CNY".into(),
-        };
-        job.check().map_err(|e| e.to_string())?;
-        Ok(job)
-    };
-    // Validation as you type: the same check the API runs.
-    let live_error = if name.read().is_empty() && problem.read().is_empty() { None } else { build().err() };
-    let submit = move |e: FormEvent| {
-        e.prevent_default();
-        let ctx = ctx.clone();
-        if ctx.actor.role < Role::Dispatcher {
-            error.set(Some("需要调度员权限 / this needs the dispatcher role".into()));
-            return;
-        }
-        let job = build();
-        spawn(async move {
-            match job {
-                Err(e) => error.set(Some(e)),
-                Ok(job) => match crate::jobs::create(&ctx.state, job, &ctx.actor.name).await {
-                    Ok(id) => {
-                        let entry = crate::store::accounts::NewAuditEntry::internal(
-                            ctx.actor.login.clone(),
-                            "console",
-                            "create job",
-                            serde_json::json!({ "job": id }),
-                        );
-                        let _ = ctx.state.audit.append_audit(entry).await;
-                        on_created.call(id);
-                    }
-                    Err(e) => error.set(Some(e.to_string())),
-                },
-            }
-        });
-    };
-    rsx! {
-        form { class: "new-job", "data-testid": "new-job", onsubmit: submit,
-            h2 { {l.t("新建工单", "New job")} }
-            label { {l.t("客户姓名", "Customer name")} input { "data-testid": "customer-name", value: "{name}", oninput: move |e| name.set(e.value()) } }
-            label { {l.t("电话", "Phone")} input { "data-testid": "customer-phone", value: "{phone}", oninput: move |e| phone.set(e.value()) } }
-            label { {l.t("地址", "Address")} input { "data-testid": "customer-address", value: "{address}", oninput: move |e| address.set(e.value()) } }
-            label { {l.t("品类", "Category")}
-                select { "data-testid": "category", value: "{category}", onchange: move |e| category.set(e.value()),
-                    for c in Category::ALL { option { value: "{c.as_str()}", "{c.as_str()}" } }
-                }
-            }
-            label { {l.t("品牌", "Brand")} input { "data-testid": "brand", value: "{brand}", oninput: move |e| brand.set(e.value()) } }
-            label { {l.t("型号", "Model")} input { "data-testid": "model", value: "{model}", oninput: move |e| model.set(e.value()) } }
-            label { {l.t("故障描述", "Problem")} textarea { "data-testid": "problem", value: "{problem}", oninput: move |e| problem.set(e.value()) } }
-            label { {l.t("优先级", "Priority")}
-                select { "data-testid": "priority", value: "{priority}", onchange: move |e| priority.set(e.value()),
-                    for p in ["low", "normal", "high", "urgent"] { option { value: "{p}", "{p}" } }
-                }
-            }
-            label { {l.t("预约时间（北京时间，两小时）", "Appointment (Beijing time, two hours)")} input { r#type: "datetime-local", "data-testid": "appointment", value: "{appointment}", oninput: move |e| appointment.set(e.value()) } }
-            if let Some(e) = live_error.or(error()) {
-                p { class: "error", "data-testid": "form-error", "{e}" }
-            }
-            button { r#type: "submit", "data-testid": "create", {l.t("创建", "Create")} }
-        }
+    #[test]
+    fn an_area_is_a_centre_and_a_radius() {
+        assert_eq!(parse_area("", "5"), Ok(None));
+        assert_eq!(parse_area("31.2, 121.5", "5"), Ok(Some((GeoPoint { lat: 31.2, lon: 121.5 }, 5.0))));
+        assert!(parse_area("31.2", "5").is_err());
+        assert!(parse_area("91, 0", "5").is_err());
+        assert!(parse_area("31, 121", "-1").is_err());
+        assert!(parse_area("31, 121", "NaN").is_err());
     }
 }

@@ -8,6 +8,15 @@
 //! same login as `POST /admin/v1/session`); its socket checks the session and the page's origin.
 
 mod board;
+mod charts;
+mod job_panel;
+mod kpis;
+mod map;
+mod new_job;
+mod qr;
+mod reference;
+mod shell;
+mod technicians;
 
 use axum::Router;
 use axum::extract::{State, WebSocketUpgrade};
@@ -30,6 +39,9 @@ pub struct Console {
     pub actor: Actor,
     /// The hash of the browser's session, checked again while the tab stays open.
     pub session: String,
+    /// The page's origin (`https://host:port`), which phones reach this server at: pairing
+    /// links name it.
+    pub origin: String,
 }
 
 impl Console {
@@ -37,6 +49,24 @@ impl Console {
     /// account disabled).
     pub async fn still_valid(&self) -> bool {
         self.state.accounts.actor_by_session(&self.session, shared::Timestamp::now()).await.ok().flatten().is_some()
+    }
+
+    /// Whether this account may change jobs (every action checks, not only the drawing of its button).
+    pub fn can_dispatch(&self) -> bool {
+        self.actor.role >= crate::accounts::Role::Dispatcher
+    }
+
+    /// Whether this account may manage technicians and reference data.
+    pub fn can_admin(&self) -> bool {
+        self.actor.role >= crate::accounts::Role::Admin
+    }
+
+    /// Records a change made from the console in the same audit log as the API's.
+    pub async fn audit(&self, action: &str, detail: serde_json::Value) {
+        let entry = crate::store::accounts::NewAuditEntry::internal(self.actor.login.clone(), "console", action, detail);
+        if let Err(e) = self.state.audit.append_audit(entry).await {
+            tracing::error!(error = %e, action, "a console change was made but its audit entry was not written");
+        }
     }
 }
 
@@ -54,8 +84,9 @@ pub fn router() -> Router<AppState> {
                     tracing::warn!(origin = ?headers.get(header::ORIGIN), "refused a console socket from another origin");
                     return (StatusCode::FORBIDDEN, "this socket belongs to the console's own page").into_response();
                 }
+                let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()).unwrap_or_default().to_owned();
                 upgrade.on_upgrade(move |socket| async move {
-                    let make = move || VirtualDom::new(board::ConsoleApp).with_root_context(Console { state, actor, session });
+                    let make = move || VirtualDom::new(shell::ConsoleApp).with_root_context(Console { state, actor, session, origin });
                     if let Err(e) = pool.launch_virtualdom(axum_socket(socket), make).await {
                         tracing::debug!(error = ?e, "a console tab closed");
                     }

@@ -1,0 +1,209 @@
+//! One job beside the board: assign from the ranked suggestions, reschedule, unassign or
+//! cancel, the timeline with conflicts flagged, and the service report.
+
+use dioxus::prelude::*;
+use shared::edit::DispatchEdit;
+use shared::i18n::{Lang, status_label};
+use shared::model::Window;
+use shared::status::TimelineEntry;
+use shared::{JobId, TechnicianId, Timestamp};
+
+use super::Console;
+use crate::ranking::Suggestion;
+
+/// The office's zone until accounts carry their own: Beijing time.
+pub const OFFICE_OFFSET_MIN: i32 = 480;
+
+/// A `datetime-local` value (office wall time) as an instant.
+pub fn parse_local(s: &str) -> Option<Timestamp> {
+    let s = s.trim();
+    let with_seconds = if s.len() == 16 { format!("{s}:00") } else { s.to_owned() };
+    Timestamp::parse_rfc3339(&format!("{with_seconds}+08:00"))
+}
+
+#[component]
+pub fn JobPanel(lang: Signal<Lang>, job: JobId, message: Signal<Vec<String>>) -> Element {
+    let ctx = use_context::<Console>();
+    let mut message = message;
+    let sug_ctx = ctx.clone();
+    let suggestions = use_resource(move || {
+        let ctx = sug_ctx.clone();
+        async move { crate::admin::views::suggestions_for(&ctx.state, job).await.unwrap_or_default() }
+    });
+    let detail_ctx = ctx.clone();
+    let detail = use_resource(move || {
+        let ctx = detail_ctx.clone();
+        async move {
+            let (d, f) = ctx.state.store.load_job(job).await.ok().flatten()?;
+            let d = shared::docs::read_dispatch(&d).ok()?;
+            let f = shared::docs::read_field(&f).ok()?;
+            let derived = shared::status::derive(&d, &f);
+            Some((d, derived))
+        }
+    });
+    let can_change = ctx.can_dispatch();
+    let l = lang();
+    let mut new_start = use_signal(String::new);
+    let mut hours = use_signal(|| "2".to_owned());
+    let mut reason = use_signal(String::new);
+
+    // Every change goes through the same service as the API and leaves the same audit entry.
+    let act_ctx = ctx.clone();
+    let act = move |edit: DispatchEdit, warnings: Vec<String>| {
+        let ctx = act_ctx.clone();
+        if !ctx.can_dispatch() {
+            message.set(vec![l.t("需要调度员权限", "This needs the dispatcher role").to_owned()]);
+            return;
+        }
+        spawn(async move {
+            let name = edit.name();
+            let detail = serde_json::json!({ "job": job, "edit": &edit });
+            let done = crate::jobs::dispatch_edit(&ctx.state, job, &ctx.actor.name, edit).await;
+            if done.is_ok() {
+                ctx.audit(name, detail).await;
+            }
+            message.set(match done {
+                Ok(_) => warnings,
+                Err(e) => vec![e.to_string()],
+            });
+        });
+    };
+    let assign_act = act.clone();
+    let warn_ctx = ctx.clone();
+    let assign = move |tech: TechnicianId| {
+        let ctx = warn_ctx.clone();
+        let mut act = assign_act.clone();
+        spawn(async move {
+            let warnings = crate::admin::views::assignment_warnings(&ctx.state, job, tech).await.unwrap_or_default();
+            act(DispatchEdit::Assign { technician: tech }, warnings);
+        });
+    };
+    let mut reschedule_act = act.clone();
+    let reschedule = move |_| {
+        let Some(start) = parse_local(&new_start.read()) else {
+            message.set(vec![l.t("请选择新的预约时间", "Pick the new appointment time").to_owned()]);
+            return;
+        };
+        let Some(h) = hours.read().trim().parse::<i64>().ok().filter(|h| (1..=12).contains(h)) else {
+            message.set(vec![l.t("时长为 1 到 12 小时", "The window is 1 to 12 hours").to_owned()]);
+            return;
+        };
+        reschedule_act(DispatchEdit::Reschedule { window: Window { start, end: start.plus_minutes(h * 60) } }, Vec::new());
+    };
+    let mut cancel_act = act.clone();
+    let cancel = move |_| {
+        let r = reason.read().trim().to_owned();
+        if r.is_empty() {
+            message.set(vec![l.t("取消需要填写原因", "A cancellation needs a reason").to_owned()]);
+            return;
+        }
+        cancel_act(DispatchEdit::Cancel { reason: r }, Vec::new());
+    };
+    let mut unassign_act = act.clone();
+
+    rsx! {
+        aside { class: "panel", "data-testid": "job-panel",
+            h2 { {l.t("工单", "Job")} " " code { "{job}" } }
+            a { href: "/admin/v1/jobs/{job}/report.html", target: "_blank", "data-testid": "report-link", {l.t("服务报告", "Service report")} }
+            for w in message.read().iter() {
+                p { class: "warning", "data-testid": "warning", "{w}" }
+            }
+            if let Some(Some((d, derived))) = &*detail.read() {
+                p { "data-testid": "panel-customer", "{d.customer.name} · {d.customer.phone} · {d.customer.address}" }
+                p { "{d.problem}" }
+                if let Some(w) = d.appointment {
+                    p { {l.t("预约：", "Appointment: ")} "{w.start.in_zone(OFFICE_OFFSET_MIN)} – {w.end.in_zone(OFFICE_OFFSET_MIN)}" }
+                }
+                p { {l.t("状态：", "Status: ")} strong { "data-testid": "panel-status", {status_label(l, derived.status)} } }
+                if !derived.conflicts.is_empty() {
+                    div { class: "warning", "data-testid": "conflicts",
+                        strong { {l.t("冲突", "Conflicts")} " ({derived.conflicts.len()})" }
+                        p { {l.t("这些记录已保存但未改变状态：请联系技师确认现场情况，再重新派单或关闭。",
+                            "These were kept but did not change the status: call the technician to confirm what happened on site, then reassign or close.")} }
+                        ul { for c in derived.conflicts.iter() { li { "{c.at.in_zone(OFFICE_OFFSET_MIN)} · {c.rejection}" } } }
+                    }
+                }
+            }
+            if can_change {
+                details { "data-testid": "edit-job",
+                    summary { {l.t("改约 / 取消", "Reschedule / cancel")} }
+                    div { class: "edit",
+                        label { {l.t("新预约（北京时间）", "New appointment (Beijing time)")}
+                            input { r#type: "datetime-local", "data-testid": "reschedule-start", value: "{new_start}", oninput: move |e| new_start.set(e.value()) } }
+                        label { {l.t("时长（小时）", "Hours")}
+                            input { r#type: "number", min: "1", max: "12", value: "{hours}", oninput: move |e| hours.set(e.value()) } }
+                        button { "data-testid": "reschedule", onclick: reschedule, {l.t("改约", "Reschedule")} }
+                        button { "data-testid": "unassign", onclick: move |_| unassign_act(DispatchEdit::Unassign, Vec::new()), {l.t("撤回派单", "Unassign")} }
+                        label { {l.t("取消原因", "Reason to cancel")}
+                            input { "data-testid": "cancel-reason", value: "{reason}", oninput: move |e| reason.set(e.value()) } }
+                        button { class: "danger", "data-testid": "cancel-job", onclick: cancel, {l.t("取消工单", "Cancel job")} }
+                    }
+                }
+            }
+            h3 { {l.t("推荐技师", "Suggested technicians")} }
+            match &*suggestions.read() {
+                None => rsx! { p { {l.t("计算中…", "Ranking…")} } },
+                Some(list) => rsx! {
+                    ol { class: "suggestions",
+                        for s in list.iter().cloned() {
+                            SuggestionRow { key: "{s.technician}", lang, s: s.clone(), can_change, on_assign: assign.clone() }
+                        }
+                    }
+                },
+            }
+            h3 { {l.t("时间线", "Timeline")} }
+            match &*detail.read() {
+                Some(Some((_, derived))) => rsx! {
+                    ul { class: "timeline", "data-testid": "timeline",
+                        for e in derived.timeline.iter() { TimelineRow { lang, e: e.clone() } }
+                    }
+                },
+                _ => rsx! { p { "…" } },
+            }
+        }
+    }
+}
+
+#[component]
+fn TimelineRow(lang: Signal<Lang>, e: TimelineEntry) -> Element {
+    let l = lang();
+    let what = serde_json::to_value(&e.action)
+        .ok()
+        .and_then(|v| v.as_object().and_then(|o| o.keys().next().cloned()).or_else(|| v.as_str().map(str::to_owned)))
+        .unwrap_or_default();
+    rsx! {
+        li { class: if e.conflict.is_some() { "conflict" } else { "" },
+            "{e.at.in_zone(OFFICE_OFFSET_MIN)} · {what} → {status_label(l, e.status)}"
+            if let Some(r) = &e.conflict { " ⚠ {r}" }
+        }
+    }
+}
+
+#[component]
+fn SuggestionRow(lang: Signal<Lang>, s: Suggestion, can_change: bool, on_assign: EventHandler<TechnicianId>) -> Element {
+    let l = lang();
+    let tech = s.technician;
+    let class = if s.qualified && !s.overloaded { "ok" } else { "weak" };
+    let reasons = s.reasons.join(" · ");
+    rsx! {
+        li { class: "{class}", "data-testid": "suggestion",
+            strong { "{s.name}" }
+            " "
+            small { "{reasons}" }
+            if can_change {
+                button { "data-testid": "assign", onclick: move |_| on_assign.call(tech), {l.t("派给此人", "Assign")} }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_local_time_is_office_time() {
+        assert_eq!(parse_local("2026-12-04T09:30"), Timestamp::parse_rfc3339("2026-12-04T01:30:00Z"));
+        assert_eq!(parse_local("not a time"), None);
+    }
+}
