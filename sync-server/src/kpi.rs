@@ -299,4 +299,19 @@ mod tests {
         assert_eq!(by_brand["Haier"].first_time_fix_rate, Some(1.0));
         assert_eq!(by_brand["Midea"].avg_rating, Some(2.0));
     }
+
+    #[test]
+    fn a_spreadsheet_never_runs_a_cell() {
+        let mut k = Kpis { jobs: 2, on_time_rate: Some(0.5), ..Kpis::default() };
+        k.complaints_by_brand_model.insert("=HYPERLINK(\"x\") M1".into(), 3);
+        let csv = to_csv(&k, [("李明", &k), ("-1+1", &k)]).unwrap();
+        let mut lines = csv.trim_start_matches('\u{feff}').lines();
+        assert_eq!(lines.next().unwrap().split(',').count(), CSV_HEADER.len());
+        assert!(lines.next().unwrap().starts_with("(overall),2,0,0,0,,,0.5,"));
+        assert!(lines.next().unwrap().starts_with("李明,2,"));
+        let third = lines.next().unwrap();
+        assert!(third.starts_with("'-1+1,"), "{third}");
+        assert!(third.contains("'=HYPERLINK"), "{third}");
+        assert!(csv.starts_with('\u{feff}'), "Excel reads UTF-8 only with the mark");
+    }
 }

@@ -26,6 +26,10 @@ async fn a_dispatchers_day_in_the_console() {
     onsite_server::admin::accounts::create_account(&w.server.state, "ann", "调度 Ann", Role::Dispatcher, Some(password.into()))
         .await
         .unwrap();
+    let boss_password = "another long pass phrase";
+    onsite_server::admin::accounts::create_account(&w.server.state, "boss", "主管 Boss", Role::Admin, Some(boss_password.into()))
+        .await
+        .unwrap();
     let shots = root.join("screenshots/console");
     let _ = std::fs::remove_dir_all(&shots);
 
@@ -36,6 +40,8 @@ async fn a_dispatchers_day_in_the_console() {
         .env("ONSITE_SERVER_URL", w.server.url().replace("127.0.0.1", "localhost"))
         .env("ONSITE_LOGIN", "ann")
         .env("ONSITE_PASSWORD", password)
+        .env("ONSITE_ADMIN_LOGIN", "boss")
+        .env("ONSITE_ADMIN_PASSWORD", boss_password)
         .env("ONSITE_SHOTS", &shots)
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
@@ -78,7 +84,31 @@ async fn a_dispatchers_day_in_the_console() {
     assert!(out.success(), "the browser run failed (its log is above; screenshots in {})", shots.display());
     assert!(numbers.iter().any(|n| n.contains("board_update_wait_ms")), "{numbers:?}");
     let _ = li;
-    for screen in ["login-refused", "board", "new-job-form", "suggestions", "assigned", "completed", "report"] {
+    // What the browser read, checked again here against the server's own state.
+    let techs = w.server.state.store.technicians().await.unwrap();
+    let wang = techs.iter().find(|t| t.name == "王强 Wang").expect("the technician the admin added");
+    assert!(!wang.active, "deactivated from the console");
+    assert_eq!(wang.brands, ["Midea", "Haier"]);
+    let catalog = w.server.state.store.reference_versions("catalog").await.unwrap();
+    assert_eq!(catalog.len(), 1, "the bad catalog was refused, the good one published once");
+    let q = onsite_server::store::accounts::AuditQuery { account: None, before: None, limit: 500 };
+    let audit = w.server.state.audit.audit(q).await.unwrap();
+    for action in ["create job", "assign", "save technician", "deactivate technician", "publish reference"] {
+        assert!(audit.iter().any(|e| e.entry.via == "console" && e.entry.route == action), "no audit entry for {action}");
+    }
+    for screen in [
+        "login-refused",
+        "board",
+        "new-job-form",
+        "suggestions",
+        "assigned",
+        "completed",
+        "report",
+        "kpis",
+        "map",
+        "technician-qr",
+        "reference",
+    ] {
         let file = std::fs::read_dir(&shots)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -11,6 +11,8 @@ fn main() {
         web::worker::run();
         return;
     }
+    // Before the router owns the address: a pairing link's code is kept for the settings screen.
+    let _ = web::pairing_code_in_link();
     // The screens' paths sit under the folder the app is served from (`/app` by default).
     let history = dioxus::web::WebHistory::new(web::base_path(), true);
     dioxus::LaunchBuilder::web().with_cfg(dioxus::web::Config::new().history(std::rc::Rc::new(history))).launch(Root);

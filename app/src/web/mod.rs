@@ -53,6 +53,19 @@ pub fn page_origin() -> Option<String> {
     web_sys::window()?.location().origin().ok()
 }
 
+/// The pairing code the page was opened with (`/app/#pair=CODE`, the link in the console's QR
+/// code). Read once, before the router rewrites the address; kept in the fragment so the code
+/// never reaches a server's or a proxy's log.
+pub fn pairing_code_in_link() -> Option<String> {
+    thread_local! {
+        static CODE: Option<String> = web_sys::window()
+            .and_then(|w| w.location().hash().ok())
+            .and_then(|h| h.strip_prefix("#pair=").map(str::to_owned))
+            .filter(|c| !c.is_empty() && c.len() <= 32 && c.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    }
+    CODE.with(Clone::clone)
+}
+
 /// The page's time zone, in minutes east of UTC (for display only; times are stored in UTC).
 pub fn utc_offset_min() -> i32 {
     -(js_sys::Date::new_0().get_timezone_offset() as i32)

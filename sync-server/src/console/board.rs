@@ -47,10 +47,12 @@ impl Filter {
         }
     }
 
-    /// Whether a row (as an event delivers it) belongs on the board.
-    pub fn admits(&self, j: &JobIndex) -> bool {
+    /// Whether a row (as an event delivers it) belongs on the board: open, or completed today.
+    pub fn admits(&self, j: &JobIndex, today: Timestamp) -> bool {
         let open = !matches!(j.status, Status::Completed | Status::Closed | Status::Cancelled | Status::CannotComplete);
-        open && self.technician.is_none_or(|t| j.assignee == Some(t))
+        let done_today = j.status == Status::Completed && j.facts.completed_at.is_some_and(|t| t >= today);
+        (open || done_today)
+            && self.technician.is_none_or(|t| j.assignee == Some(t))
             && self.category.is_none_or(|c| j.category == c)
             && self.priority.is_none_or(|p| j.priority == p)
             && self.channel.is_none_or(|c| j.channel == c)
@@ -91,14 +93,23 @@ fn countdown(deadline: Option<Timestamp>, now: Timestamp) -> (String, &'static s
     (text, class)
 }
 
+/// The start of the office's day: the board keeps what was completed since.
+fn today() -> Timestamp {
+    Timestamp::now().start_of_local_day(super::job_panel::OFFICE_OFFSET_MIN)
+}
+
 async fn load(ctx: &Console, filter: &Filter) -> BTreeMap<JobId, JobIndex> {
-    match ctx.state.store.list_jobs(&filter.query(), Timestamp::now()).await {
-        Ok(rows) => rows.into_iter().filter(|r| filter.admits(r)).map(|r| (r.job, r)).collect(),
-        Err(e) => {
-            tracing::warn!(error = %e, "the board could not load its jobs");
-            BTreeMap::new()
+    let open = filter.query();
+    let done = JobQuery { status: Some("completed".into()), limit: Some(crate::admin::PAGE_MAX), ..open.clone() };
+    let today = today();
+    let mut out = BTreeMap::new();
+    for q in [open, done] {
+        match ctx.state.store.list_jobs(&q, Timestamp::now()).await {
+            Ok(rows) => out.extend(rows.into_iter().filter(|r| filter.admits(r, today)).map(|r| (r.job, r))),
+            Err(e) => tracing::warn!(error = %e, "the board could not load its jobs"),
         }
     }
+    out
 }
 
 #[component]
@@ -115,9 +126,9 @@ pub fn Board(lang: Signal<Lang>, selected: Signal<Option<JobId>>) -> Element {
     let message = use_signal(Vec::<String>::new);
 
     // Load, then follow the event stream: each event names a job whose row is read again.
-    // Restarts (and reloads) when the filter changes.
+    // A resource, not a future: it restarts (and reloads) when the filter it reads changes.
     let feed = ctx.clone();
-    use_future(move || {
+    let _feed = use_resource(move || {
         let ctx = feed.clone();
         let f = filter();
         async move {
@@ -131,7 +142,7 @@ pub fn Board(lang: Signal<Lang>, selected: Signal<Option<JobId>>) -> Element {
             loop {
                 match rx.recv().await {
                     Ok(job) => match ctx.state.store.job_row(job).await {
-                        Ok(Some(row)) if f.admits(&row) => {
+                        Ok(Some(row)) if f.admits(&row, today()) => {
                             jobs.write().insert(job, row);
                         }
                         _ => {

@@ -55,6 +55,12 @@ impl View {
         TILE * f64::from(1u32 << self.zoom)
     }
 
+    /// Kilometres across `px` pixels at the view's centre.
+    fn km_per(self, px: f64) -> f64 {
+        let lat = (PI * (1.0 - 2.0 * self.cy)).sinh().atan();
+        40_075.016_686 * lat.cos() * px / self.scale()
+    }
+
     /// Where a position falls on the drawing.
     fn pixel(self, p: GeoPoint) -> (f64, f64) {
         let (x, y) = world(p);
@@ -177,7 +183,10 @@ pub fn MapPage(lang: Signal<Lang>) -> Element {
                 }
             }
             if tiles.is_none() {
-                p { class: "muted", {l.t("未配置地图底图（--map-tiles）：显示网格。", "No map tiles configured (--map-tiles): drawn on a grid.")} }
+                p { class: "muted", "data-testid": "map-scale",
+                    {l.t("未配置地图底图（--map-tiles）：显示网格，每格约 ", "No map tiles configured (--map-tiles): drawn on a grid, each square about ")}
+                    "{view.km_per(80.0):.1} km"
+                }
             }
         }
     }
@@ -200,6 +209,9 @@ mod tests {
         let t = v.tiles();
         assert!(t.iter().any(|(_, _, px, py)| *px <= 0.0 && *py <= 0.0));
         assert!(t.iter().any(|(_, _, px, py)| px + TILE >= W && py + TILE >= H));
+        // Shanghai at zoom 11: about 65 m a pixel, so 80 pixels are about 5.2 km.
+        let shanghai = View { zoom: 11, ..View::fit(&[GeoPoint { lat: 31.23, lon: 121.47 }]) };
+        assert!((shanghai.km_per(80.0) - 5.23).abs() < 0.05, "{}", shanghai.km_per(80.0));
         assert_eq!(tile_url("https://t/{z}/{x}/{y}.png", 3, 6, 2), "https://t/3/6/2.png");
     }
 

@@ -15,6 +15,7 @@ pub fn NewJobForm(lang: Signal<Lang>, on_created: EventHandler<JobId>) -> Elemen
     let mut name = use_signal(String::new);
     let mut phone = use_signal(String::new);
     let mut address = use_signal(String::new);
+    let mut location = use_signal(String::new);
     let mut category = use_signal(|| "washer".to_owned());
     let mut brand = use_signal(String::new);
     let mut model = use_signal(String::new);
@@ -42,7 +43,17 @@ pub fn NewJobForm(lang: Signal<Lang>, on_created: EventHandler<JobId>) -> Elemen
                 name: name.read().trim().to_owned(),
                 phone: phone.read().trim().to_owned(),
                 address: address.read().trim().to_owned(),
-                location: None,
+                location: match location.read().trim() {
+                    "" => None,
+                    s => {
+                        let (lat, lon) = s.split_once(',').ok_or("location: lat, lon")?;
+                        let p = shared::model::GeoPoint {
+                            lat: lat.trim().parse().map_err(|_| "location: lat, lon")?,
+                            lon: lon.trim().parse().map_err(|_| "location: lat, lon")?,
+                        };
+                        Some(p)
+                    }
+                },
             },
             appliance: Appliance {
                 category: Category::parse(&category.read()).unwrap_or(Category::Other),
@@ -89,6 +100,7 @@ pub fn NewJobForm(lang: Signal<Lang>, on_created: EventHandler<JobId>) -> Elemen
             label { {l.t("客户姓名", "Customer name")} input { "data-testid": "customer-name", value: "{name}", oninput: move |e| name.set(e.value()) } }
             label { {l.t("电话", "Phone")} input { "data-testid": "customer-phone", value: "{phone}", oninput: move |e| phone.set(e.value()) } }
             label { {l.t("地址", "Address")} input { "data-testid": "customer-address", value: "{address}", oninput: move |e| address.set(e.value()) } }
+            label { {l.t("位置（纬度, 经度，可选：用于推荐与地图）", "Location (lat, lon; optional: for suggestions and the map)")} input { "data-testid": "customer-location", placeholder: "31.23, 121.47", value: "{location}", oninput: move |e| location.set(e.value()) } }
             label { {l.t("品类", "Category")}
                 select { "data-testid": "category", value: "{category}", onchange: move |e| category.set(e.value()),
                     for c in Category::ALL { option { value: "{c.as_str()}", {category_label(l, c)} } }

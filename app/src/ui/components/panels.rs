@@ -82,6 +82,8 @@ pub struct SettingsData {
     pub storage_bytes: u64,
     /// The server to offer when pairing (the web app's own origin: it is served by its server).
     pub suggested_server: Option<String>,
+    /// The code the app was opened with (the console's pairing QR code links to `/app/#pair=…`).
+    pub suggested_code: Option<String>,
     /// What the browser says about the site's storage (in a browser only).
     pub browser_storage: Option<BrowserStorage>,
     pub sync: SyncStatus,
@@ -109,7 +111,7 @@ pub enum SettingsAction {
 #[component]
 pub fn SettingsScreen(data: SettingsData, lang: Lang, on_action: EventHandler<SettingsAction>) -> Element {
     let mut server = use_signal(|| data.server.clone().or_else(|| data.suggested_server.clone()).unwrap_or_default());
-    let mut code = use_signal(String::new);
+    let mut code = use_signal(|| data.suggested_code.clone().unwrap_or_default());
     // Signing out needs a second tap: re-pairing needs a new code from dispatch.
     let mut confirming = use_signal(|| false);
     // The store refuses anyway; saying so before the second tap saves the technician a surprise.

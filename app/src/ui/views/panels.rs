@@ -104,6 +104,10 @@ return { persisted, usage: e.usage || 0, quota: e.quota || 0 };"#,
         suggested_server: crate::web::page_origin(),
         #[cfg(not(target_arch = "wasm32"))]
         suggested_server: None,
+        #[cfg(target_arch = "wasm32")]
+        suggested_code: crate::web::pairing_code_in_link(),
+        #[cfg(not(target_arch = "wasm32"))]
+        suggested_code: None,
         server: server.clone(),
         technician: technician.clone(),
         storage_bytes: *storage_bytes,
