@@ -1,14 +1,10 @@
 //! Dispatcher views at scale: 100,000 jobs (a year of a mid-size company) in the embedded store.
 //! Reports a filtered job list page and a KPI report over the whole range.
 
-use std::collections::HashMap;
-
 use criterion::{Criterion, criterion_group, criterion_main};
-use onsite_server::store::{JobQuery, Technician};
+use onsite_server::store::JobQuery;
 use onsite_server::{AppState, Limits};
-use shared::demo::{DemoJob, build};
-use shared::model::FieldAction;
-use shared::{TechnicianId, Timestamp};
+use shared::Timestamp;
 
 const JOBS: usize = 100_000;
 const TECHS: usize = 50;
@@ -17,49 +13,10 @@ fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let state = AppState::embedded(dir.path(), &Limits::default()).unwrap();
-    let demo: Vec<DemoJob> = serde_json::from_str(onsite_server::demo::JOBS).unwrap();
     let now = Timestamp::now();
     let today = now.start_of_local_day(8 * 60);
-    let techs: Vec<TechnicianId> = (0..TECHS).map(|_| TechnicianId::new()).collect();
     let t0 = std::time::Instant::now();
-    rt.block_on(async {
-        for (i, t) in techs.iter().enumerate() {
-            state
-                .store
-                .put_technician(&Technician {
-                    id: *t,
-                    name: format!("tech {i}"),
-                    phone: String::new(),
-                    active: true,
-                    skills: vec!["washer".into()],
-                    brands: vec![],
-                    level: 2,
-                    home: None,
-                    working_hours: None,
-                })
-                .await
-                .unwrap();
-        }
-        let keys: HashMap<String, TechnicianId> = techs.iter().enumerate().map(|(i, t)| (format!("t{i}"), *t)).collect();
-        for i in 0..JOBS {
-            let mut d = demo[i % demo.len()].clone();
-            // ~275 jobs a day over a year, most of the past finished.
-            d.day = -((i % 365) as i64);
-            d.assign = (i % 10 != 0).then(|| format!("t{}", i % TECHS));
-            d.progress = match (d.day < 0, i % 4) {
-                (true, 0..=2) => {
-                    vec![FieldAction::Accept, FieldAction::EnRoute, FieldAction::CheckIn, FieldAction::Start, FieldAction::Complete]
-                }
-                (true, _) => vec![FieldAction::Accept],
-                _ => vec![],
-            };
-            if d.assign.is_none() {
-                d.progress.clear();
-            }
-            let docs = build(&d, today, &keys, automerge::ActorId::random()).unwrap();
-            onsite_server::jobs::store_new(&state, docs).await.unwrap();
-        }
-    });
+    let techs = rt.block_on(onsite_server::demo::seed_history(&state, JOBS, TECHS, today, &|_| {})).unwrap();
     println!("setup: {JOBS} jobs in {:.0} s", t0.elapsed().as_secs_f64());
 
     let week = JobQuery {

@@ -84,3 +84,57 @@ pub async fn seed(state: &AppState, dispatcher_token: &str) -> anyhow::Result<De
     }
     Ok(creds)
 }
+
+/// A year of a mid-size company's history, for measuring the console and the views at scale:
+/// `techs` technicians and `jobs` jobs built from the demo jobs, about 275 a day going back a
+/// year (most of the past finished, a quarter left accepted, one in ten never assigned).
+pub async fn seed_history(
+    state: &AppState,
+    jobs: usize,
+    techs: usize,
+    today: Timestamp,
+    progress: &(dyn Fn(usize) + Sync),
+) -> anyhow::Result<Vec<TechnicianId>> {
+    let demo: Vec<DemoJob> = serde_json::from_str(JOBS)?;
+    let mut ids = Vec::with_capacity(techs);
+    for i in 0..techs {
+        let id = TechnicianId::new();
+        let home = GeoPoint { lat: 31.15 + (i % 10) as f64 * 0.02, lon: 121.35 + (i / 10) as f64 * 0.04 };
+        state
+            .store
+            .put_technician(&Technician {
+                id,
+                name: format!("技师 {i:02}"),
+                phone: String::new(),
+                active: true,
+                skills: vec!["washer".into(), "fridge".into(), "air_conditioner".into()],
+                brands: vec![],
+                level: 2,
+                home: Some(home),
+                working_hours: None,
+            })
+            .await?;
+        ids.push(id);
+    }
+    let keys: HashMap<String, TechnicianId> = ids.iter().enumerate().map(|(i, t)| (format!("t{i}"), *t)).collect();
+    for i in 0..jobs {
+        use shared::model::FieldAction::*;
+        let mut d = demo[i % demo.len()].clone();
+        d.day = -((i % 365) as i64);
+        d.assign = (i % 10 != 0).then(|| format!("t{}", i % techs.max(1)));
+        d.progress = match (d.day < 0, i % 4) {
+            (true, 0..=2) => vec![Accept, EnRoute, CheckIn, Start, Complete],
+            (true, _) => vec![Accept],
+            _ => vec![],
+        };
+        if d.assign.is_none() {
+            d.progress.clear();
+        }
+        let docs = build(&d, today, &keys, automerge::ActorId::random())?;
+        crate::jobs::store_new(state, docs).await.map_err(|e| anyhow::anyhow!("storing job {i}: {e}"))?;
+        if (i + 1) % 10_000 == 0 {
+            progress(i + 1);
+        }
+    }
+    Ok(ids)
+}

@@ -411,6 +411,7 @@ fn knowledge_base_stock_and_settings_render() {
         storage_bytes: 123 * 1024,
         browser_storage: None,
         suggested_server: None,
+        suggested_code: None,
         sync: SyncStatus::default(),
         online: false,
         utc_offset_min: 480,
@@ -420,14 +421,17 @@ fn knowledge_base_stock_and_settings_render() {
     let html = render(settings, SetP { data: base.clone(), lang: Lang::Zh });
     assert!(html.contains("配对设备") && html.contains("本地存储"));
     assert!(!html.contains("sign-out"), "nobody to sign out before pairing");
-    // The web app offers its own server, and says whether the browser keeps its data.
+    // The web app offers its own server (and the code of the pairing link it was opened with), and
+    // says whether the browser keeps its data.
     let web = SettingsData {
         suggested_server: Some("https://onsite.example.com".into()),
+        suggested_code: Some("K7Q29XWD".into()),
         browser_storage: Some(BrowserStorage { persisted: false, usage: 5 << 20, quota: 2 << 30 }),
         ..base.clone()
     };
     let html = render(settings, SetP { data: web.clone(), lang: Lang::En });
     assert!(html.contains(r#"value="https://onsite.example.com""#), "{html}");
+    assert!(html.contains(r#"value="K7Q29XWD""#), "the pairing link's code is filled in: {html}");
     assert!(html.contains("may clear data") && html.contains("5 / 2048 MB"), "{html}");
     assert!(render(settings, SetP { data: web.clone(), lang: Lang::Zh }).contains("添加到主屏幕"));
     let kept = SettingsData { browser_storage: Some(BrowserStorage { persisted: true, usage: 0, quota: 1 << 30 }), ..web };

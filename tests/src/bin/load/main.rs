@@ -9,6 +9,7 @@
 //! 127.0.0.1.
 
 mod attack;
+mod console;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -43,6 +44,12 @@ struct Args {
     /// The attacker's requests in flight.
     #[arg(long, default_value_t = 4)]
     attack_in_flight: usize,
+    /// Instead: measure the dispatcher console in Chromium over a server holding this many jobs.
+    #[arg(long)]
+    console_jobs: Option<usize>,
+    /// Changes timed on the console's board.
+    #[arg(long, default_value_t = 20)]
+    console_changes: usize,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -80,6 +87,9 @@ async fn post(http: &reqwest::Client, url: &str, token: &str, req: &SyncRequest)
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(jobs) = args.console_jobs {
+        return console::run(jobs, args.console_changes).await;
+    }
     let dir = tempfile::tempdir()?;
     let rss_start = rss_mib();
     // Generous per-device limits: the point is the server's capacity, not its throttle.
