@@ -89,6 +89,9 @@ impl Default for Limits {
 }
 
 /// Everything a handler can reach.
+/// The largest request body the admin API takes (and the console, for what it publishes).
+pub const ADMIN_BODY_BYTES_MAX: usize = 256 * 1024;
+
 /// Whole blobs read into memory at once (16 MiB each at most).
 pub const BLOB_READS_MAX: usize = 8;
 
@@ -185,7 +188,7 @@ pub fn router(state: AppState) -> Router {
         .route(openapi::DOCS_PATH, get(move || async move { docs }))
         .fallback(routes::no_route)
         .method_not_allowed_fallback(routes::wrong_method)
-        .layer(DefaultBodyLimit::max(256 * 1024))
+        .layer(DefaultBodyLimit::max(ADMIN_BODY_BYTES_MAX))
         // Answers carry customers' names, addresses and photos: no cache (browser or proxy) keeps them.
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(middleware::from_fn_with_state(state.clone(), client::identify))

@@ -68,7 +68,7 @@ pub async fn edit_technician(
     AppJson(t): AppJson<NewTechnician>,
 ) -> AppResult<AppJson<Technician>> {
     let existing = technician_by_path(&state, &id).await?;
-    Ok(AppJson(save_technician(&state, Some(existing), t).await?))
+    Ok(AppJson(save_technician(&state, Some(existing.id), t).await?))
 }
 
 /// What create and edit both refuse.
@@ -86,12 +86,17 @@ pub fn check_technician(t: &NewTechnician) -> AppResult<()> {
     Ok(())
 }
 
-/// Stores a new technician, or new details over an existing one (keeping its id, whether it is
-/// active, and its working hours).
-pub async fn save_technician(state: &AppState, existing: Option<Technician>, t: NewTechnician) -> AppResult<Technician> {
+/// Stores a new technician (`id` is `None`), or new details over an existing one, read again
+/// here so that whether it is active and its working hours stay as they are now.
+pub async fn save_technician(state: &AppState, id: Option<TechnicianId>, t: NewTechnician) -> AppResult<Technician> {
     check_technician(&t)?;
+    let existing = match id {
+        Some(id) => Some(state.store.technician(id).await?.ok_or_else(|| AppError::NotFound(format!("no technician {id}")))?),
+        None => None,
+    };
     let tech = Technician {
-        id: existing.as_ref().map_or_else(TechnicianId::new, |e| e.id),
+        // A new technician gets a new id (the default is a fresh UUIDv7).
+        id: id.unwrap_or_default(),
         name: t.name.trim().to_owned(),
         phone: t.phone.trim().to_owned(),
         active: existing.as_ref().is_none_or(|e| e.active),
@@ -113,9 +118,22 @@ pub fn check_hours(hours: &crate::store::WorkingHours) -> AppResult<()> {
     Ok(())
 }
 
-/// Deactivates (their devices stop syncing at once) or reactivates a technician.
-pub async fn set_active(state: &AppState, mut t: Technician, active: bool) -> AppResult<Technician> {
+/// Deactivates (their devices stop syncing at once) or reactivates a technician, read again here
+/// so nothing else about them is written back from an older copy.
+pub async fn set_active(state: &AppState, id: TechnicianId, active: bool) -> AppResult<Technician> {
+    let mut t = state.store.technician(id).await?.ok_or_else(|| AppError::NotFound(format!("no technician {id}")))?;
     t.active = active;
+    state.store.put_technician(&t).await?;
+    Ok(t)
+}
+
+/// Sets (or clears) a technician's working hours, read again here like [`set_active`].
+pub async fn save_hours(state: &AppState, id: TechnicianId, hours: Option<crate::store::WorkingHours>) -> AppResult<Technician> {
+    if let Some(h) = &hours {
+        check_hours(h)?;
+    }
+    let mut t = state.store.technician(id).await?.ok_or_else(|| AppError::NotFound(format!("no technician {id}")))?;
+    t.working_hours = hours;
     state.store.put_technician(&t).await?;
     Ok(t)
 }
@@ -335,15 +353,21 @@ pub async fn assign(
     Path(id): Path<String>,
     AppJson(b): AppJson<AssignBody>,
 ) -> AppResult<(AuditDetail, AppJson<JobState>)> {
-    let t = state.store.technician(b.technician).await?.ok_or_else(|| AppError::NotFound(format!("no technician {}", b.technician)))?;
-    if !t.active {
-        return Err(AppError::Conflict(format!("{} is deactivated", t.name)));
-    }
+    assignable(&state, b.technician).await?;
     let job = parse_job(&id)?;
     let warnings = views::assignment_warnings(&state, job, b.technician).await?;
     let (audit, AppJson(mut answer)) = edit(&state, &who, &id, DispatchEdit::Assign { technician: b.technician }).await?;
     answer.warnings = warnings;
     Ok((audit, AppJson(answer)))
+}
+
+/// The technician, when a job may be given to them (they exist and are active).
+pub async fn assignable(state: &AppState, tech: TechnicianId) -> AppResult<Technician> {
+    let t = state.store.technician(tech).await?.ok_or_else(|| AppError::NotFound(format!("no technician {tech}")))?;
+    if !t.active {
+        return Err(AppError::Conflict(format!("{} is deactivated", t.name)));
+    }
+    Ok(t)
 }
 
 /// Take the job back from its technician (it returns to the queue).
@@ -463,7 +487,7 @@ pub async fn deactivate_technician(
     Path(id): Path<String>,
 ) -> AppResult<AppJson<Technician>> {
     let t = technician_by_path(&state, &id).await?;
-    Ok(AppJson(set_active(&state, t, false).await?))
+    Ok(AppJson(set_active(&state, t.id, false).await?))
 }
 
 /// Reactivate a technician: their devices that were not revoked sync again.
@@ -475,7 +499,7 @@ pub async fn reactivate_technician(
     Path(id): Path<String>,
 ) -> AppResult<AppJson<Technician>> {
     let t = technician_by_path(&state, &id).await?;
-    Ok(AppJson(set_active(&state, t, true).await?))
+    Ok(AppJson(set_active(&state, t.id, true).await?))
 }
 
 /// Set a technician's daily working hours (their local time).
@@ -488,11 +512,8 @@ pub async fn set_working_hours(
     Path(id): Path<String>,
     AppJson(hours): AppJson<crate::store::WorkingHours>,
 ) -> AppResult<AppJson<Technician>> {
-    check_hours(&hours)?;
-    let mut t = technician_by_path(&state, &id).await?;
-    t.working_hours = Some(hours);
-    state.store.put_technician(&t).await?;
-    Ok(AppJson(t))
+    let t = technician_by_path(&state, &id).await?;
+    Ok(AppJson(save_hours(&state, t.id, Some(hours)).await?))
 }
 
 /// Where a technician last checked in, and when.

@@ -15,6 +15,9 @@ use crate::store::ReferenceVersion;
 
 pub const KINDS: [&str; 3] = ["catalog", "price_list", "knowledge_base"];
 
+/// The largest reference body (the admin API's body limit).
+pub const REFERENCE_BYTES_MAX: usize = crate::ADMIN_BODY_BYTES_MAX;
+
 pub fn van_stock_kind(tech: TechnicianId) -> String {
     format!("van_stock:{tech}")
 }
@@ -105,6 +108,11 @@ pub async fn publish(
 /// than 0 must be that next one: two people editing at once do not overwrite each other).
 pub async fn publish_kind(state: &AppState, kind: String, body: Value) -> AppResult<Published> {
     check_kind(&kind)?;
+    // The API's body limit holds here too, for what arrives another way (the console).
+    let size = serde_json::to_vec(&body).map_or(usize::MAX, |b| b.len());
+    if size > REFERENCE_BYTES_MAX {
+        return Err(AppError::TooLarge(format!("{kind}: {size} bytes; at most {REFERENCE_BYTES_MAX}")));
+    }
     let next = state.store.reference_versions(&kind).await?.last().map_or(1, |v| v.version + 1);
     let asked = body.get("version").and_then(Value::as_u64).unwrap_or(0);
     if asked != 0 && asked != u64::from(next) {

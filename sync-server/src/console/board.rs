@@ -16,8 +16,9 @@ use crate::store::{JobIndex, JobQuery};
 
 const OPEN: &str = "new,assigned,accepted,en_route,on_site,in_progress,on_hold";
 
-/// How many open jobs one board holds; a filter narrows what it shows, the store what it loads.
-pub const BOARD_MAX: usize = 2_000;
+/// How many rows each of the board's reads brings (the store's page limit): the queue, today and
+/// upcoming, the overdue, and today's completed.
+pub const BOARD_READ_MAX: usize = crate::admin::PAGE_MAX;
 
 /// What the dispatcher narrowed the board to.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -31,9 +32,11 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// The store query for the open jobs this filter admits (the area as its bounding box).
-    fn query(&self) -> JobQuery {
-        JobQuery {
+    /// The store queries for what the board shows, each narrowed by this filter (the area as
+    /// its bounding box): the unassigned queue (oldest first), open jobs from yesterday on, open
+    /// jobs past their deadline, and what was completed today.
+    fn queries(&self, today: Timestamp) -> [JobQuery; 4] {
+        let base = JobQuery {
             status: Some(OPEN.into()),
             technician: self.technician,
             category: self.category,
@@ -42,9 +45,15 @@ impl Filter {
             lat: self.area.map(|a| a.0.lat),
             lon: self.area.map(|a| a.0.lon),
             radius_km: self.area.map(|a| a.1),
-            limit: Some(BOARD_MAX),
+            limit: Some(BOARD_READ_MAX),
             ..JobQuery::default()
-        }
+        };
+        [
+            JobQuery { status: Some("new".into()), unassigned: true, ..base.clone() },
+            JobQuery { from: Some(today.plus_minutes(-24 * 60)), ..base.clone() },
+            JobQuery { overdue: true, ..base.clone() },
+            JobQuery { status: Some("completed".into()), completed_since: Some(today), ..base },
+        ]
     }
 
     /// Whether a row (as an event delivers it) belongs on the board: open, or completed today.
@@ -98,18 +107,21 @@ fn today() -> Timestamp {
     Timestamp::now().start_of_local_day(super::job_panel::OFFICE_OFFSET_MIN)
 }
 
-async fn load(ctx: &Console, filter: &Filter) -> BTreeMap<JobId, JobIndex> {
-    let open = filter.query();
-    let done = JobQuery { status: Some("completed".into()), limit: Some(crate::admin::PAGE_MAX), ..open.clone() };
+/// The board's rows, and whether any read was cut at its limit.
+async fn load(ctx: &Console, filter: &Filter) -> (BTreeMap<JobId, JobIndex>, bool) {
     let today = today();
     let mut out = BTreeMap::new();
-    for q in [open, done] {
+    let mut cut = false;
+    for q in filter.queries(today) {
         match ctx.state.store.list_jobs(&q, Timestamp::now()).await {
-            Ok(rows) => out.extend(rows.into_iter().filter(|r| filter.admits(r, today)).map(|r| (r.job, r))),
+            Ok(rows) => {
+                cut |= rows.len() >= BOARD_READ_MAX;
+                out.extend(rows.into_iter().filter(|r| filter.admits(r, today)).map(|r| (r.job, r)));
+            }
             Err(e) => tracing::warn!(error = %e, "the board could not load its jobs"),
         }
     }
-    out
+    (out, cut)
 }
 
 #[component]
@@ -119,6 +131,7 @@ pub fn Board(lang: Signal<Lang>, selected: Signal<Option<JobId>>) -> Element {
     let mut names = use_signal(HashMap::<TechnicianId, String>::new);
     let mut now = use_signal(Timestamp::now);
     let mut live = use_signal(|| false);
+    let mut cut = use_signal(|| false);
     let mut filter = use_signal(Filter::default);
     let mut centre = use_signal(String::new);
     let mut radius = use_signal(|| "5".to_owned());
@@ -134,7 +147,9 @@ pub fn Board(lang: Signal<Lang>, selected: Signal<Option<JobId>>) -> Element {
         async move {
             let mut rx = ctx.state.events.subscribe();
             live.set(false);
-            jobs.set(load(&ctx, &f).await);
+            let (rows, was_cut) = load(&ctx, &f).await;
+            jobs.set(rows);
+            cut.set(was_cut);
             if let Ok(techs) = ctx.state.store.technicians().await {
                 names.set(techs.into_iter().map(|t| (t.id, t.name)).collect());
             }
@@ -150,7 +165,11 @@ pub fn Board(lang: Signal<Lang>, selected: Signal<Option<JobId>>) -> Element {
                         }
                     },
                     // Fell behind: reload everything rather than show a stale board.
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => jobs.set(load(&ctx, &f).await),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        let (rows, was_cut) = load(&ctx, &f).await;
+                        jobs.set(rows);
+                        cut.set(was_cut);
+                    }
                     Err(_) => break,
                 }
             }
@@ -244,7 +263,7 @@ pub fn Board(lang: Signal<Lang>, selected: Signal<Option<JobId>>) -> Element {
                 }
                 p { class: "live", "data-testid": "live", "data-live": "{live()}", "data-shown": "{shown}",
                     if live() { {l.t("● 实时更新", "● Live")} } else { {l.t("载入中…", "Loading…")} }
-                    if shown >= BOARD_MAX { span { class: "warning", {l.t(" 仅显示前 2000 条，请用筛选缩小范围", " showing the first 2,000: narrow with a filter")} } }
+                    if cut() { span { class: "warning", "data-testid": "board-cut", {l.t(" 工单过多，每类仅显示前 500 条：请用筛选缩小范围", " more jobs than the board shows (500 of each kind): narrow with a filter")} } }
                 }
                 h2 { {l.t("待派单", "Unassigned queue")} " ({queue.len()})" }
                 table { "data-testid": "queue", tbody { for j in queue.iter() { {row(j)} } } }

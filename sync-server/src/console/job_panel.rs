@@ -9,6 +9,7 @@ use shared::status::TimelineEntry;
 use shared::{JobId, TechnicianId, Timestamp};
 
 use super::Console;
+use crate::accounts::Role;
 use crate::ranking::Suggestion;
 
 /// The office's zone until accounts carry their own: Beijing time.
@@ -51,14 +52,25 @@ pub fn JobPanel(lang: Signal<Lang>, job: JobId, message: Signal<Vec<String>>) ->
     let act_ctx = ctx.clone();
     let act = move |edit: DispatchEdit, warnings: Vec<String>| {
         let ctx = act_ctx.clone();
-        if !ctx.can_dispatch() {
-            message.set(vec![l.t("需要调度员权限", "This needs the dispatcher role").to_owned()]);
-            return;
-        }
         spawn(async move {
+            let actor = match ctx.require(Role::Dispatcher).await {
+                Ok(a) => a,
+                Err(e) => return message.set(vec![e]),
+            };
             let name = edit.name();
-            let detail = serde_json::json!({ "job": job, "edit": &edit });
-            let done = crate::jobs::dispatch_edit(&ctx.state, job, &ctx.actor.name, edit).await;
+            // What was done, not the free text (a reason can name the customer; the audit log
+            // keeps no personal data).
+            let detail = match &edit {
+                DispatchEdit::Assign { technician } => serde_json::json!({ "job": job, "technician": technician }),
+                DispatchEdit::Reschedule { window } => serde_json::json!({ "job": job, "window": window }),
+                _ => serde_json::json!({ "job": job }),
+            };
+            if let DispatchEdit::Assign { technician } = &edit
+                && let Err(e) = crate::admin::assignable(&ctx.state, *technician).await
+            {
+                return message.set(vec![e.to_string()]);
+            }
+            let done = crate::jobs::dispatch_edit(&ctx.state, job, &actor.name, edit).await;
             if done.is_ok() {
                 ctx.audit(name, detail).await;
             }
@@ -72,13 +84,13 @@ pub fn JobPanel(lang: Signal<Lang>, job: JobId, message: Signal<Vec<String>>) ->
     let warn_ctx = ctx.clone();
     let assign = move |tech: TechnicianId| {
         let ctx = warn_ctx.clone();
-        let mut act = assign_act.clone();
+        let act = assign_act.clone();
         spawn(async move {
             let warnings = crate::admin::views::assignment_warnings(&ctx.state, job, tech).await.unwrap_or_default();
             act(DispatchEdit::Assign { technician: tech }, warnings);
         });
     };
-    let mut reschedule_act = act.clone();
+    let reschedule_act = act.clone();
     let reschedule = move |_| {
         let Some(start) = parse_local(&new_start.read()) else {
             message.set(vec![l.t("请选择新的预约时间", "Pick the new appointment time").to_owned()]);
@@ -90,7 +102,7 @@ pub fn JobPanel(lang: Signal<Lang>, job: JobId, message: Signal<Vec<String>>) ->
         };
         reschedule_act(DispatchEdit::Reschedule { window: Window { start, end: start.plus_minutes(h * 60) } }, Vec::new());
     };
-    let mut cancel_act = act.clone();
+    let cancel_act = act.clone();
     let cancel = move |_| {
         let r = reason.read().trim().to_owned();
         if r.is_empty() {
@@ -99,7 +111,7 @@ pub fn JobPanel(lang: Signal<Lang>, job: JobId, message: Signal<Vec<String>>) ->
         }
         cancel_act(DispatchEdit::Cancel { reason: r }, Vec::new());
     };
-    let mut unassign_act = act.clone();
+    let unassign_act = act.clone();
 
     rsx! {
         aside { class: "panel", "data-testid": "job-panel",

@@ -98,7 +98,7 @@ struct Positions {
 async fn positions(ctx: &Console) -> Positions {
     let q = JobQuery {
         status: Some("new,assigned,accepted,en_route,on_site,in_progress,on_hold".into()),
-        limit: Some(super::board::BOARD_MAX),
+        limit: Some(super::board::BOARD_READ_MAX),
         ..JobQuery::default()
     };
     let jobs =
@@ -117,7 +117,8 @@ pub fn MapPage(lang: Signal<Lang>) -> Element {
     let ctx = use_context::<Console>();
     let mut data = use_signal(|| None::<Positions>);
     let feed = ctx.clone();
-    // Redrawn as jobs change (at most once a second) and every half minute for check-ins.
+    // Redrawn as jobs change (at most every five seconds: each redraw reads up to 2,000 jobs)
+    // and every half minute for check-ins.
     use_future(move || {
         let ctx = feed.clone();
         async move {
@@ -125,7 +126,7 @@ pub fn MapPage(lang: Signal<Lang>) -> Element {
             loop {
                 data.set(Some(positions(&ctx).await));
                 let _ = tokio::time::timeout(Duration::from_secs(30), rx.recv()).await;
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                tokio::time::sleep(Duration::from_secs(5)).await;
                 rx = rx.resubscribe();
             }
         }

@@ -31,6 +31,8 @@ use crate::accounts::Actor;
 
 pub const CONSOLE_PATH: &str = "/console";
 const WS_PATH: &str = "/console/ws";
+/// The largest message a console tab may send (a pasted reference file is the largest input).
+const SOCKET_MESSAGE_MAX: usize = 2 << 20;
 
 /// What every screen of one browser tab works with.
 #[derive(Clone)]
@@ -47,8 +49,27 @@ pub struct Console {
 impl Console {
     /// Whether the session that opened this tab still holds (not logged out, expired, or its
     /// account disabled).
+    /// (A changed role ends the tab too: it drew its screens for the old one.)
     pub async fn still_valid(&self) -> bool {
-        self.state.accounts.actor_by_session(&self.session, shared::Timestamp::now()).await.ok().flatten().is_some()
+        self.current().await.is_some_and(|a| a.role == self.actor.role)
+    }
+
+    /// The account as it stands now (`None` once the session ended).
+    async fn current(&self) -> Option<Actor> {
+        self.state.accounts.actor_by_session(&self.session, shared::Timestamp::now()).await.ok().flatten()
+    }
+
+    /// Checked inside every action, against the account as it stands now: a role taken away or
+    /// a session ended counts at once, not only when the tab next checks.
+    pub async fn require(&self, role: crate::accounts::Role) -> Result<Actor, String> {
+        match self.current().await {
+            Some(a) if a.role >= role => Ok(a),
+            Some(_) => Err(format!(
+                "需要{}权限 / this needs the {role} role",
+                if role >= crate::accounts::Role::Admin { "管理员" } else { "调度员" }
+            )),
+            None => Err("会话已结束，请重新登录 / your session ended: log in again".into()),
+        }
     }
 
     /// Whether this account may change jobs (every action checks, not only the drawing of its button).
@@ -85,7 +106,8 @@ pub fn router() -> Router<AppState> {
                     return (StatusCode::FORBIDDEN, "this socket belongs to the console's own page").into_response();
                 }
                 let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()).unwrap_or_default().to_owned();
-                upgrade.on_upgrade(move |socket| async move {
+                // A screen's events are small; nothing a browser sends needs more.
+                upgrade.max_message_size(SOCKET_MESSAGE_MAX).on_upgrade(move |socket| async move {
                     let make = move || VirtualDom::new(shell::ConsoleApp).with_root_context(Console { state, actor, session, origin });
                     if let Err(e) = pool.launch_virtualdom(axum_socket(socket), make).await {
                         tracing::debug!(error = ?e, "a console tab closed");

@@ -76,15 +76,15 @@ pub fn NewJobForm(lang: Signal<Lang>, on_created: EventHandler<JobId>) -> Elemen
     let submit = move |e: FormEvent| {
         e.prevent_default();
         let ctx = ctx.clone();
-        if !ctx.can_dispatch() {
-            error.set(Some("需要调度员权限 / this needs the dispatcher role".into()));
-            return;
-        }
         let job = build();
         spawn(async move {
+            let actor = match ctx.require(crate::accounts::Role::Dispatcher).await {
+                Ok(a) => a,
+                Err(e) => return error.set(Some(e)),
+            };
             match job {
                 Err(e) => error.set(Some(e)),
-                Ok(job) => match crate::jobs::create(&ctx.state, job, &ctx.actor.name).await {
+                Ok(job) => match crate::jobs::create(&ctx.state, job, &actor.name).await {
                     Ok(id) => {
                         ctx.audit("create job", serde_json::json!({ "job": id })).await;
                         on_created.call(id);

@@ -80,18 +80,18 @@ fn KindEditor(lang: Signal<Lang>, kind: String) -> Element {
     let publish = move |_| {
         let ctx = ctx.clone();
         let kind = pk.clone();
-        if !ctx.can_admin() {
-            message.set(Some((false, l.t("需要管理员权限", "This needs the admin role").into())));
-            return;
-        }
         let body = text.read().clone();
+        // The version after the newest this page saw: if someone published meanwhile, the
+        // store refuses rather than overwrite theirs.
+        let next = versions.read().last().map_or(1, |v| v.version + 1);
         spawn(async move {
+            if let Err(e) = ctx.require(crate::accounts::Role::Admin).await {
+                return message.set(Some((false, e)));
+            }
             let value = match serde_json::from_str::<serde_json::Value>(&body) {
                 Ok(mut v) => {
-                    // Published as the next version whatever the text says: the editor always
-                    // starts from the newest one, and the store refuses a race.
                     if let Some(o) = v.as_object_mut() {
-                        o.insert("version".into(), 0.into());
+                        o.insert("version".into(), next.into());
                     }
                     v
                 }

@@ -9,6 +9,7 @@ use shared::{DeviceId, TechnicianId, Timestamp};
 
 use super::Console;
 use super::job_panel::OFFICE_OFFSET_MIN;
+use crate::accounts::Role;
 use crate::admin::{NewTechnician, PairingCode};
 use crate::store::{DeviceRecord, Technician, WorkingHours};
 
@@ -19,7 +20,7 @@ fn hhmm(min: u16) -> String {
 fn parse_hhmm(s: &str) -> Option<u16> {
     let (h, m) = s.trim().split_once(':')?;
     let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
-    (h <= 24 && m < 60 && h * 60 + m <= 24 * 60).then_some(h * 60 + m)
+    (h <= 24 && m < 60).then(|| h * 60 + m).filter(|t| *t <= 24 * 60)
 }
 
 /// The editor's fields as typed.
@@ -33,6 +34,8 @@ struct Draft {
     home: String,
     start: String,
     end: String,
+    /// The zone the hours are in (kept as stored; new hours are the office's).
+    utc_offset_min: i32,
 }
 
 impl Draft {
@@ -46,11 +49,12 @@ impl Draft {
             home: t.home.map(|h| format!("{}, {}", h.lat, h.lon)).unwrap_or_default(),
             start: t.working_hours.map(|w| hhmm(w.start_min)).unwrap_or_default(),
             end: t.working_hours.map(|w| hhmm(w.end_min)).unwrap_or_default(),
+            utc_offset_min: t.working_hours.map_or(OFFICE_OFFSET_MIN, |w| w.utc_offset_min),
         }
     }
 
     fn new() -> Self {
-        Draft { level: 1, start: "08:00".into(), end: "18:00".into(), ..Draft::default() }
+        Draft { level: 1, start: "08:00".into(), end: "18:00".into(), utc_offset_min: OFFICE_OFFSET_MIN, ..Draft::default() }
     }
 
     /// The request the API would take, and the working hours, or what is wrong.
@@ -70,7 +74,7 @@ impl Draft {
             (s, e) => Some(WorkingHours {
                 start_min: parse_hhmm(s).ok_or("working hours: HH:MM")?,
                 end_min: parse_hhmm(e).ok_or("working hours: HH:MM")?,
-                utc_offset_min: OFFICE_OFFSET_MIN,
+                utc_offset_min: self.utc_offset_min,
             }),
         };
         let t = NewTechnician {
@@ -89,15 +93,15 @@ impl Draft {
     }
 }
 
-/// Saves a draft through the same checks as the API: new when `existing` is `None`.
-async fn save(ctx: &Console, existing: Option<Technician>, draft: Draft) -> Result<Technician, String> {
+/// Saves a draft through the same checks as the API: new when `id` is `None`.
+async fn save(ctx: &Console, id: Option<TechnicianId>, draft: Draft) -> Result<Technician, String> {
+    ctx.require(Role::Admin).await?;
     let (t, hours) = draft.build()?;
-    let mut saved = crate::admin::save_technician(&ctx.state, existing, t).await.map_err(|e| e.to_string())?;
+    let mut saved = crate::admin::save_technician(&ctx.state, id, t).await.map_err(|e| e.to_string())?;
     if saved.working_hours != hours {
-        saved.working_hours = hours;
-        ctx.state.store.put_technician(&saved).await.map_err(|e| e.to_string())?;
+        saved = crate::admin::save_hours(&ctx.state, saved.id, hours).await.map_err(|e| e.to_string())?;
     }
-    ctx.audit("save technician", serde_json::json!({ "technician": saved.id, "name": saved.name })).await;
+    ctx.audit("save technician", serde_json::json!({ "technician": saved.id })).await;
     Ok(saved)
 }
 
@@ -192,14 +196,9 @@ fn TechnicianPanel(lang: Signal<Lang>, id: Option<TechnicianId>, on_saved: Event
     let on_save = move |e: FormEvent| {
         e.prevent_default();
         let ctx = save_ctx.clone();
-        if !ctx.can_admin() {
-            message.set(Some(l.t("需要管理员权限", "This needs the admin role").into()));
-            return;
-        }
         let d = draft();
-        let before = existing();
         spawn(async move {
-            match save(&ctx, before, d).await {
+            match save(&ctx, id, d).await {
                 Ok(t) => on_saved.call(t.id),
                 Err(e) => message.set(Some(e)),
             }
@@ -209,12 +208,12 @@ fn TechnicianPanel(lang: Signal<Lang>, id: Option<TechnicianId>, on_saved: Event
     let toggle = move |_| {
         let ctx = toggle_ctx.clone();
         let Some(t) = existing() else { return };
-        if !ctx.can_admin() {
-            return;
-        }
         spawn(async move {
+            if let Err(e) = ctx.require(Role::Admin).await {
+                return message.set(Some(e));
+            }
             let active = !t.active;
-            match crate::admin::set_active(&ctx.state, t, active).await {
+            match crate::admin::set_active(&ctx.state, t.id, active).await {
                 Ok(t) => {
                     ctx.audit(
                         if active { "reactivate technician" } else { "deactivate technician" },
@@ -231,10 +230,10 @@ fn TechnicianPanel(lang: Signal<Lang>, id: Option<TechnicianId>, on_saved: Event
     let pair = move |_| {
         let ctx = pair_ctx.clone();
         let Some(id) = id else { return };
-        if !ctx.can_admin() {
-            return;
-        }
         spawn(async move {
+            if let Err(e) = ctx.require(Role::Admin).await {
+                return message.set(Some(e));
+            }
             match crate::admin::pairing_code(&ctx.state, id).await {
                 Ok(c) => {
                     ctx.audit("pairing code", serde_json::json!({ "technician": id })).await;
@@ -247,12 +246,13 @@ fn TechnicianPanel(lang: Signal<Lang>, id: Option<TechnicianId>, on_saved: Event
     let revoke_ctx = ctx.clone();
     let revoke = use_callback(move |device: DeviceId| {
         let ctx = revoke_ctx.clone();
-        if !ctx.can_admin() {
-            return;
-        }
         spawn(async move {
+            if let Err(e) = ctx.require(Role::Admin).await {
+                return message.set(Some(e));
+            }
             match ctx.state.store.revoke_device(device).await {
-                Ok(_) => {
+                Ok(false) => message.set(Some(format!("no active device {device}"))),
+                Ok(true) => {
                     ctx.audit("revoke device", serde_json::json!({ "device": device })).await;
                     if let Some(id) = id {
                         devices.set(ctx.state.store.devices_of(id).await.unwrap_or_default());

@@ -182,6 +182,8 @@ pub struct JobQuery {
     pub from: Option<Timestamp>,
     /// Appointment start before.
     pub to: Option<Timestamp>,
+    /// Completed at or after (ISO 8601 with zone): what was finished today, say.
+    pub completed_since: Option<Timestamp>,
     /// Area: centre (degrees) and radius (km); all three or none.
     #[param(minimum = -90, maximum = 90)]
     pub lat: Option<f64>,

@@ -897,6 +897,9 @@ impl Store for SqliteStore {
             if let Some(to) = q.to {
                 arg(&mut sql, " AND appt_start < ?", Box::new(to.0));
             }
+            if let Some(since) = q.completed_since {
+                arg(&mut sql, " AND completed_at >= ?", Box::new(since.0));
+            }
             if let (Some(lat), Some(lon), Some(r)) = (q.lat, q.lon, q.radius_km) {
                 // Bounding box in degrees; the caller refines by great-circle distance.
                 let dlat = r / 111.0;
