@@ -1,7 +1,7 @@
 //! The words both front ends show for the shared model, in Chinese and English: the
 //! technician's app and the dispatcher console name a status or a category the same way.
 
-use crate::model::{Category, Channel, Priority};
+use crate::model::{Category, Channel, DispatchAction, FieldAction, PhotoKind, Priority};
 use crate::status::Status;
 
 /// The language a screen speaks (both are always available).
@@ -94,5 +94,44 @@ pub fn channel_label(lang: Lang, c: Channel) -> &'static str {
         Channel::Web => lang.t("网站", "Web"),
         Channel::App => lang.t("App", "App"),
         Channel::WechatMiniProgram => lang.t("微信小程序", "WeChat mini program"),
+    }
+}
+
+/// A kind of photo as people say it.
+pub fn photo_kind_label(lang: Lang, k: PhotoKind) -> &'static str {
+    match k {
+        PhotoKind::DataPlate => lang.t("铭牌", "Data plate"),
+        PhotoKind::Fault => lang.t("故障", "Fault"),
+        PhotoKind::Before => lang.t("修前", "Before"),
+        PhotoKind::After => lang.t("修后", "After"),
+        PhotoKind::Part => lang.t("配件", "Part"),
+    }
+}
+
+/// A technician's step, as its button says it.
+pub fn action_label(lang: Lang, a: FieldAction) -> &'static str {
+    use FieldAction::*;
+    match a {
+        Accept => lang.t("接单", "Accept"),
+        Decline => lang.t("拒单", "Decline"),
+        EnRoute => lang.t("出发", "On my way"),
+        CheckIn => lang.t("到场签到", "Check in"),
+        Start => lang.t("开始维修", "Start work"),
+        Hold => lang.t("暂停(待料)", "Hold (parts)"),
+        Resume => lang.t("继续维修", "Resume"),
+        Complete => lang.t("完工", "Complete"),
+        CannotComplete => lang.t("无法完成", "Cannot complete"),
+    }
+}
+
+/// A dispatcher's step, as the job's history says it.
+pub fn dispatch_action_label(lang: Lang, a: &DispatchAction) -> &'static str {
+    match a {
+        DispatchAction::Created => lang.t("创建", "Created"),
+        DispatchAction::Assigned { .. } => lang.t("派单", "Assigned"),
+        DispatchAction::Unassigned => lang.t("撤回派单", "Unassigned"),
+        DispatchAction::Rescheduled { .. } => lang.t("改约", "Rescheduled"),
+        DispatchAction::Cancelled { .. } => lang.t("取消", "Cancelled"),
+        DispatchAction::Closed => lang.t("关闭", "Closed"),
     }
 }

@@ -70,6 +70,9 @@ try {
   console.log(`NUMBERS board_update_wait_ms ${Date.now() - seen}`);
   await page.locator(`[data-job="${job}"]`).first().click();
   await page.getByTestId("timeline").filter({ hasText: /已完工|Completed/ }).waitFor();
+  // Who did what: the dispatcher's assignment and the technician's steps, by name.
+  await page.getByTestId("timeline").filter({ hasText: "调度 Ann" }).filter({ hasText: "李明" }).waitFor();
+  await page.getByTestId("signatures").filter({ hasText: "未签" }).waitFor();
   await shot("completed");
 
   // Filters narrow the board (the store answers, and events respect them).

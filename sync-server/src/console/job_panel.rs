@@ -1,12 +1,15 @@
 //! One job beside the board: assign from the ranked suggestions, reschedule, unassign or
 //! cancel, the timeline with conflicts flagged, and the service report.
 
+use std::collections::HashMap;
+
 use dioxus::prelude::*;
+use shared::approval::{ApprovalCheck, check};
 use shared::edit::DispatchEdit;
-use shared::i18n::{Lang, status_label};
-use shared::model::Window;
-use shared::status::TimelineEntry;
-use shared::{JobId, TechnicianId, Timestamp};
+use shared::i18n::{Lang, action_label, dispatch_action_label, photo_kind_label, status_label};
+use shared::model::{DispatchDoc, Photo, SignaturePurpose, Window};
+use shared::status::{Action, Derived, TimelineEntry};
+use shared::{ItemId, JobId, TechnicianId, Timestamp};
 
 use super::Console;
 use crate::accounts::Role;
@@ -20,6 +23,16 @@ pub fn parse_local(s: &str) -> Option<Timestamp> {
     let s = s.trim();
     let with_seconds = if s.len() == 16 { format!("{s}:00") } else { s.to_owned() };
     Timestamp::parse_rfc3339(&format!("{with_seconds}+08:00"))
+}
+
+/// What the panel shows of a job beyond its row.
+struct Detail {
+    d: DispatchDoc,
+    derived: Derived,
+    /// Who did each step of the timeline.
+    by: HashMap<ItemId, String>,
+    photos: Vec<Photo>,
+    signatures: [(SignaturePurpose, ApprovalCheck); 2],
 }
 
 #[component]
@@ -39,7 +52,19 @@ pub fn JobPanel(lang: Signal<Lang>, job: JobId, message: Signal<Vec<String>>) ->
             let d = shared::docs::read_dispatch(&d).ok()?;
             let f = shared::docs::read_field(&f).ok()?;
             let derived = shared::status::derive(&d, &f);
-            Some((d, derived))
+            let names: HashMap<TechnicianId, String> =
+                ctx.state.store.technicians().await.ok()?.into_iter().map(|t| (t.id, t.name)).collect();
+            // Who did each step: the dispatcher's name on their events, the technician's on theirs.
+            let by: HashMap<ItemId, String> = derived
+                .timeline
+                .iter()
+                .filter_map(|e| match &e.action {
+                    Action::Field { by, .. } => Some((e.id, names.get(by).cloned().unwrap_or_else(|| by.to_string()))),
+                    Action::Dispatch(_) => d.events.iter().find(|x| x.id == e.id).map(|x| (e.id, x.by.clone())),
+                })
+                .collect();
+            let signatures = [SignaturePurpose::QuoteApproval, SignaturePurpose::Completion].map(|p| (p, check(p, &d, &f)));
+            Some(Detail { photos: f.photos.clone(), d, derived, by, signatures })
         }
     });
     let can_change = ctx.can_dispatch();
@@ -120,13 +145,34 @@ pub fn JobPanel(lang: Signal<Lang>, job: JobId, message: Signal<Vec<String>>) ->
             for w in message.read().iter() {
                 p { class: "warning", "data-testid": "warning", "{w}" }
             }
-            if let Some(Some((d, derived))) = &*detail.read() {
+            if let Some(Some(Detail { d, derived, photos, signatures, .. })) = &*detail.read() {
                 p { "data-testid": "panel-customer", "{d.customer.name} · {d.customer.phone} · {d.customer.address}" }
                 p { "{d.problem}" }
                 if let Some(w) = d.appointment {
                     p { {l.t("预约：", "Appointment: ")} "{w.start.in_zone(OFFICE_OFFSET_MIN)} – {w.end.in_zone(OFFICE_OFFSET_MIN)}" }
                 }
                 p { {l.t("状态：", "Status: ")} strong { "data-testid": "panel-status", {status_label(l, derived.status)} } }
+                div { class: "signatures", "data-testid": "signatures",
+                    for (purpose, verdict) in signatures.iter() {
+                        p { class: match verdict { ApprovalCheck::Valid { .. } => "ok", ApprovalCheck::Voided { .. } => "error", ApprovalCheck::Unsigned => "muted" },
+                            match purpose { SignaturePurpose::QuoteApproval => l.t("报价签字：", "Quote signature: "), SignaturePurpose::Completion => l.t("完工签字：", "Completion signature: ") }
+                            match verdict {
+                                ApprovalCheck::Valid { signer } => rsx! { "✔ " {l.t("有效", "valid")} " — {signer}" },
+                                ApprovalCheck::Voided { signer, .. } => rsx! { "✘ " {l.t("作废：签字后内容有改动，需要重新签字", "VOID: the content changed after signing; a new signature is needed")} " — {signer}" },
+                                ApprovalCheck::Unsigned => rsx! { {l.t("未签", "not signed")} },
+                            }
+                        }
+                    }
+                }
+                if !photos.is_empty() {
+                    div { class: "photos", "data-testid": "photos",
+                        for p in photos.iter() {
+                            a { key: "{p.id}", href: "/admin/v1/blobs/{p.blob}", target: "_blank",
+                                img { src: "/admin/v1/blobs/{p.thumbnail}", alt: photo_kind_label(l, p.kind), title: photo_kind_label(l, p.kind), loading: "lazy" }
+                            }
+                        }
+                    }
+                }
                 if !derived.conflicts.is_empty() {
                     div { class: "warning", "data-testid": "conflicts",
                         strong { {l.t("冲突", "Conflicts")} " ({derived.conflicts.len()})" }
@@ -165,9 +211,9 @@ pub fn JobPanel(lang: Signal<Lang>, job: JobId, message: Signal<Vec<String>>) ->
             }
             h3 { {l.t("时间线", "Timeline")} }
             match &*detail.read() {
-                Some(Some((_, derived))) => rsx! {
+                Some(Some(Detail { derived, by, .. })) => rsx! {
                     ul { class: "timeline", "data-testid": "timeline",
-                        for e in derived.timeline.iter() { TimelineRow { lang, e: e.clone() } }
+                        for e in derived.timeline.iter() { TimelineRow { lang, e: e.clone(), by: by.get(&e.id).cloned().unwrap_or_default() } }
                     }
                 },
                 _ => rsx! { p { "…" } },
@@ -177,15 +223,15 @@ pub fn JobPanel(lang: Signal<Lang>, job: JobId, message: Signal<Vec<String>>) ->
 }
 
 #[component]
-fn TimelineRow(lang: Signal<Lang>, e: TimelineEntry) -> Element {
+fn TimelineRow(lang: Signal<Lang>, e: TimelineEntry, by: String) -> Element {
     let l = lang();
-    let what = serde_json::to_value(&e.action)
-        .ok()
-        .and_then(|v| v.as_object().and_then(|o| o.keys().next().cloned()).or_else(|| v.as_str().map(str::to_owned)))
-        .unwrap_or_default();
+    let what = match &e.action {
+        Action::Dispatch(a) => dispatch_action_label(l, a),
+        Action::Field { action, .. } => action_label(l, *action),
+    };
     rsx! {
         li { class: if e.conflict.is_some() { "conflict" } else { "" },
-            "{e.at.in_zone(OFFICE_OFFSET_MIN)} · {what} → {status_label(l, e.status)}"
+            "{e.at.in_zone(OFFICE_OFFSET_MIN)} · {by} · {what} → {status_label(l, e.status)}"
             if let Some(r) = &e.conflict { " ⚠ {r}" }
         }
     }

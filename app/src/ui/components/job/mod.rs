@@ -131,30 +131,7 @@ pub struct PhotoView {
     pub caption: String,
 }
 
-pub(crate) fn photo_kind_label(lang: Lang, k: PhotoKind) -> &'static str {
-    match k {
-        PhotoKind::DataPlate => lang.t("铭牌", "Data plate"),
-        PhotoKind::Fault => lang.t("故障", "Fault"),
-        PhotoKind::Before => lang.t("修前", "Before"),
-        PhotoKind::After => lang.t("修后", "After"),
-        PhotoKind::Part => lang.t("配件", "Part"),
-    }
-}
-
-pub(crate) fn action_label(lang: Lang, a: FieldAction) -> &'static str {
-    use FieldAction::*;
-    match a {
-        Accept => lang.t("接单", "Accept"),
-        Decline => lang.t("拒单", "Decline"),
-        EnRoute => lang.t("出发", "On my way"),
-        CheckIn => lang.t("到场签到", "Check in"),
-        Start => lang.t("开始维修", "Start work"),
-        Hold => lang.t("暂停(待料)", "Hold (parts)"),
-        Resume => lang.t("继续维修", "Resume"),
-        Complete => lang.t("完工", "Complete"),
-        CannotComplete => lang.t("无法完成", "Cannot complete"),
-    }
-}
+pub(crate) use shared::i18n::{action_label, photo_kind_label};
 
 #[component]
 pub fn JobScreen(
