@@ -203,29 +203,16 @@ pub fn Board(lang: Signal<Lang>, selected: Signal<Option<JobId>>) -> Element {
         }
     };
     let row = |j: &JobIndex| {
-        let (sla, class) = countdown(j.arrive_by, t_now);
-        let id = j.job;
         let who = j.assignee.and_then(|t| names_r.get(&t).cloned()).unwrap_or_else(|| l.t("未派", "unassigned").to_owned());
-        let appt = j.appt_start.map(|s| s.in_zone(480)).unwrap_or_default();
-        let priority = priority_label(l, j.priority);
-        let prio_class = format!("prio-{}", j.priority.rank());
         rsx! {
-            tr { key: "{id}", "data-testid": "job-row", "data-job": "{id}", "data-status": "{j.status.as_str()}",
-                class: if selected() == Some(id) { "selected" } else { "" },
-                onclick: move |_| {
+            JobRow { key: "{j.job}", j: j.clone(), who, now: t_now, lang: l, is_selected: selected() == Some(j.job),
+                on_select: move |id| {
                     if selected() != Some(id) {
                         let mut m = message;
                         m.set(Vec::new());
                     }
                     selected.set(Some(id));
-                },
-                td { "{j.customer_name}" }
-                td { "{category_label(l, j.category)} · {j.brand} {j.model}" }
-                td { class: "{prio_class}", "{priority}" }
-                td { "{appt}" }
-                td { class: "{class}", "data-testid": "sla", "{sla}" }
-                td { "{who}" }
-                td { class: "status", "{status_label(l, j.status)}" }
+                }
             }
         }
     };
@@ -276,6 +263,32 @@ pub fn Board(lang: Signal<Lang>, selected: Signal<Option<JobId>>) -> Element {
                 // Keyed by the job's state too: a change anywhere reloads its panel.
                 JobPanel { key: "{id}-{panel_key(all.get(&id))}", lang, job: id, message }
             }
+        }
+    }
+}
+
+/// One row: its own component, so a change to one job re-renders that row only (unchanged props
+/// are skipped), which keeps an update quick on a board of a thousand rows.
+#[component]
+fn JobRow(j: JobIndex, who: String, now: Timestamp, lang: Lang, is_selected: bool, on_select: EventHandler<JobId>) -> Element {
+    let l = lang;
+    let finished = matches!(j.status, Status::Completed | Status::Closed | Status::Cancelled);
+    let (sla, class) = if finished { ("—".to_owned(), "sla-none") } else { countdown(j.arrive_by, now) };
+    let id = j.job;
+    let appt = j.appt_start.map(|s| s.in_zone(super::job_panel::OFFICE_OFFSET_MIN)).unwrap_or_default();
+    let priority = priority_label(l, j.priority);
+    let prio_class = format!("prio-{}", j.priority.rank());
+    rsx! {
+        tr { "data-testid": "job-row", "data-job": "{id}", "data-status": "{j.status.as_str()}",
+            class: if is_selected { "selected" } else { "" },
+            onclick: move |_| on_select.call(id),
+            td { "{j.customer_name}" }
+            td { "{category_label(l, j.category)} · {j.brand} {j.model}" }
+            td { class: "{prio_class}", "{priority}" }
+            td { "{appt}" }
+            td { class: "{class}", "data-testid": "sla", "{sla}" }
+            td { "{who}" }
+            td { class: "status", "{status_label(l, j.status)}" }
         }
     }
 }

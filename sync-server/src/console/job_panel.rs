@@ -8,7 +8,7 @@ use shared::approval::{ApprovalCheck, check};
 use shared::edit::DispatchEdit;
 use shared::i18n::{Lang, action_label, dispatch_action_label, photo_kind_label, status_label};
 use shared::model::{DispatchDoc, Photo, SignaturePurpose, Window};
-use shared::status::{Action, Derived, TimelineEntry};
+use shared::status::{Action, Derived, Status, TimelineEntry};
 use shared::{ItemId, JobId, TechnicianId, Timestamp};
 
 use super::Console;
@@ -67,7 +67,12 @@ pub fn JobPanel(lang: Signal<Lang>, job: JobId, message: Signal<Vec<String>>) ->
             Some(Detail { photos: f.photos.clone(), d, derived, by, signatures })
         }
     });
-    let can_change = ctx.can_dispatch();
+    // A finished job takes no assignment or edit; its panel is its record.
+    let open = !matches!(
+        detail.read().as_ref().and_then(|d| d.as_ref()).map(|d| d.derived.status),
+        Some(Status::Completed | Status::Closed | Status::Cancelled)
+    );
+    let can_change = ctx.can_dispatch() && open;
     let l = lang();
     let mut new_start = use_signal(String::new);
     let mut hours = use_signal(|| "2".to_owned());
@@ -198,16 +203,18 @@ pub fn JobPanel(lang: Signal<Lang>, job: JobId, message: Signal<Vec<String>>) ->
                     }
                 }
             }
-            h3 { {l.t("推荐技师", "Suggested technicians")} }
-            match &*suggestions.read() {
-                None => rsx! { p { {l.t("计算中…", "Ranking…")} } },
-                Some(list) => rsx! {
-                    ol { class: "suggestions",
-                        for s in list.iter().cloned() {
-                            SuggestionRow { key: "{s.technician}", lang, s: s.clone(), can_change, on_assign: assign.clone() }
+            if open {
+                h3 { {l.t("推荐技师", "Suggested technicians")} }
+                match &*suggestions.read() {
+                    None => rsx! { p { {l.t("计算中…", "Ranking…")} } },
+                    Some(list) => rsx! {
+                        ol { class: "suggestions",
+                            for s in list.iter().cloned() {
+                                SuggestionRow { key: "{s.technician}", lang, s: s.clone(), can_change, on_assign: assign.clone() }
+                            }
                         }
-                    }
-                },
+                    },
+                }
             }
             h3 { {l.t("时间线", "Timeline")} }
             match &*detail.read() {
