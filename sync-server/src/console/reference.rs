@@ -101,6 +101,10 @@ fn KindEditor(lang: Signal<Lang>, kind: String) -> Element {
                 Ok(p) => {
                     ctx.audit("publish reference", serde_json::json!({ "kind": p.kind, "version": p.version })).await;
                     versions.set(ctx.state.store.reference_versions(&kind).await.unwrap_or_default());
+                    // Shown as stored (indented, with its version), ready for the next edit.
+                    if let Ok(Some((_, json))) = ctx.state.store.reference(&kind, Some(p.version)).await {
+                        text.set(pretty(&json));
+                    }
                     showing.set(Some(p.version));
                     message.set(Some((true, format!("v{}", p.version))));
                 }
