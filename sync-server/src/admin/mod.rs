@@ -118,22 +118,24 @@ pub fn check_hours(hours: &crate::store::WorkingHours) -> AppResult<()> {
     Ok(())
 }
 
-/// Deactivates (their devices stop syncing at once) or reactivates a technician, read again here
-/// so nothing else about them is written back from an older copy.
+/// Deactivates (their devices stop syncing at once) or reactivates a technician.
 pub async fn set_active(state: &AppState, id: TechnicianId, active: bool) -> AppResult<Technician> {
-    let mut t = state.store.technician(id).await?.ok_or_else(|| AppError::NotFound(format!("no technician {id}")))?;
-    t.active = active;
-    state.store.put_technician(&t).await?;
-    Ok(t)
+    change_technician(state, id, |t| t.active = active).await
 }
 
-/// Sets (or clears) a technician's working hours, read again here like [`set_active`].
+/// Sets (or clears) a technician's working hours.
 pub async fn save_hours(state: &AppState, id: TechnicianId, hours: Option<crate::store::WorkingHours>) -> AppResult<Technician> {
     if let Some(h) = &hours {
         check_hours(h)?;
     }
+    change_technician(state, id, |t| t.working_hours = hours).await
+}
+
+/// Changes one thing about a technician, read again here so nothing else about them is written
+/// back from an older copy (a console tab opened an hour ago, say).
+async fn change_technician(state: &AppState, id: TechnicianId, change: impl FnOnce(&mut Technician)) -> AppResult<Technician> {
     let mut t = state.store.technician(id).await?.ok_or_else(|| AppError::NotFound(format!("no technician {id}")))?;
-    t.working_hours = hours;
+    change(&mut t);
     state.store.put_technician(&t).await?;
     Ok(t)
 }
