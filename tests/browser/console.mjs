@@ -58,6 +58,16 @@ try {
   const job = await row.getAttribute("data-job");
   await panel.getByTestId("suggestion").first().waitFor();
   await shot("suggestions");
+  // Correct the job: a blank name is refused with the reason, a new phone number is kept.
+  await panel.getByTestId("edit-fields").locator("summary").click();
+  await panel.getByTestId("edit-name").fill("  ");
+  await panel.getByTestId("edit-save").click();
+  await panel.getByTestId("warning").filter({ hasText: /name/ }).waitFor();
+  await panel.getByTestId("edit-name").fill("钱 Qian");
+  await panel.getByTestId("edit-phone").fill("13800009999");
+  await panel.getByTestId("edit-save").click();
+  await panel.getByTestId("panel-customer").filter({ hasText: "13800009999" }).waitFor();
+  await panel.getByTestId("suggestion").first().waitFor();
   await panel.getByTestId("assign").first().click();
   const assigned = page.locator(`[data-job="${job}"][data-status="assigned"]`);
   await assigned.waitFor();

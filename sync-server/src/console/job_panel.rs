@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use dioxus::prelude::*;
 use shared::approval::{ApprovalCheck, check};
-use shared::edit::DispatchEdit;
-use shared::i18n::{Lang, action_label, dispatch_action_label, photo_kind_label, status_label};
-use shared::model::{DispatchDoc, Photo, SignaturePurpose, Window};
+use shared::edit::{DispatchEdit, DispatchFields};
+use shared::i18n::{Lang, action_label, dispatch_action_label, photo_kind_label, priority_label, status_label};
+use shared::model::{Customer, DispatchDoc, Photo, Priority, SignaturePurpose, Window};
 use shared::status::{Action, Derived, Status, TimelineEntry};
 use shared::{ItemId, JobId, TechnicianId, Timestamp};
 
@@ -142,6 +142,7 @@ pub fn JobPanel(lang: Signal<Lang>, job: JobId, message: Signal<Vec<String>>) ->
         cancel_act(DispatchEdit::Cancel { reason: r }, Vec::new());
     };
     let unassign_act = act.clone();
+    let edit_act = act.clone();
 
     rsx! {
         aside { class: "panel", "data-testid": "job-panel",
@@ -187,6 +188,13 @@ pub fn JobPanel(lang: Signal<Lang>, job: JobId, message: Signal<Vec<String>>) ->
                     }
                 }
             }
+            if let (true, Some(Some(Detail { d, .. }))) = (can_change, &*detail.read()) {
+                details { "data-testid": "edit-fields",
+                    summary { {l.t("修改工单信息", "Edit the job")} }
+                    EditFields { lang, customer: d.customer.clone(), problem: d.problem.clone(), priority: d.priority,
+                        on_save: move |fields: DispatchFields| edit_act(DispatchEdit::Update { fields: Box::new(fields) }, Vec::new()) }
+                }
+            }
             if can_change {
                 details { "data-testid": "edit-job",
                     summary { {l.t("改约 / 取消", "Reschedule / cancel")} }
@@ -225,6 +233,54 @@ pub fn JobPanel(lang: Signal<Lang>, job: JobId, message: Signal<Vec<String>>) ->
                 },
                 _ => rsx! { p { "…" } },
             }
+        }
+    }
+}
+
+/// The customer, the problem and the priority, corrected in place (the same checks as the API's
+/// update: a blank name or an over-long text is refused with the reason).
+#[component]
+fn EditFields(
+    lang: Signal<Lang>,
+    customer: Customer,
+    problem: String,
+    priority: Priority,
+    on_save: EventHandler<DispatchFields>,
+) -> Element {
+    let l = lang();
+    let mut name = use_signal(|| customer.name.clone());
+    let mut phone = use_signal(|| customer.phone.clone());
+    let mut address = use_signal(|| customer.address.clone());
+    let mut text = use_signal(|| problem.clone());
+    let mut prio = use_signal(|| priority.rank().to_string());
+    let save = move |e: FormEvent| {
+        e.prevent_default();
+        let customer = Customer {
+            name: name.read().trim().to_owned(),
+            phone: phone.read().trim().to_owned(),
+            address: address.read().trim().to_owned(),
+            location: customer.location,
+        };
+        on_save.call(DispatchFields {
+            priority: prio.read().parse().ok().and_then(Priority::from_rank),
+            customer: Some(customer),
+            appliance: None,
+            problem: Some(text.read().trim().to_owned()),
+            sla: None,
+        });
+    };
+    rsx! {
+        form { class: "edit", onsubmit: save,
+            label { {l.t("客户姓名", "Customer name")} input { "data-testid": "edit-name", value: "{name}", oninput: move |e| name.set(e.value()) } }
+            label { {l.t("电话", "Phone")} input { "data-testid": "edit-phone", value: "{phone}", oninput: move |e| phone.set(e.value()) } }
+            label { {l.t("地址", "Address")} input { "data-testid": "edit-address", value: "{address}", oninput: move |e| address.set(e.value()) } }
+            label { {l.t("故障描述", "Problem")} textarea { "data-testid": "edit-problem", value: "{text}", oninput: move |e| text.set(e.value()) } }
+            label { {l.t("优先级", "Priority")}
+                select { "data-testid": "edit-priority", value: "{prio}", onchange: move |e| prio.set(e.value()),
+                    for p in Priority::ALL { option { value: "{p.rank()}", selected: p == priority, {priority_label(l, p)} } }
+                }
+            }
+            button { r#type: "submit", "data-testid": "edit-save", {l.t("保存修改", "Save changes")} }
         }
     }
 }
