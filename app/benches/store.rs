@@ -40,6 +40,13 @@ fn bench(c: &mut Criterion) {
             store.open_job(all[i]).unwrap()
         })
     });
+    // The same jobs read from their Automerge documents, passing over the cached copy.
+    c.bench_function("open_job_from_documents_5000", |b| {
+        b.iter(|| {
+            i = (i + 7919) % all.len();
+            store.open_job_from_documents(all[i]).unwrap()
+        })
+    });
     // Tap to render: what a tap on a job card costs before the screen can draw (the job screen's
     // store reads, then rendering it), and the same for Today (its list and the van check).
     let mut k = 0;

@@ -62,8 +62,24 @@ impl Store {
     }
 
     pub fn open_job(&self, job: JobId) -> Result<JobView> {
-        let (mut d, mut f) = self.load_pair(&job.to_string())?;
-        view_of(&mut d, &mut f, &job.to_string())
+        let job_id = job.to_string();
+        if let Some(view) = super::view_cache::get(&self.conn, &job_id)? {
+            return Ok(view);
+        }
+        self.open_job_from_documents(job)
+    }
+
+    /// The job's cached copy alone (`None` when there is none usable): for checks.
+    pub fn cached_view(&self, job: JobId) -> Result<Option<JobView>> {
+        super::view_cache::get(&self.conn, &job.to_string())
+    }
+
+    /// Reads the job from its documents, passing over the cached copy that [`Store::open_job`]
+    /// answers from: what that copy must always equal.
+    pub fn open_job_from_documents(&self, job: JobId) -> Result<JobView> {
+        let job_id = job.to_string();
+        let (mut d, mut f) = self.load_pair(&job_id)?;
+        view_of(&mut d, &mut f, &job_id)
     }
 
     fn load_pair(&self, job_id: &str) -> Result<(AutoCommit, AutoCommit)> {
@@ -260,6 +276,7 @@ pub(super) fn index(tx: &Transaction<'_>, v: &JobView, dd: &mut AutoCommit, fd: 
             field_digest.as_slice(),
         ],
     )?;
+    super::view_cache::put(tx, &d.job_id.to_string(), v)?;
     // Every photo the job names that this phone does not hold: the customer's, and those taken
     // on another of the technician's devices.
     for hash in shared::docs::blobs_named(d, &v.field) {

@@ -13,6 +13,7 @@ mod key;
 mod reference;
 mod schema;
 mod sync;
+mod view_cache;
 
 use std::path::Path;
 use std::time::Duration;
@@ -79,6 +80,8 @@ pub enum StoreError {
     Migration(#[from] rusqlite_migration::Error),
     #[error("stored data is malformed: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("could not encode a job view: {0}")]
+    ViewEncode(String),
 }
 
 impl From<DocError> for StoreError {
@@ -185,6 +188,7 @@ impl Store {
             conn.pragma_update(None, "application_id", APPLICATION_ID)?;
         }
         migrations.to_latest(&mut conn)?;
+        view_cache::check_format(&conn)?;
         Ok(Store { conn, identity: None })
     }
 
@@ -217,7 +221,7 @@ impl Store {
             return Err(StoreError::UnsyncedWork { jobs, photo_bytes });
         }
         tx.execute_batch(
-            "DELETE FROM doc_chunks; DELETE FROM docs; DELETE FROM jobs; DELETE FROM blobs; DELETE FROM blob_wants;
+            "DELETE FROM doc_chunks; DELETE FROM docs; DELETE FROM jobs; DELETE FROM job_views; DELETE FROM blobs; DELETE FROM blob_wants;
              DELETE FROM sync_states; DELETE FROM van_stock; DELETE FROM van_stock_moves;
              DELETE FROM meta WHERE key IN ('identity', 'token', 'van_stock_version');",
         )?;

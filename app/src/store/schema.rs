@@ -167,6 +167,15 @@ pub fn migrations() -> Migrations<'static> {
         CREATE INDEX job_problems_by_job ON job_problems (job_id);
         "#,
         ),
+        // Each job's documents as last read (see `view_cache`), rewritten with them.
+        M::up(
+            r#"
+        CREATE TABLE job_views (
+            job_id TEXT PRIMARY KEY,
+            view   BLOB NOT NULL
+        );
+        "#,
+        ),
     ])
 }
 

@@ -206,7 +206,7 @@ impl Store {
         let id = job.to_string();
         let tx = self.conn.transaction()?;
         let held = tx.query_row("SELECT 1 FROM jobs WHERE job_id = ?1", [&id], |_| Ok(())).optional()?.is_some();
-        for table in ["docs", "doc_chunks", "jobs", "sync_states", "blobs", "blob_wants", "job_problems"] {
+        for table in ["docs", "doc_chunks", "jobs", "job_views", "sync_states", "blobs", "blob_wants", "job_problems"] {
             tx.execute(&format!("DELETE FROM {table} WHERE job_id = ?1"), [&id])?;
         }
         tx.commit()?;
@@ -231,7 +231,7 @@ impl Store {
         if synced != Some(true) || pending_blobs > 0 {
             return Ok(false);
         }
-        for table in ["docs", "doc_chunks", "jobs", "sync_states", "blobs", "blob_wants"] {
+        for table in ["docs", "doc_chunks", "jobs", "job_views", "sync_states", "blobs", "blob_wants"] {
             tx.execute(&format!("DELETE FROM {table} WHERE job_id = ?1"), [&id])?;
         }
         tx.commit()?;

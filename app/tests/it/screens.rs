@@ -327,6 +327,9 @@ fn the_report_the_customer_signs_shows_everything_the_signature_covers() {
 
     s.apply_edit(id, FieldEdit::Status { action: FieldAction::Complete, location: None, reason: String::new() }).unwrap();
     let view = s.open_job(id).unwrap();
+    // The screens read the job's cached copy: with lines, signature, report and completion it
+    // decodes and says what the documents say.
+    assert_eq!(s.cached_view(id).unwrap().as_ref(), Some(&s.open_job_from_documents(id).unwrap()));
     let html = render(job, JobP { data: data(view.clone(), None), lang: Lang::En });
     assert_eq!(step_of(&html), "completion_signature");
     let start = html.find("data-testid=\"report-content\"").expect("the report is shown once complete");
