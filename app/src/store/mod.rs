@@ -98,14 +98,12 @@ pub struct Store {
     identity: Option<FieldActor>,
 }
 
-/// WAL on a phone or PC. In the browser the file lives in OPFS through a VFS without shared
-/// memory, where WAL is impossible: a rollback journal, synced on commit, keeps the same promise
-/// (a committed action survives a killed tab). TRUNCATE keeps the journal's file between
-/// transactions (creating and deleting it costs each commit a round of OPFS calls).
-#[cfg(not(target_arch = "wasm32"))]
+/// WAL everywhere: a commit appends its pages to the log and syncs once, where a rollback
+/// journal syncs the journal and then the database. In the browser the file lives in OPFS
+/// through a VFS without shared memory, so the one connection takes the file in exclusive
+/// locking mode first, which keeps WAL's index in its own memory (the pool's files are held by
+/// one tab anyway).
 const JOURNAL_MODE: &str = "WAL";
-#[cfg(target_arch = "wasm32")]
-const JOURNAL_MODE: &str = "TRUNCATE";
 
 impl Store {
     /// Opens (creating if missing) the store at `path`, encrypted with the key kept beside it
@@ -149,6 +147,10 @@ impl Store {
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
+        // In the browser, before anything reads the file: a file in WAL mode can only be read
+        // without shared memory once the connection holds it exclusively (see `JOURNAL_MODE`).
+        #[cfg(target_arch = "wasm32")]
+        conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
         if let Some(key) = key {
             // Before anything reads the file. A raw key: no key derivation at every start.
             conn.execute_batch(&format!("PRAGMA key = \"{}\";", key.pragma()))?;
@@ -173,7 +175,13 @@ impl Store {
         if let rusqlite_migration::SchemaVersion::Outside(_) = migrations.current_version(&conn)? {
             return Err(StoreError::NewerSchema { found: version });
         }
-        conn.pragma_update(None, "journal_mode", JOURNAL_MODE).map_err(corrupt)?;
+        let mode: String = conn.pragma_update_and_check(None, "journal_mode", JOURNAL_MODE, |r| r.get(0)).map_err(corrupt)?;
+        if !mode.eq_ignore_ascii_case(JOURNAL_MODE) {
+            return Err(StoreError::Corrupt {
+                path: shown.clone(),
+                detail: format!("the store cannot use {JOURNAL_MODE} (it is in {mode} mode)"),
+            });
+        }
         // FULL: a committed edit survives power loss too, not just an app crash.
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", true)?;

@@ -25,8 +25,7 @@ pub const VIEW_FORMAT: &str = concat!(env!("CARGO_PKG_VERSION"), "/1");
 
 /// Drops the copies written by another build (called on open, after migrations).
 pub(super) fn check_format(conn: &Connection) -> Result<()> {
-    let stored: Option<String> =
-        conn.query_row("SELECT value FROM meta WHERE key = 'view_format'", [], |r| r.get(0)).optional()?;
+    let stored: Option<String> = conn.query_row("SELECT value FROM meta WHERE key = 'view_format'", [], |r| r.get(0)).optional()?;
     if stored.as_deref() != Some(VIEW_FORMAT) {
         let tx = conn.unchecked_transaction()?;
         tx.execute("DELETE FROM job_views", [])?;

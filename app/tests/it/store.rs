@@ -179,7 +179,11 @@ fn photos_and_their_blobs_commit_together_and_wait_for_upload() {
     store.set_blob_uploaded(&p.blob, photo.jpeg.len() as u64).unwrap();
     assert_eq!(store.blob_state(&p.blob).unwrap(), Some(BlobState::Uploaded));
     assert_eq!(store.pending_blobs().unwrap().len(), 1, "only the thumbnail is left");
-    assert_eq!(store.cached_view(job).unwrap().as_ref(), Some(&store.open_job_from_documents(job).unwrap()), "the photo in the cached copy");
+    assert_eq!(
+        store.cached_view(job).unwrap().as_ref(),
+        Some(&store.open_job_from_documents(job).unwrap()),
+        "the photo in the cached copy"
+    );
 }
 
 #[test]
