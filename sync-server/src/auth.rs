@@ -5,10 +5,10 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use shared::{DeviceId, TechnicianId};
 
 use crate::AppState;
 use crate::error::AppError;
+use crate::store::DeviceIdentity;
 
 /// A fresh secret: `prefix` + 64 hex digits.
 pub fn new_token(prefix: &str) -> String {
@@ -35,13 +35,16 @@ pub(crate) fn bearer(headers: &axum::http::HeaderMap) -> Result<&str, AppError> 
     value.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty()).ok_or(AppError::NoToken)
 }
 
-/// A request from a paired, unrevoked device.
+/// A request from a paired, unrevoked device: the store's [`DeviceIdentity`], which only this
+/// extractor makes from a request.
 #[derive(Clone, Debug)]
-pub struct DeviceAuth {
-    pub device: DeviceId,
-    pub technician: TechnicianId,
-    /// The technician's name: the author the device's notes must carry.
-    pub technician_name: String,
+pub struct DeviceAuth(pub DeviceIdentity);
+
+impl std::ops::Deref for DeviceAuth {
+    type Target = DeviceIdentity;
+    fn deref(&self) -> &DeviceIdentity {
+        &self.0
+    }
 }
 
 impl FromRequestParts<AppState> for DeviceAuth {
@@ -53,6 +56,6 @@ impl FromRequestParts<AppState> for DeviceAuth {
         if state.device_limiter.check_key(&who.device).is_err() {
             return Err(AppError::RateLimited);
         }
-        Ok(who)
+        Ok(DeviceAuth(who))
     }
 }

@@ -471,8 +471,8 @@ pub async fn update(
     edit(&state, &who, &id, DispatchEdit::Update { fields: Box::new(b.fields) }).await
 }
 
-/// Largest page of a job list.
-pub const PAGE_MAX: usize = 500;
+/// Largest page of a job list (the store's limit, which every list is bounded by).
+pub use crate::store::PAGE_MAX;
 
 pub mod accounts;
 pub mod erasure;

@@ -17,7 +17,18 @@ use shared::{DeviceId, JobId, TechnicianId, Timestamp};
 pub use accounts::{AccountStore, AuditStore};
 pub use sqlite::SqliteStore;
 
-use crate::auth::DeviceAuth;
+/// Largest page any list read returns: a request can never make the store read more.
+pub const PAGE_MAX: usize = 500;
+
+/// A paired, unrevoked device as the store knows it (the http layer's `auth::DeviceAuth` wraps
+/// it once the device's token checked out).
+#[derive(Clone, Debug)]
+pub struct DeviceIdentity {
+    pub device: DeviceId,
+    pub technician: TechnicianId,
+    /// The technician's name: the author the device's notes must carry.
+    pub technician_name: String,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -253,7 +264,7 @@ pub trait Store: Send + Sync + 'static {
     async fn health(&self) -> Result<()>;
 
     // --- auth ---
-    async fn device_by_token(&self, token_hash: &str) -> Result<Option<DeviceAuth>>;
+    async fn device_by_token(&self, token_hash: &str) -> Result<Option<DeviceIdentity>>;
     async fn put_technician(&self, t: &Technician) -> Result<()>;
     async fn technician(&self, id: TechnicianId) -> Result<Option<Technician>>;
     async fn technicians(&self) -> Result<Vec<Technician>>;

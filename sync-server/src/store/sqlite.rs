@@ -14,10 +14,9 @@ use shared::wire::Digest;
 use shared::{DeviceId, JobId, TechnicianId, Timestamp};
 
 use super::{
-    DeviceRecord, EventReceipt, JobFacts, JobIndex, JobQuery, JobWrite, KpiRow, NewDevice, Redeemed, ReferenceVersion, Result, Store,
-    StoreError, Technician,
+    DeviceIdentity, DeviceRecord, EventReceipt, JobFacts, JobIndex, JobQuery, JobWrite, KpiRow, NewDevice, Redeemed, ReferenceVersion,
+    Result, Store, StoreError, Technician,
 };
-use crate::auth::DeviceAuth;
 
 /// Chunks kept per document before they are folded into a new snapshot.
 const CHUNKS_MAX: i64 = 64;
@@ -455,7 +454,7 @@ impl Store for SqliteStore {
         self.call(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?)).await
     }
 
-    async fn device_by_token(&self, token_hash: &str) -> Result<Option<DeviceAuth>> {
+    async fn device_by_token(&self, token_hash: &str) -> Result<Option<DeviceIdentity>> {
         let h = token_hash.to_owned();
         self.call(move |c| {
             let row: Option<(String, String, String)> = c
@@ -466,7 +465,7 @@ impl Store for SqliteStore {
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()?;
-            Ok(row.and_then(|(d, t, name)| Some(DeviceAuth { device: d.parse().ok()?, technician: t.parse().ok()?, technician_name: name })))
+            Ok(row.and_then(|(d, t, name)| Some(DeviceIdentity { device: d.parse().ok()?, technician: t.parse().ok()?, technician_name: name })))
         })
         .await
     }
@@ -912,7 +911,7 @@ impl Store for SqliteStore {
             if q.overdue {
                 arg(&mut sql, " AND resolve_by < ? AND status NOT IN ('completed', 'closed', 'cancelled')", Box::new(now.0));
             }
-            let limit = q.limit.unwrap_or(50).min(crate::admin::PAGE_MAX) as i64;
+            let limit = q.limit.unwrap_or(50).min(super::PAGE_MAX) as i64;
             arg(&mut sql, " ORDER BY appt_start IS NULL, appt_start, job_id LIMIT ?", Box::new(limit));
             arg(&mut sql, " OFFSET ?", Box::new(q.offset.unwrap_or(0) as i64));
             let mut stmt = c.prepare_cached(&sql)?;
