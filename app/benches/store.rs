@@ -78,6 +78,14 @@ fn bench(c: &mut Criterion) {
             store.apply_edit(job, FieldEdit::SetReport { report }).unwrap()
         })
     });
+    // The smallest commit (one row of `meta`): what any committed action costs at least.
+    let mut m = 0u64;
+    c.bench_function("commit_one_row_5000", |b| {
+        b.iter(|| {
+            m += 1;
+            store.set_meta("bench", &m.to_string()).unwrap()
+        })
+    });
     println!("after edits: {} bytes per job", store.size_bytes().unwrap() / JOBS as u64);
     drop(store);
 

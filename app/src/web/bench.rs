@@ -51,6 +51,8 @@ pub async fn run(jobs: usize) -> Result<String, UiError> {
         let report = Report { cause: format!("drain pump impeller seized #{i}"), method: "replaced pump".into(), warranty_days: 90 };
         Ok(store.apply_edit(open[i as usize % open.len()], FieldEdit::SetReport { report }).map(drop)?)
     })?;
+    // The smallest commit (one row of `meta`): what any committed action costs at least.
+    let commit_one_row_ms = mean_ms(100, |i| Ok(store.set_meta("bench", &i.to_string())?))?;
     // The same edits with SQLite syncing less often (NORMAL): what FULL's extra flush costs here.
     store.set_synchronous_for_bench("NORMAL")?;
     let edit_committed_normal_ms = mean_ms(100, |i| {
@@ -73,6 +75,7 @@ pub async fn run(jobs: usize) -> Result<String, UiError> {
         "open_job_from_documents_ms": open_job_documents_ms,
         "open_job_hot_ms": open_job_hot_ms,
         "edit_committed_ms": edit_committed_ms,
+        "commit_one_row_ms": commit_one_row_ms,
         "edit_committed_normal_sync_ms": edit_committed_normal_ms,
         "tap_to_load_job_ms": tap_to_load_job_ms,
     })
