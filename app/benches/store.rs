@@ -1,5 +1,6 @@
 //! Local store at realistic size: 5,000 jobs (months of history plus today's work).
-//! Reports list today, open one job, one committed edit, and bytes per job; then the same reads
+//! Reports list today, open one job (from its cached copy and from its documents), one committed
+//! edit, the smallest commit, and bytes per job; then the same reads
 //! and edit on an unencrypted store (`*_unencrypted`), which is what encryption costs.
 
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -6,7 +6,109 @@ use serde::{Deserialize, Serialize};
 use shared::{DispatcherId, Timestamp};
 
 use super::Result;
-use crate::accounts::{Account, Actor, ApiToken, Role};
+
+/// What an account (or one of its tokens) may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Viewer,
+    Dispatcher,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Dispatcher => "dispatcher",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A role name that is none of `viewer`, `dispatcher`, `admin`.
+#[derive(Debug, thiserror::Error)]
+#[error("no role {0:?} (viewer, dispatcher or admin)")]
+pub struct UnknownRole(pub String);
+
+impl std::str::FromStr for Role {
+    type Err = UnknownRole;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "viewer" => Ok(Role::Viewer),
+            "dispatcher" => Ok(Role::Dispatcher),
+            "admin" => Ok(Role::Admin),
+            other => Err(UnknownRole(other.to_owned())),
+        }
+    }
+}
+
+/// How a request proved who it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Via {
+    /// An API token (its id, never its secret).
+    Token { token_id: String },
+    /// A browser session (after a login with the password).
+    Session,
+    /// The server's own command line (`onsite-server user ...`).
+    Cli,
+}
+
+impl Via {
+    /// The short form kept in the audit log.
+    pub fn label(&self) -> String {
+        match self {
+            Via::Token { token_id } => format!("token:{token_id}"),
+            Via::Session => "session".into(),
+            Via::Cli => "cli".into(),
+        }
+    }
+}
+
+/// Who made a request to the dispatcher endpoint, with the role in force for it: the lower of the
+/// account's role and its token's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    pub account: DispatcherId,
+    pub login: String,
+    pub name: String,
+    pub role: Role,
+    pub via: Via,
+}
+
+/// An account as shown to admins (never its password hash).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Account {
+    pub id: DispatcherId,
+    pub login: String,
+    pub name: String,
+    pub role: Role,
+    /// Whether a password is set (accounts for integrations may have tokens only).
+    pub has_password: bool,
+    pub created_at: shared::Timestamp,
+    pub disabled_at: Option<shared::Timestamp>,
+}
+
+/// An API token as listed (never its secret).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ApiToken {
+    pub id: String,
+    pub account_id: DispatcherId,
+    pub name: String,
+    pub role: Role,
+    pub created_at: shared::Timestamp,
+    pub expires_at: Option<shared::Timestamp>,
+    pub last_used_at: Option<shared::Timestamp>,
+    pub revoked_at: Option<shared::Timestamp>,
+}
 
 #[derive(Clone, Debug)]
 pub struct NewAccount {

@@ -4,11 +4,11 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use shared::{DispatcherId, Timestamp};
 
+use super::accounts::{Account, Actor, ApiToken, Role, Via};
 use super::accounts::{
     AccountPatch, AccountStore, AuditEntry, AuditQuery, AuditStore, Idempotency, NewAccount, NewAuditEntry, NewToken, StoredResponse,
 };
 use super::{Result, SqliteStore, StoreError};
-use crate::accounts::{Account, Actor, ApiToken, Role, Via};
 
 /// A request holding an idempotency key longer than this has died (no admin request runs a minute).
 const IN_FLIGHT_MS_MAX: i64 = 60_000;
@@ -18,8 +18,7 @@ const TOKEN_COLUMNS: &str = "id, account_id, name, role, created_at, expires_at,
 
 fn role_of(r: &Row<'_>, i: usize) -> rusqlite::Result<Role> {
     let s: String = r.get(i)?;
-    s.parse()
-        .map_err(|e: crate::accounts::AccountError| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into()))
+    s.parse().map_err(|e: super::accounts::UnknownRole| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into()))
 }
 
 fn id_of(r: &Row<'_>, i: usize) -> rusqlite::Result<DispatcherId> {
