@@ -1,7 +1,7 @@
 //! Local store at realistic size: 5,000 jobs (months of history plus today's work).
 //! Reports list today, open one job (from its cached copy and from its documents), one committed
-//! edit, the smallest commit, and bytes per job; then the same reads
-//! and edit on an unencrypted store (`*_unencrypted`), which is what encryption costs.
+//! edit, the smallest commit and one of ten pages, and bytes per job; then the same reads and
+//! edit on an unencrypted store (`*_unencrypted`), which is what encryption costs.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use dioxus::prelude::*;
@@ -85,6 +85,14 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             m += 1;
             store.set_meta("bench", &m.to_string()).unwrap()
+        })
+    });
+    // A commit of ten pages (a 40 KB value): what each further page written costs.
+    let big = "x".repeat(40_000);
+    c.bench_function("commit_ten_pages_5000", |b| {
+        b.iter(|| {
+            m += 1;
+            store.set_meta("bench-big", &format!("{m}{big}")).unwrap()
         })
     });
     println!("after edits: {} bytes per job", store.size_bytes().unwrap() / JOBS as u64);

@@ -53,6 +53,9 @@ pub async fn run(jobs: usize) -> Result<String, UiError> {
     })?;
     // The smallest commit (one row of `meta`): what any committed action costs at least.
     let commit_one_row_ms = mean_ms(100, |i| Ok(store.set_meta("bench", &i.to_string())?))?;
+    // A commit of ten pages (a 40 KB value): what each further page written costs.
+    let big = "x".repeat(40_000);
+    let commit_ten_pages_ms = mean_ms(50, |i| Ok(store.set_meta("bench-big", &format!("{i}{big}"))?))?;
     // The same edits with SQLite syncing less often (NORMAL): what FULL's extra flush costs here.
     store.set_synchronous_for_bench("NORMAL")?;
     let edit_committed_normal_ms = mean_ms(100, |i| {
@@ -76,6 +79,7 @@ pub async fn run(jobs: usize) -> Result<String, UiError> {
         "open_job_hot_ms": open_job_hot_ms,
         "edit_committed_ms": edit_committed_ms,
         "commit_one_row_ms": commit_one_row_ms,
+        "commit_ten_pages_ms": commit_ten_pages_ms,
         "edit_committed_normal_sync_ms": edit_committed_normal_ms,
         "tap_to_load_job_ms": tap_to_load_job_ms,
     })
