@@ -75,7 +75,7 @@ pub async fn seed(state: &AppState, dispatcher_token: &str) -> anyhow::Result<De
     }
     for id in ids.values() {
         let stock: serde_json::Value = serde_json::from_str(VAN_STOCK)?;
-        state.store.publish_reference(&crate::admin::reference::van_stock_kind(*id), stock.to_string(), None).await?;
+        state.store.publish_reference(&crate::reference::van_stock_kind(*id), stock.to_string(), None).await?;
     }
     let today = Timestamp::now().start_of_local_day(DEMO_UTC_OFFSET_MIN);
     for demo in &jobs {

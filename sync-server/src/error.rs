@@ -6,6 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use shared::wire::http::{ErrorCode, ErrorEnvelope};
 
+use crate::blobs::BlobError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("missing or malformed Authorization header (expected `Bearer <token>`)")]
@@ -111,3 +113,13 @@ impl From<crate::store::StoreError> for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// A blob store's refusal as the API answers it.
+pub(crate) fn blob_error(e: BlobError) -> AppError {
+    match e {
+        BlobError::WrongOffset { .. } => AppError::Conflict(e.to_string()),
+        BlobError::TooLarge(_) | BlobError::PastEnd { .. } => AppError::TooLarge(e.to_string()),
+        BlobError::HashMismatch(_) => AppError::Unprocessable(e.to_string()),
+        BlobError::Io(io) => AppError::Internal(io.into()),
+    }
+}

@@ -158,19 +158,7 @@ fn conventions(path: &str, method: HttpMethod, op: &mut Operation) {
     }
 }
 
-/// A body of raw bytes (photos, the phone's sync messages).
-pub struct Binary;
-
-impl utoipa::PartialSchema for Binary {
-    fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(utoipa::openapi::schema::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Binary)))
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for Binary {}
+pub use crate::body::Binary;
 
 /// `GET /openapi.json`.
 pub async fn spec(axum::extract::State(spec): axum::extract::State<bytes::Bytes>) -> Response {

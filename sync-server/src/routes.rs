@@ -1,8 +1,8 @@
 //! HTTP handlers: thin; the work is in `sync`, `jobs` and the stores.
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, JsonRejection};
-use axum::extract::{FromRequest, Path, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shared::wire::http::{
@@ -15,63 +15,11 @@ use shared::{BlobHash, DeviceId, JobId, Timestamp};
 use crate::AppState;
 use crate::auth::{DeviceAuth, hash_secret, new_token};
 use crate::blobs::{BlobError, BlobStatus};
+use crate::body::{AppJson, bytes_rejection};
+use crate::error::blob_error;
 use crate::error::{AppError, AppResult};
 use crate::staff::ViewerAuth;
 use crate::store::{NewDevice, Redeemed};
-
-/// `Json` whose rejections are [`AppError`]s (a JSON error body with a code, like every error).
-///
-/// A number is read by its value, as JSON Schema does: `2.0` is the integer 2 (some clients
-/// write every number as a float). The error names the field that was wrong.
-pub struct AppJson<T>(pub T);
-
-impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for AppJson<T> {
-    type Rejection = AppError;
-
-    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, AppError> {
-        let axum::Json(mut value) = axum::Json::<serde_json::Value>::from_request(req, state).await?;
-        integral_floats_to_integers(&mut value);
-        serde_path_to_error::deserialize(value).map(AppJson).map_err(|e| {
-            let at = e.path().to_string();
-            let at = if at == "." { String::new() } else { format!("{at}: ") };
-            AppError::BadRequest(format!("{at}{}", e.into_inner()))
-        })
-    }
-}
-
-fn integral_floats_to_integers(v: &mut serde_json::Value) {
-    match v {
-        serde_json::Value::Number(n) if n.is_f64() => {
-            let f = n.as_f64().unwrap_or(f64::NAN);
-            // Exactly representable integers only (|f| < 2^53).
-            if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
-                *v = serde_json::Value::from(f as i64);
-            }
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_floats_to_integers),
-        serde_json::Value::Object(fields) => fields.values_mut().for_each(integral_floats_to_integers),
-        _ => {}
-    }
-}
-
-impl<T: serde::Serialize> IntoResponse for AppJson<T> {
-    fn into_response(self) -> Response {
-        axum::Json(self.0).into_response()
-    }
-}
-
-impl From<JsonRejection> for AppError {
-    fn from(r: JsonRejection) -> Self {
-        match r {
-            JsonRejection::BytesRejection(b) => bytes_rejection(b),
-            other => AppError::BadRequest(other.body_text()),
-        }
-    }
-}
-
-fn bytes_rejection(r: BytesRejection) -> AppError {
-    if r.status() == StatusCode::PAYLOAD_TOO_LARGE { AppError::TooLarge(r.body_text()) } else { AppError::BadRequest(r.body_text()) }
-}
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct Health {
@@ -101,8 +49,8 @@ pub async fn health(State(state): State<AppState>) -> AppResult<AppJson<Health>>
 /// One sync round: the phone's Automerge changes up, the server's down (postcard, see
 /// `shared::wire`; at most 8 MB each way).
 #[utoipa::path(post, path = "/v1/sync", tag = "device",
-    request_body(content = crate::openapi::Binary, content_type = "application/vnd.onsite.sync", description = "a postcard SyncRequest"),
-    responses((status = 200, description = "a postcard SyncResponse", content_type = "application/vnd.onsite.sync", body = crate::openapi::Binary)))]
+    request_body(content = crate::body::Binary, content_type = "application/vnd.onsite.sync", description = "a postcard SyncRequest"),
+    responses((status = 200, description = "a postcard SyncResponse", content_type = "application/vnd.onsite.sync", body = crate::body::Binary)))]
 pub async fn sync(State(state): State<AppState>, who: DeviceAuth, body: Result<Bytes, BytesRejection>) -> AppResult<Response> {
     let _slot = state.presence.round_slot(who.device).ok_or(AppError::RateLimited)?;
     let body = body.map_err(bytes_rejection)?;
@@ -179,15 +127,6 @@ fn offset_headers(status: BlobStatus) -> HeaderMap {
     m
 }
 
-pub(crate) fn blob_error(e: BlobError) -> AppError {
-    match e {
-        BlobError::WrongOffset { .. } => AppError::Conflict(e.to_string()),
-        BlobError::TooLarge(_) | BlobError::PastEnd { .. } => AppError::TooLarge(e.to_string()),
-        BlobError::HashMismatch(_) => AppError::Unprocessable(e.to_string()),
-        BlobError::Io(io) => AppError::Internal(io.into()),
-    }
-}
-
 /// Headers for a blob the server holds, but not through this job: the uploader proves it has the
 /// bytes ([`PROOF_HEADER`]) instead of sending them again.
 fn proof_required(size: u64) -> HeaderMap {
@@ -221,7 +160,7 @@ pub async fn blob_head(
 /// empty body with `OnSite-Blob-Proof`) prove possession of a blob the server already holds.
 #[utoipa::path(patch, path = "/v1/blobs/{hash}", tag = "device",
     params(("hash" = BlobHash, Path, description = "the BLAKE3 hash of the bytes"), ("OnSite-Job" = JobId, Header, description = "the job the photo belongs to"), ("Upload-Offset" = u64, Header, description = "where these bytes start"), ("Upload-Length" = u64, Header, description = "the whole blob's size")),
-    request_body(content = crate::openapi::Binary, content_type = "application/offset+octet-stream"),
+    request_body(content = crate::body::Binary, content_type = "application/offset+octet-stream"),
     responses((status = 201, description = "the blob is complete for this job"), (status = 204, description = "appended; more to come"),
         (status = 409, description = "a wrong offset (resume from `Upload-Offset`), or a proof of possession is required", body = shared::wire::http::ErrorEnvelope)))]
 pub async fn blob_patch(
@@ -306,7 +245,7 @@ async fn blob_bytes(state: &AppState, h: &BlobHash) -> AppResult<Response> {
 /// A photo named by a job currently assigned to the device's technician (a former assignee
 /// keeps what it has, and is sent nothing new).
 #[utoipa::path(get, path = "/v1/blobs/{hash}", tag = "device", params(("hash" = BlobHash, Path, description = "the BLAKE3 hash of the bytes")),
-    responses((status = 200, description = "the bytes", content_type = "application/octet-stream", body = crate::openapi::Binary)))]
+    responses((status = 200, description = "the bytes", content_type = "application/octet-stream", body = crate::body::Binary)))]
 pub async fn blob_get(State(state): State<AppState>, who: DeviceAuth, Path(hash): Path<String>) -> AppResult<Response> {
     let h = parse_hash(&hash)?;
     let mut allowed = false;
@@ -354,7 +293,7 @@ pub async fn job_history(State(state): State<AppState>, who: DeviceAuth, Path(id
 
 /// A photo or thumbnail of a job (links are in the job's `photo_links`).
 #[utoipa::path(get, path = "/admin/v1/blobs/{hash}", tag = "jobs", params(("hash" = BlobHash, Path, description = "the BLAKE3 hash of the bytes")),
-    responses((status = 200, description = "the bytes", content_type = "application/octet-stream", body = crate::openapi::Binary)))]
+    responses((status = 200, description = "the bytes", content_type = "application/octet-stream", body = crate::body::Binary)))]
 pub async fn admin_blob_get(State(state): State<AppState>, _who: ViewerAuth, Path(hash): Path<String>) -> AppResult<Response> {
     blob_bytes(&state, &parse_hash(&hash)?).await
 }

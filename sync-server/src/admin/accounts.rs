@@ -14,10 +14,10 @@ use crate::AppState;
 use crate::accounts::{Account, AccountError, ApiToken, Role, check_login, check_name, decoy_hash, hash_password, verify_password};
 use crate::audit::AuditDetail;
 use crate::auth::{hash_secret, new_token};
+use crate::body::AppJson;
 use crate::client::ClientAddr;
 use crate::error::{AppError, AppResult};
 use crate::idempotency::SecretAnswer;
-use crate::routes::AppJson;
 use crate::staff::{AdminAuth, SESSION_COOKIE, SESSION_HOURS, TOKEN_PREFIX, ViewerAuth, session_cookie};
 use crate::store::accounts::{AccountPatch, AuditEntry, AuditQuery, NewAccount, NewAuditEntry, NewToken};
 

@@ -6,9 +6,9 @@ use shared::JobId;
 
 use crate::AppState;
 use crate::audit::AuditDetail;
+use crate::body::AppJson;
 use crate::erasure::{Erased, erase_jobs, jobs_of_customer_of};
 use crate::error::{AppError, AppResult};
-use crate::routes::AppJson;
 use crate::staff::AdminAuth;
 
 /// Whose data to erase: the customer of `job` from all their jobs (found by phone number), or

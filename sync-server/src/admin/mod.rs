@@ -15,8 +15,8 @@ use shared::{DeviceId, JobId, TechnicianId, Timestamp};
 use crate::AppState;
 use crate::audit::AuditDetail;
 use crate::auth::{hash_secret, new_pairing_code};
+use crate::body::AppJson;
 use crate::error::{AppError, AppResult};
-use crate::routes::AppJson;
 use crate::staff::{AdminAuth, DispatcherAuth, ViewerAuth};
 use crate::store::Technician;
 
@@ -544,7 +544,7 @@ pub async fn get_technician(State(state): State<AppState>, _who: ViewerAuth, Pat
     Ok(AppJson(TechnicianView {
         last_check_in: state.store.location(t.id).await?.map(|(position, at)| LastSeen { position, at }),
         open_jobs: open,
-        van_stock_version: state.store.reference(&reference::van_stock_kind(t.id), None).await?.map(|(v, _)| v),
+        van_stock_version: state.store.reference(&crate::reference::van_stock_kind(t.id), None).await?.map(|(v, _)| v),
         technician: t,
     }))
 }

@@ -14,8 +14,9 @@ use shared::{BlobHash, ItemId, Timestamp};
 
 use super::parse_job;
 use crate::AppState;
+use crate::body::AppJson;
+use crate::error::blob_error;
 use crate::error::{AppError, AppResult};
-use crate::routes::{AppJson, blob_error};
 use crate::staff::DispatcherAuth;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -40,7 +41,7 @@ pub struct CustomerPhotoAdded {
 /// 40 MB; it is stored upright, at most 1600 px, without EXIF, with a thumbnail.
 #[utoipa::path(post, path = "/admin/v1/jobs/{id}/customer-photos", tag = "jobs",
     params(("id" = shared::JobId, Path, description = "the job"), PhotoQuery),
-    request_body(content = crate::openapi::Binary, content_type = "image/*", description = "the image's bytes"),
+    request_body(content = crate::body::Binary, content_type = "image/*", description = "the image's bytes"),
     responses((status = 200, body = CustomerPhotoAdded)))]
 pub async fn add_customer_photo(
     State(state): State<AppState>,

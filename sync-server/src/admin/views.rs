@@ -21,11 +21,11 @@ use shared::signature::Strokes;
 use shared::{JobId, TechnicianId, Timestamp};
 
 use crate::AppState;
+use crate::body::AppJson;
 use crate::error::{AppError, AppResult};
 use crate::jobs::SELF_SERVICE_PREFIX;
 use crate::kpi::{self, Kpis};
 use crate::ranking::{Candidate, JobNeeds, Suggestion, rank};
-use crate::routes::AppJson;
 use crate::staff::{DispatcherAuth, ViewerAuth};
 use crate::store::{JobIndex, JobQuery};
 

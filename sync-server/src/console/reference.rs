@@ -7,7 +7,7 @@ use shared::i18n::Lang;
 
 use super::Console;
 use super::job_panel::OFFICE_OFFSET_MIN;
-use crate::admin::reference::{KINDS, publish_kind};
+use crate::reference::{KINDS, publish_kind};
 use crate::store::ReferenceVersion;
 
 fn kind_label(l: Lang, kind: &str) -> &'static str {

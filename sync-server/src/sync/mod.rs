@@ -196,7 +196,7 @@ pub async fn round(state: &AppState, who: &DeviceAuth, req: SyncRequest) -> AppR
     // Told from now on; a round counts once the device was told (its earlier work is not
     // counted: it did it before it knew).
     state.store.note_former(who.device, who.technician, resp.revoked.clone(), delivered_former, Timestamp::now()).await?;
-    resp.reference = crate::admin::reference::update_for(state, who.technician, req.reference).await?;
+    resp.reference = crate::reference::update_for(state, who.technician, req.reference).await?;
     state.store.put_sync_states(who.device, states).await?;
     Ok(resp)
 }
