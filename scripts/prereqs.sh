@@ -85,6 +85,19 @@ ensure_web_build() {
   fi
 }
 
+# An S3-compatible server for the blob tests (moto's), pinned, in a virtualenv of its own.
+MOTO_VERSION=5.2.1
+MOTO_VENV=${MOTO_VENV:-target/moto-venv}
+export MOTO_SERVER="$PWD/$MOTO_VENV/bin/moto_server"
+ensure_moto() {
+  ensure_apt python3-venv
+  if [ "$("$MOTO_VENV/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null)" != "$MOTO_VERSION" ] || [ ! -x "$MOTO_SERVER" ]; then
+    echo "==> installing moto[server] $MOTO_VERSION (PyPI) into $MOTO_VENV"
+    python3 -m venv "$MOTO_VENV"
+    "$MOTO_VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+  fi
+}
+
 # The API fuzzer (scripts/schemathesis.sh), pinned, in a virtualenv of its own under target/.
 SCHEMATHESIS_VERSION=4.32.5
 SCHEMATHESIS_VENV=${SCHEMATHESIS_VENV:-target/schemathesis-venv}

@@ -7,6 +7,7 @@ ensure_rust
 ensure_browser_test
 ensure_web_build
 ensure_schemathesis
+ensure_moto
 echo "==> formatting and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked --features app/liveview -- -D warnings
@@ -17,5 +18,7 @@ echo "==> the web app (its browser test runs below)"
 scripts/build-web.sh
 echo "==> tests"
 cargo test --workspace --locked "$@"
+echo "==> the end-to-end suite again, blobs in an S3-compatible server"
+scripts/e2e-s3.sh
 echo "==> the API against its own description (schemathesis)"
 scripts/schemathesis.sh

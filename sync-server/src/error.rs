@@ -120,6 +120,6 @@ pub(crate) fn blob_error(e: BlobError) -> AppError {
         BlobError::WrongOffset { .. } => AppError::Conflict(e.to_string()),
         BlobError::TooLarge(_) | BlobError::PastEnd { .. } => AppError::TooLarge(e.to_string()),
         BlobError::HashMismatch(_) => AppError::Unprocessable(e.to_string()),
-        BlobError::Io(io) => AppError::Internal(io.into()),
+        BlobError::Io(_) | BlobError::Backend(_) => AppError::Internal(e.into()),
     }
 }

@@ -24,9 +24,11 @@ pub mod reference;
 pub mod routes;
 pub mod sla;
 pub mod staff;
-pub mod store;
 pub mod sync;
 pub mod web_app;
+
+/// Storage records and traits (their own crate: the server sees backends only through them).
+pub use onsite_store as store;
 
 use std::num::NonZeroU32;
 use std::path::Path;
@@ -48,8 +50,21 @@ use crate::blobs::{BLOB_CHUNK_BYTES_MAX, BlobStore, FsBlobStore};
 use crate::client::ClientLimits;
 use crate::cpu::CpuPool;
 use crate::jobs::JobLocks;
-use crate::store::{AccountStore, AuditStore, SqliteStore, Store};
+use crate::store::{AccountStore, AuditStore, Store};
+use onsite_store_sqlite::SqliteStore;
+
+pub use onsite_blobs_s3::{S3BlobStore, S3Settings};
 use shared::wire::guard::GuardLimits;
+
+/// Where the server keeps blobs (photos, signatures).
+#[derive(Clone, Debug, Default)]
+pub enum BlobBackend {
+    /// Files in the data folder's `blobs/` (one machine).
+    #[default]
+    Files,
+    /// An S3-compatible bucket (what several instances share).
+    S3(S3Settings),
+}
 
 /// Limits a deployment may tune.
 #[derive(Clone, Debug)]
@@ -160,20 +175,35 @@ impl AppState {
 
     /// The embedded deployment: SQLite file and blobs folder under `data_dir`.
     pub fn embedded(data_dir: &Path, limits: &Limits) -> anyhow::Result<Self> {
-        if !data_dir.exists() {
-            std::fs::create_dir_all(data_dir)?;
-            // Customers' data lives here: only the server's own user may read it.
-            #[cfg(unix)]
-            std::fs::set_permissions(data_dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
-        }
-        let store = SqliteStore::open(&data_dir.join("onsite-server.sqlite"))?;
+        let store = open_sqlite(data_dir)?;
         let blobs = FsBlobStore::open(data_dir.join("blobs"))?;
         Ok(Self::new(Arc::new(store), Arc::new(blobs), limits))
+    }
+
+    /// The SQLite file under `data_dir`, blobs where `blobs` says (the bucket is checked now, so
+    /// a wrong endpoint or key stops the start with its reason).
+    pub async fn open(data_dir: &Path, limits: &Limits, blobs: &BlobBackend) -> anyhow::Result<Self> {
+        let blobs: Arc<dyn BlobStore> = match blobs {
+            BlobBackend::Files => return Self::embedded(data_dir, limits),
+            BlobBackend::S3(s3) => Arc::new(S3BlobStore::connect(s3).await?),
+        };
+        Ok(Self::new(Arc::new(open_sqlite(data_dir)?), blobs, limits))
     }
 
     pub fn notify(&self, job: JobId) {
         let _ = self.events.send(job);
     }
+}
+
+/// The database in `data_dir`, which is made (readable by the server's user only) if missing.
+fn open_sqlite(data_dir: &Path) -> anyhow::Result<SqliteStore> {
+    if !data_dir.exists() {
+        std::fs::create_dir_all(data_dir)?;
+        // Customers' data lives here: only the server's own user may read it.
+        #[cfg(unix)]
+        std::fs::set_permissions(data_dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+    }
+    Ok(SqliteStore::open(&data_dir.join("onsite-server.sqlite"))?)
 }
 
 pub fn router(state: AppState) -> Router {

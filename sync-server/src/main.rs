@@ -1,4 +1,5 @@
-//! `onsite-server`: the sync server on its embedded SQLite store.
+//! `onsite-server`: the sync server on its embedded SQLite store, its blobs in the data folder or
+//! an S3-compatible bucket.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -6,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use onsite_server::accounts::Role;
-use onsite_server::{AppState, Limits, demo, serve_router};
+use onsite_server::{AppState, BlobBackend, Limits, S3Settings, demo, serve_router};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -123,6 +124,47 @@ struct Serve {
     /// Folder of the built technician web app (`scripts/build-web.sh`), served at /app/.
     #[arg(long, env = "ONSITE_WEB_APP")]
     web_app: Option<PathBuf>,
+    #[command(flatten)]
+    s3: S3Args,
+}
+
+/// Blobs in an S3-compatible bucket instead of the data folder (what several instances share).
+#[derive(Args)]
+struct S3Args {
+    /// The bucket; blobs stay in the data folder when not given.
+    #[arg(long, env = "ONSITE_S3_BUCKET")]
+    s3_bucket: Option<String>,
+    /// The service, e.g. https://oss-cn-hangzhou.aliyuncs.com or http://127.0.0.1:3900; AWS when absent.
+    #[arg(long, env = "ONSITE_S3_ENDPOINT", requires = "s3_bucket")]
+    s3_endpoint: Option<String>,
+    /// The signing region (us-east-1 when absent).
+    #[arg(long, env = "ONSITE_S3_REGION", requires = "s3_bucket")]
+    s3_region: Option<String>,
+    /// Address the bucket as <bucket>.<endpoint> (Aliyun OSS and Tencent COS need it) rather
+    /// than <endpoint>/<bucket>.
+    #[arg(long, env = "ONSITE_S3_VIRTUAL_HOSTED", requires = "s3_bucket")]
+    s3_virtual_hosted: bool,
+    /// Keys start with this, so one bucket can hold several deployments.
+    #[arg(long, env = "ONSITE_S3_PREFIX", default_value = "", requires = "s3_bucket")]
+    s3_prefix: String,
+}
+
+impl S3Args {
+    /// Keys come from the environment only (ONSITE_S3_ACCESS_KEY_ID and
+    /// ONSITE_S3_SECRET_ACCESS_KEY, or the AWS_* variables), never the command line, where any
+    /// user of the machine could read them.
+    fn backend(&self) -> BlobBackend {
+        let Some(bucket) = &self.s3_bucket else { return BlobBackend::Files };
+        BlobBackend::S3(S3Settings {
+            bucket: bucket.clone(),
+            endpoint: self.s3_endpoint.clone(),
+            region: self.s3_region.clone(),
+            virtual_hosted: self.s3_virtual_hosted,
+            prefix: self.s3_prefix.clone(),
+            access_key_id: std::env::var("ONSITE_S3_ACCESS_KEY_ID").ok(),
+            secret_access_key: std::env::var("ONSITE_S3_SECRET_ACCESS_KEY").ok(),
+        })
+    }
 }
 
 #[tokio::main]
@@ -171,7 +213,11 @@ async fn main() -> anyhow::Result<()> {
         map_tiles: cli.map_tiles.clone(),
         ..Limits::default()
     };
-    let state = AppState::embedded(&data, &limits).with_context(|| format!("opening {}", data.display()))?;
+    let blobs = cli.s3.backend();
+    let state = AppState::open(&data, &limits, &blobs).await.with_context(|| format!("opening {}", data.display()))?;
+    if let BlobBackend::S3(s3) = &blobs {
+        tracing::info!(bucket = %s3.bucket, endpoint = s3.endpoint_label(), prefix = %s3.prefix, "blobs in S3-compatible storage");
+    }
     if cli.demo && fresh {
         let token = onsite_server::auth::new_token(onsite_server::staff::TOKEN_PREFIX);
         let creds = demo::seed(&state, &token).await.context("seeding demo data")?;

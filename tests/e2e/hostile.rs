@@ -307,8 +307,17 @@ async fn a_stuck_upload_restarts_and_one_bad_photo_holds_back_no_other() {
         })
         .collect();
     // The server crashed (or its disk filled) just as the first photo's upload began: an empty
-    // length file is all that is left of it.
-    std::fs::write(w.server.data.join("blobs").join("partial").join(format!("{}.len", photos[0])), "").unwrap();
+    // length file is all that is left of it (in a bucket: a piece under no readable length).
+    match onsite_tests::s3::backend_for(&w.server.data) {
+        onsite_server::BlobBackend::Files => {
+            std::fs::write(w.server.data.join("blobs").join("partial").join(format!("{}.{job}.len", photos[0])), "").unwrap()
+        }
+        onsite_server::BlobBackend::S3(s3) => {
+            use object_store::ObjectStoreExt;
+            let key = format!("{}/partial/{}/{job}/not-a-length/0", s3.prefix, photos[0]);
+            s3.build().unwrap().put(&object_store::path::Path::from(key), b"?".to_vec().into()).await.unwrap();
+        }
+    }
     // The second photo's bytes on the phone were damaged (its hash no longer matches).
     let conn = onsite_app::store::Store::raw_connection(&dev.path).unwrap();
     conn.execute("UPDATE blobs SET bytes = randomblob(length(bytes)) WHERE hash = ?1", [photos[1].as_str()]).unwrap();

@@ -1,6 +1,7 @@
 //! End-to-end: a real server on loopback, real SQLite stores, several devices, real documents.
 
 mod accounts;
+mod blob_backends;
 mod browser;
 mod console;
 mod dispatch;

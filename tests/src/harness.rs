@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 use shared::edit::FieldActor;
 use shared::{JobId, TechnicianId};
 
-/// A sync server on `127.0.0.1`, on its embedded SQLite store in a temporary folder.
+/// A sync server on `127.0.0.1`, on its embedded SQLite store in a temporary folder, its blobs
+/// in that folder or (the test command's S3 pass) a bucket: `crate::s3::backend_for`.
 pub struct Server {
     pub addr: SocketAddr,
     pub data: PathBuf,
@@ -35,7 +36,11 @@ impl Server {
     }
 
     async fn start_serving(data: PathBuf, addr: SocketAddr, limits: &Limits, web_app: Option<&std::path::Path>) -> Self {
-        let state = AppState::embedded(&data, limits).unwrap();
+        let blobs = crate::s3::backend_for(&data);
+        if let onsite_server::BlobBackend::S3(s3) = &blobs {
+            crate::s3::make_bucket(s3.endpoint.as_deref().unwrap_or_default(), &s3.bucket).await;
+        }
+        let state = AppState::open(&data, limits, &blobs).await.unwrap();
         let mut router = onsite_server::router(state.clone());
         if let Some(dir) = web_app {
             router = router.merge(onsite_server::web_app::routes(dir));
@@ -256,7 +261,14 @@ impl ChildServer {
     /// Starts the server binary at `exe` on `addr` over the data folder, and waits until it
     /// answers `/health`.
     pub async fn start(exe: &std::path::Path, data: PathBuf, addr: SocketAddr) -> ChildServer {
-        let child = tokio::process::Command::new(exe)
+        let mut command = tokio::process::Command::new(exe);
+        if let onsite_server::BlobBackend::S3(s3) = crate::s3::backend_for(&data) {
+            command
+                .args(["--s3-bucket", &s3.bucket, "--s3-endpoint", s3.endpoint.as_deref().unwrap_or_default(), "--s3-prefix", &s3.prefix])
+                .env("ONSITE_S3_ACCESS_KEY_ID", "test")
+                .env("ONSITE_S3_SECRET_ACCESS_KEY", "test");
+        }
+        let child = command
             .arg("--listen")
             .arg(addr.to_string())
             .arg("--data")

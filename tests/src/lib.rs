@@ -4,3 +4,4 @@
 
 pub mod harness;
 pub mod proxy;
+pub mod s3;

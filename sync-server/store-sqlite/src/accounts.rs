@@ -4,11 +4,14 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use shared::{DispatcherId, Timestamp};
 
-use super::accounts::{Account, Actor, ApiToken, Role, Via};
-use super::accounts::{
+use onsite_store::accounts::{Account, Actor, ApiToken, Role, Via};
+use onsite_store::accounts::{
     AccountPatch, AccountStore, AuditEntry, AuditQuery, AuditStore, Idempotency, NewAccount, NewAuditEntry, NewToken, StoredResponse,
 };
-use super::{Result, SqliteStore, StoreError};
+use onsite_store::{Result, StoreError};
+
+use crate::SqliteStore;
+use crate::error::DbResult;
 
 /// A request holding an idempotency key longer than this has died (no admin request runs a minute).
 const IN_FLIGHT_MS_MAX: i64 = 60_000;
@@ -18,7 +21,9 @@ const TOKEN_COLUMNS: &str = "id, account_id, name, role, created_at, expires_at,
 
 fn role_of(r: &Row<'_>, i: usize) -> rusqlite::Result<Role> {
     let s: String = r.get(i)?;
-    s.parse().map_err(|e: super::accounts::UnknownRole| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into()))
+    s.parse().map_err(|e: onsite_store::accounts::UnknownRole| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+    })
 }
 
 fn id_of(r: &Row<'_>, i: usize) -> rusqlite::Result<DispatcherId> {
@@ -51,7 +56,7 @@ fn token_row(r: &Row<'_>) -> rusqlite::Result<ApiToken> {
     })
 }
 
-fn account_by_id(c: &Connection, id: &str) -> Result<Option<Account>> {
+fn account_by_id(c: &Connection, id: &str) -> DbResult<Option<Account>> {
     Ok(c.query_row(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?1"), [id], account_row).optional()?)
 }
 
@@ -66,9 +71,9 @@ impl AccountStore for SqliteStore {
                 params![id.to_string(), a.login, a.name, a.role.as_str(), a.password_hash, Timestamp::now().0],
             )?;
             if inserted == 0 {
-                return Err(StoreError::Conflict(format!("the login {} is taken", a.login)));
+                return Err(StoreError::Conflict(format!("the login {} is taken", a.login)).into());
             }
-            account_by_id(c, &id.to_string())?.ok_or_else(|| StoreError::NotFound("the new account".into()))
+            Ok(account_by_id(c, &id.to_string())?.ok_or_else(|| StoreError::NotFound("the new account".into()))?)
         })
         .await
     }
@@ -102,7 +107,7 @@ impl AccountStore for SqliteStore {
             let tx = c.transaction()?;
             let id = id.to_string();
             if account_by_id(&tx, &id)?.is_none() {
-                return Err(StoreError::NotFound(format!("no account {id}")));
+                return Err(StoreError::NotFound(format!("no account {id}")).into());
             }
             if let Some(name) = &patch.name {
                 tx.execute("UPDATE accounts SET name = ?2 WHERE id = ?1", params![id, name])?;
@@ -133,7 +138,7 @@ impl AccountStore for SqliteStore {
             let admins: i64 =
                 tx.query_row("SELECT count(*) FROM accounts WHERE role = 'admin' AND disabled_at IS NULL", [], |r| r.get(0))?;
             if admins == 0 && (patch.role.is_some() || patch.disabled == Some(true)) {
-                return Err(StoreError::Conflict("this is the last admin: make another admin first (这是最后一个管理员)".into()));
+                return Err(StoreError::Conflict("this is the last admin: make another admin first (这是最后一个管理员)".into()).into());
             }
             let account = account_by_id(&tx, &id)?.ok_or_else(|| StoreError::NotFound(format!("no account {id}")))?;
             tx.commit()?;

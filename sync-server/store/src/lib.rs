@@ -1,9 +1,11 @@
-//! Server storage behind one trait, so a Postgres backend can replace the embedded SQLite one
-//! without touching handlers or sync logic (the atuin split).
+//! What the sync server keeps, and the traits every storage backend implements.
+//!
+//! Backends live in their own crates (`onsite-store-sqlite`, …) and depend on this one; the
+//! server depends on the traits, so it cannot reach past them into a backend, and a backend
+//! cannot reach into the server (the compiler enforces the direction, as in atuin's split).
 
 pub mod accounts;
-mod sqlite;
-mod sqlite_accounts;
+pub mod blobs;
 
 use async_trait::async_trait;
 use automerge::AutoCommit;
@@ -15,7 +17,6 @@ use shared::wire::Digest;
 use shared::{DeviceId, JobId, TechnicianId, Timestamp};
 
 pub use accounts::{AccountStore, AuditStore};
-pub use sqlite::SqliteStore;
 
 /// Largest page any list read returns: a request can never make the store read more.
 pub const PAGE_MAX: usize = 500;
@@ -40,14 +41,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("stored document for job {job} is unreadable: {detail}")]
     BadDocument { job: JobId, detail: String },
-    #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("migration: {0}")]
-    Migration(#[from] rusqlite_migration::Error),
-    #[error("stored JSON: {0}")]
-    Json(#[from] serde_json::Error),
-    #[error("storage task failed: {0}")]
-    Task(String),
+    /// The backend failed (its database, its files, its task): the request cannot be served.
+    #[error("storage: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
