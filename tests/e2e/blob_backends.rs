@@ -148,6 +148,16 @@ async fn s3_uploads_recover_from_stray_pieces_and_a_changed_object_is_never_serv
     put(format!("partial/{h}/job-1/not-a-length/x"), b"?".to_vec()).await;
     assert_eq!(s3.status(&h, "job-1").await.unwrap(), BlobStatus::Missing);
     assert!(s3.append(&h, "job-1", 0, total, &b).await.unwrap().published);
+    // A device that sends a blob a few bytes at a time is stopped at PIECES_MAX pieces (what a
+    // status lists and a publish reads stays bounded), and can still finish in one request.
+    let (c, hc, tc) = bytes("drip ", 1_000);
+    for i in 0..onsite_blobs_s3::PIECES_MAX {
+        s3.append(&hc, "job-2", i as u64, tc, &c[i..i + 1]).await.unwrap();
+    }
+    let n = onsite_blobs_s3::PIECES_MAX as u64;
+    assert!(matches!(s3.append(&hc, "job-2", n, tc, &c[n as usize..n as usize + 1]).await, Err(BlobError::TooManyPieces { .. })));
+    assert_eq!(s3.status(&hc, "job-2").await.unwrap(), BlobStatus::Partial { offset: n, total: tc });
+    assert!(s3.append(&hc, "job-2", n, tc, &c[n as usize..]).await.unwrap().published);
     // Someone with the bucket's keys replaces the object: it is never served as the blob.
     put(format!("objects/{}/{h}", &h.as_str()[..2]), b"not the photo".to_vec()).await;
     assert!(matches!(s3.get(&h).await, Err(BlobError::HashMismatch(_))));

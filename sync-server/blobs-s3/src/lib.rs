@@ -27,7 +27,11 @@ use shared::BlobHash;
 
 pub use settings::S3Settings;
 
-/// Blobs in a bucket (or any `object_store` backend: the tests also run it in memory).
+/// Most pieces one upload keeps: the app sends 256 KiB at a time, so a 16 MiB blob takes 64.
+/// A status is then one listing page and a blob at most this many reads, whatever a device sends.
+pub const PIECES_MAX: usize = 64;
+
+/// Blobs in a bucket (or any other `object_store` backend).
 pub struct S3BlobStore {
     store: Arc<dyn ObjectStore>,
     /// Where this deployment's keys start (`""` or ending in `/`).
@@ -201,6 +205,9 @@ impl BlobStore for S3BlobStore {
             return Err(BlobError::PastEnd { total });
         }
         if now < total {
+            if !bytes.is_empty() && pieces.len() >= PIECES_MAX {
+                return Err(BlobError::TooManyPieces { max: PIECES_MAX });
+            }
             if !bytes.is_empty() {
                 self.store.put(&self.piece(h, upload, total, offset), bytes.to_vec().into()).await.map_err(backend)?;
             }
