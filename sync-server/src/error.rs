@@ -118,7 +118,7 @@ pub type AppResult<T> = Result<T, AppError>;
 pub(crate) fn blob_error(e: BlobError) -> AppError {
     match e {
         BlobError::WrongOffset { .. } => AppError::Conflict(e.to_string()),
-        BlobError::TooLarge(_) | BlobError::PastEnd { .. } | BlobError::TooManyPieces { .. } => AppError::TooLarge(e.to_string()),
+        BlobError::TooLarge(_) | BlobError::PastEnd { .. } => AppError::TooLarge(e.to_string()),
         BlobError::HashMismatch(_) => AppError::Unprocessable(e.to_string()),
         BlobError::Io(_) | BlobError::Backend(_) => AppError::Internal(e.into()),
     }

@@ -103,9 +103,11 @@ async fn erasure_deletes_blobs_and_uploads(s: &dyn BlobStore) {
     let (c, hc, tc) = bytes("half sent ", 4_000);
     s.append(&hc, "job-6", 0, tc, &c[..1_000]).await.unwrap();
     s.append(&hc, "job-7", 0, tc, &c[..2_000]).await.unwrap();
+    s.append(&hc, "job-60", 0, tc, &c[..3_000]).await.unwrap();
     assert!(s.discard_uploads_of("job-6").await.unwrap() >= 1);
     assert_eq!(s.status(&hc, "job-6").await.unwrap(), BlobStatus::Missing);
     assert_eq!(s.status(&hc, "job-7").await.unwrap(), BlobStatus::Partial { offset: 2_000, total: tc });
+    assert_eq!(s.status(&hc, "job-60").await.unwrap(), BlobStatus::Partial { offset: 3_000, total: tc }, "a key that starts alike");
 }
 
 #[tokio::test]
@@ -120,6 +122,9 @@ async fn files_and_s3_keep_the_same_blob_contract() {
         let s3 = S3BlobStore::connect(&settings(&moto.endpoint, "contract", prefix)).await.unwrap();
         contract(&s3, &format!("S3 (prefix {prefix:?})")).await;
     }
+    // Settings are logged; their secret is not.
+    let secret = S3Settings { secret_access_key: Some("do-not-log-me".into()), ..settings(&moto.endpoint, "contract", "") };
+    assert!(!format!("{secret:?} {:?}", onsite_server::BlobBackend::S3(secret.clone())).contains("do-not-log-me"));
     // A wrong bucket or endpoint stops the start with its reason, not at the first photo.
     let err = S3BlobStore::connect(&settings(&moto.endpoint, "no-such-bucket", "")).await.err().expect("refused").to_string();
     assert!(err.contains("no-such-bucket"), "{err}");
@@ -143,21 +148,25 @@ async fn s3_uploads_recover_from_stray_pieces_and_a_changed_object_is_never_serv
     s3.append(&h, "job-1", 0, total, &b[..4_000]).await.unwrap();
     // Another instance (or a crash between writes) left a piece that overlaps the first, and a
     // key that is no piece at all: the upload starts over instead of failing forever.
-    put(format!("partial/{h}/job-1/{total}/0000002000"), b[2_000..3_000].to_vec()).await;
+    put(format!("partial/job-1/{h}/{total}/0000002000"), b[2_000..3_000].to_vec()).await;
     assert_eq!(s3.status(&h, "job-1").await.unwrap(), BlobStatus::Missing);
-    put(format!("partial/{h}/job-1/not-a-length/x"), b"?".to_vec()).await;
+    put(format!("partial/job-1/{h}/not-a-length/x"), b"?".to_vec()).await;
     assert_eq!(s3.status(&h, "job-1").await.unwrap(), BlobStatus::Missing);
     assert!(s3.append(&h, "job-1", 0, total, &b).await.unwrap().published);
     // A device that sends a blob a few bytes at a time is stopped at PIECES_MAX pieces (what a
-    // status lists and a publish reads stays bounded), and can still finish in one request.
+    // status lists and a publish reads stays bounded): the upload starts over, as a client that
+    // is told to resume from zero does.
     let (c, hc, tc) = bytes("drip ", 1_000);
     for i in 0..onsite_blobs_s3::PIECES_MAX {
         s3.append(&hc, "job-2", i as u64, tc, &c[i..i + 1]).await.unwrap();
     }
     let n = onsite_blobs_s3::PIECES_MAX as u64;
-    assert!(matches!(s3.append(&hc, "job-2", n, tc, &c[n as usize..n as usize + 1]).await, Err(BlobError::TooManyPieces { .. })));
-    assert_eq!(s3.status(&hc, "job-2").await.unwrap(), BlobStatus::Partial { offset: n, total: tc });
-    assert!(s3.append(&hc, "job-2", n, tc, &c[n as usize..]).await.unwrap().published);
+    match s3.append(&hc, "job-2", n, tc, &c[n as usize..n as usize + 1]).await {
+        Err(BlobError::WrongOffset { expected: 0, .. }) => {}
+        other => panic!("the 65th piece restarts the upload: {other:?}"),
+    }
+    assert_eq!(s3.status(&hc, "job-2").await.unwrap(), BlobStatus::Missing);
+    assert!(s3.append(&hc, "job-2", 0, tc, &c).await.unwrap().published);
     // Someone with the bucket's keys replaces the object: it is never served as the blob.
     put(format!("objects/{}/{h}", &h.as_str()[..2]), b"not the photo".to_vec()).await;
     assert!(matches!(s3.get(&h).await, Err(BlobError::HashMismatch(_))));

@@ -314,7 +314,7 @@ async fn a_stuck_upload_restarts_and_one_bad_photo_holds_back_no_other() {
         }
         onsite_server::BlobBackend::S3(s3) => {
             use object_store::ObjectStoreExt;
-            let key = format!("{}/partial/{}/{job}/not-a-length/0", s3.prefix, photos[0]);
+            let key = format!("{}/partial/{job}/{}/not-a-length/0", s3.prefix, photos[0]);
             s3.build().unwrap().put(&object_store::path::Path::from(key), b"?".to_vec().into()).await.unwrap();
         }
     }

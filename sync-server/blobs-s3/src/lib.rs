@@ -4,8 +4,11 @@
 //!
 //! Layout under the configured prefix:
 //! - `objects/ab/<hash>` — a complete blob, verified against its hash before it was written;
-//! - `partial/<hash>/<upload>/<total>/<offset>` — the pieces of an upload in progress, one object
-//!   per append (the offset zero-padded, so a listing sorts them).
+//! - `partial/<upload>/<hash>/<total>/<offset>` — the pieces of an upload in progress, one object
+//!   per append (the offset zero-padded, so a listing sorts them); by upload key first, so a
+//!   job's unfinished uploads are one prefix to list when it is erased. Pieces of abandoned
+//!   uploads stay until then: a bucket lifecycle rule expiring `<prefix>partial/` after a few days
+//!   is safe (an expired piece only makes its upload start over).
 //!
 //! Nothing here needs a conditional PUT (Aliyun OSS answers 501 to `If-None-Match`) or a
 //! rename: a blob's name is its hash, so two instances publishing the same blob write the same
@@ -87,11 +90,11 @@ impl S3BlobStore {
     /// Where the pieces of one upload live. `upload` is a job id or another key the server makes.
     fn upload_dir(&self, h: &BlobHash, upload: &str) -> Path {
         debug_assert!(upload.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'), "upload key {upload:?}");
-        self.path(&format!("partial/{}/{upload}", h.as_str()))
+        self.path(&format!("partial/{upload}/{}", h.as_str()))
     }
 
     fn piece(&self, h: &BlobHash, upload: &str, total: u64, offset: u64) -> Path {
-        self.path(&format!("partial/{}/{upload}/{total}/{offset:010}", h.as_str()))
+        self.path(&format!("partial/{upload}/{}/{total}/{offset:010}", h.as_str()))
     }
 
     fn lock(&self, h: &BlobHash) -> &tokio::sync::Mutex<()> {
@@ -206,7 +209,11 @@ impl BlobStore for S3BlobStore {
         }
         if now < total {
             if !bytes.is_empty() && pieces.len() >= PIECES_MAX {
-                return Err(BlobError::TooManyPieces { max: PIECES_MAX });
+                // A request carries at most 1 MiB, so "send the rest at once" cannot always be
+                // done: the upload starts over instead, and the client resends from zero.
+                tracing::warn!(blob = %h, pieces = pieces.len(), "upload sent in too many pieces; it restarts from zero");
+                self.discard(pieces).await?;
+                return Err(BlobError::WrongOffset { given: offset, expected: 0 });
             }
             if !bytes.is_empty() {
                 self.store.put(&self.piece(h, upload, total, offset), bytes.to_vec().into()).await.map_err(backend)?;
@@ -216,6 +223,11 @@ impl BlobStore for S3BlobStore {
         // The last bytes: the blob is verified from the pieces plus these (never stored as a
         // piece: a photo sent in one request costs one PUT), then published under its hash.
         let data = self.assemble(&pieces, bytes, total).await?;
+        if data.len() as u64 != total {
+            // A piece changed between the listing and the reads (another instance): start over.
+            self.discard(pieces).await?;
+            return Err(BlobError::WrongOffset { given: offset, expected: 0 });
+        }
         if !h.matches(&data) {
             self.discard(pieces).await?;
             return Err(BlobError::HashMismatch(h.clone()));
@@ -223,7 +235,8 @@ impl BlobStore for S3BlobStore {
         // Acknowledged by the service only once stored durably: a phone told "safe" may delete.
         self.store.put(&self.object(h), data.into()).await.map_err(backend)?;
         if let Err(e) = self.discard(pieces).await {
-            // The blob is safe; leftover pieces are only space, cleaned by the next upload's check.
+            // The blob is safe; leftover pieces are only space, removed with the job's uploads
+            // when it is erased (or by the bucket's lifecycle rule).
             tracing::warn!(blob = %h, error = %e, "published, but an upload piece could not be removed");
         }
         Ok(Appended { status: BlobStatus::Complete { size: total }, published: true })
@@ -261,17 +274,12 @@ impl BlobStore for S3BlobStore {
     }
 
     async fn discard_uploads_of(&self, job: &str) -> Result<usize, BlobError> {
-        let root = self.path("partial");
-        let depth = root.parts().count();
-        let metas: Vec<_> = self.store.list(Some(&root)).try_collect().await.map_err(backend)?;
+        let mut listing = self.store.list(Some(&self.path(&format!("partial/{job}"))));
         let mut n = 0;
-        for m in metas {
-            // partial/<hash>/<upload>/...: the upload key is the second part under `partial`.
-            if m.location.parts().nth(depth + 1).is_some_and(|p| p.as_ref() == job) {
-                match self.store.delete(&m.location).await {
-                    Ok(()) | Err(object_store::Error::NotFound { .. }) => n += 1,
-                    Err(e) => return Err(backend(e)),
-                }
+        while let Some(meta) = listing.try_next().await.map_err(backend)? {
+            match self.store.delete(&meta.location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => n += 1,
+                Err(e) => return Err(backend(e)),
             }
         }
         Ok(n)

@@ -5,7 +5,7 @@ use object_store::aws::{AmazonS3, AmazonS3Builder};
 /// Where the blobs go. Credentials left out are read the AWS way (`AWS_ACCESS_KEY_ID`,
 /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, instance metadata), so a secret need not sit in
 /// a settings file or on a command line.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct S3Settings {
     pub bucket: String,
     /// The service's address, e.g. `https://oss-cn-hangzhou.aliyuncs.com`,
@@ -21,6 +21,21 @@ pub struct S3Settings {
     pub prefix: String,
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<String>,
+}
+
+/// Settings get logged and put in error reports: the secret never is.
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("bucket", &self.bucket)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("virtual_hosted", &self.virtual_hosted)
+            .field("prefix", &self.prefix)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "(hidden)"))
+            .finish()
+    }
 }
 
 impl S3Settings {

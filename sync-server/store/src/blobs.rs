@@ -30,10 +30,6 @@ pub enum BlobError {
     TooLarge(u64),
     #[error("upload would run past the declared length {total}")]
     PastEnd { total: u64 },
-    /// A backend that stores each append separately bounds how many an upload may have (so what
-    /// one upload costs to track and assemble is bounded); the rest comes in one request.
-    #[error("this upload already has {max} pieces: send the rest in one request")]
-    TooManyPieces { max: usize },
     #[error("the uploaded bytes do not hash to {0}; the upload was discarded")]
     HashMismatch(BlobHash),
     #[error("blob storage: {0}")]
