@@ -85,6 +85,12 @@ ensure_web_build() {
   fi
 }
 
+# PostgreSQL's server for the scaled-out end-to-end pass (scripts/e2e-scaled.sh makes a
+# throwaway cluster with it; Debian's own cluster is not used).
+ensure_postgres() {
+  ensure_apt postgresql
+}
+
 # An S3-compatible server for the blob tests (moto's), pinned, in a virtualenv of its own.
 MOTO_VERSION=5.2.1
 MOTO_VENV=${MOTO_VENV:-target/moto-venv}

@@ -8,6 +8,7 @@ ensure_browser_test
 ensure_web_build
 ensure_schemathesis
 ensure_moto
+ensure_postgres
 echo "==> formatting and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked --features app/liveview -- -D warnings
@@ -18,7 +19,7 @@ echo "==> the web app (its browser test runs below)"
 scripts/build-web.sh
 echo "==> tests"
 cargo test --workspace --locked "$@"
-echo "==> the end-to-end suite again, blobs in an S3-compatible server"
-scripts/e2e-s3.sh
+echo "==> the end-to-end suite again, on PostgreSQL and S3-compatible storage"
+scripts/e2e-scaled.sh
 echo "==> the API against its own description (schemathesis)"
 scripts/schemathesis.sh

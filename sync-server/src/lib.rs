@@ -51,6 +51,8 @@ use crate::client::ClientLimits;
 use crate::cpu::CpuPool;
 use crate::jobs::JobLocks;
 use crate::store::{AccountStore, AuditStore, Store};
+use anyhow::Context;
+use onsite_store_postgres::PgStore;
 use onsite_store_sqlite::SqliteStore;
 
 pub use onsite_blobs_s3::{S3BlobStore, S3Settings};
@@ -64,6 +66,16 @@ pub enum BlobBackend {
     Files,
     /// An S3-compatible bucket (what several instances share).
     S3(S3Settings),
+}
+
+/// Where the server keeps its records (jobs' documents, accounts, devices, the audit log).
+#[derive(Clone, Debug, Default)]
+pub enum StoreBackend {
+    /// The SQLite file in the data folder (one machine).
+    #[default]
+    Embedded,
+    /// A PostgreSQL database (what several instances share): its URL and pool size.
+    Postgres { url: String, connections: usize },
 }
 
 /// Limits a deployment may tune.
@@ -175,19 +187,26 @@ impl AppState {
 
     /// The embedded deployment: SQLite file and blobs folder under `data_dir`.
     pub fn embedded(data_dir: &Path, limits: &Limits) -> anyhow::Result<Self> {
+        prepare_data_dir(data_dir)?;
         let store = open_sqlite(data_dir)?;
         let blobs = FsBlobStore::open(data_dir.join("blobs"))?;
         Ok(Self::new(Arc::new(store), Arc::new(blobs), limits))
     }
 
-    /// The SQLite file under `data_dir`, blobs where `blobs` says (the bucket is checked now, so
-    /// a wrong endpoint or key stops the start with its reason).
-    pub async fn open(data_dir: &Path, limits: &Limits, blobs: &BlobBackend) -> anyhow::Result<Self> {
+    /// Records where `store` says, blobs where `blobs` says (the database and the bucket are
+    /// checked now, so a wrong address or key stops the start with its reason).
+    pub async fn open(data_dir: &Path, limits: &Limits, store: &StoreBackend, blobs: &BlobBackend) -> anyhow::Result<Self> {
+        prepare_data_dir(data_dir)?;
         let blobs: Arc<dyn BlobStore> = match blobs {
-            BlobBackend::Files => return Self::embedded(data_dir, limits),
+            BlobBackend::Files => Arc::new(FsBlobStore::open(data_dir.join("blobs"))?),
             BlobBackend::S3(s3) => Arc::new(S3BlobStore::connect(s3).await?),
         };
-        Ok(Self::new(Arc::new(open_sqlite(data_dir)?), blobs, limits))
+        Ok(match store {
+            StoreBackend::Embedded => Self::new(Arc::new(open_sqlite(data_dir)?), blobs, limits),
+            StoreBackend::Postgres { url, connections } => {
+                Self::new(Arc::new(PgStore::connect(url, *connections).await.context("connecting to PostgreSQL")?), blobs, limits)
+            }
+        })
     }
 
     pub fn notify(&self, job: JobId) {
@@ -195,14 +214,19 @@ impl AppState {
     }
 }
 
-/// The database in `data_dir`, which is made (readable by the server's user only) if missing.
-fn open_sqlite(data_dir: &Path) -> anyhow::Result<SqliteStore> {
+/// Makes the data folder (readable by the server's user only) if it is missing: whatever the
+/// backends, it holds secrets (the demo's credentials) and, embedded, customers' data.
+fn prepare_data_dir(data_dir: &Path) -> anyhow::Result<()> {
     if !data_dir.exists() {
         std::fs::create_dir_all(data_dir)?;
-        // Customers' data lives here: only the server's own user may read it.
         #[cfg(unix)]
         std::fs::set_permissions(data_dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
     }
+    Ok(())
+}
+
+/// The database in `data_dir`.
+fn open_sqlite(data_dir: &Path) -> anyhow::Result<SqliteStore> {
     Ok(SqliteStore::open(&data_dir.join("onsite-server.sqlite"))?)
 }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use onsite_server::accounts::Role;
-use onsite_server::{AppState, BlobBackend, Limits, S3Settings, demo, serve_router};
+use onsite_server::{AppState, BlobBackend, Limits, S3Settings, StoreBackend, demo, serve_router};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -16,6 +16,13 @@ struct Cli {
     /// Folder for the database and blobs.
     #[arg(long, env = "ONSITE_DATA", default_value = "onsite-data", global = true)]
     data: PathBuf,
+    /// Keep records in PostgreSQL instead of the data folder's SQLite file, e.g.
+    /// postgres://onsite@db.internal/onsite (give the password in the environment, not here).
+    #[arg(long, env = "ONSITE_DATABASE_URL", global = true, hide_env_values = true)]
+    database_url: Option<String>,
+    /// Connections this instance keeps to PostgreSQL at most.
+    #[arg(long, env = "ONSITE_DATABASE_CONNECTIONS", default_value_t = 16, global = true)]
+    database_connections: usize,
     #[command(subcommand)]
     command: Option<Command>,
     #[command(flatten)]
@@ -170,15 +177,23 @@ impl S3Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
+        // Logs on standard error: standard output is the commands' answer (a token, a list).
+        .with_writer(std::io::stderr)
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn")))
         .init();
-    let Cli { data, command, serve: cli } = Cli::parse();
+    let Cli { data, database_url, database_connections, command, serve: cli } = Cli::parse();
+    let store = match database_url {
+        Some(url) => StoreBackend::Postgres { url, connections: database_connections },
+        None => StoreBackend::Embedded,
+    };
     if let Some(Command::Openapi) = command {
         println!("{}", onsite_server::openapi().to_pretty_json()?);
         return Ok(());
     }
     if let Some(command) = command {
-        let state = AppState::embedded(&data, &Limits::default()).with_context(|| format!("opening {}", data.display()))?;
+        let state = AppState::open(&data, &Limits::default(), &store, &BlobBackend::Files)
+            .await
+            .with_context(|| format!("opening {}", data.display()))?;
         return cli::run(&state, command).await;
     }
     let tls = match (&cli.tls_cert, &cli.tls_key) {
@@ -202,7 +217,12 @@ async fn main() -> anyhow::Result<()> {
             "--map-tiles is an http(s) URL template with {{z}}, {{x}} and {{y}}, e.g. https://tile.example.org/{{z}}/{{x}}/{{y}}.png"
         );
     }
-    let fresh = !data.join("onsite-server.sqlite").exists();
+    let fresh = match &store {
+        StoreBackend::Embedded => !data.join("onsite-server.sqlite").exists(),
+        // A database may hold another deployment's data: demo data goes only where no
+        // technician is known yet (checked once open, below).
+        StoreBackend::Postgres { .. } => true,
+    };
     let limits = Limits {
         proxies_only,
         device_requests_per_s: cli.device_requests_per_s,
@@ -214,7 +234,11 @@ async fn main() -> anyhow::Result<()> {
         ..Limits::default()
     };
     let blobs = cli.s3.backend();
-    let state = AppState::open(&data, &limits, &blobs).await.with_context(|| format!("opening {}", data.display()))?;
+    let state = AppState::open(&data, &limits, &store, &blobs).await.with_context(|| format!("opening {}", data.display()))?;
+    let fresh = fresh && state.store.technicians().await?.is_empty();
+    if let StoreBackend::Postgres { connections, .. } = &store {
+        tracing::info!(connections, "records in PostgreSQL");
+    }
     if let BlobBackend::S3(s3) = &blobs {
         tracing::info!(bucket = %s3.bucket, endpoint = s3.endpoint_label(), prefix = %s3.prefix, "blobs in S3-compatible storage");
     }

@@ -298,11 +298,7 @@ async fn a_retried_post_with_the_same_idempotency_key_creates_one_job() {
     let minted: Value = mint().await.unwrap().json().await.unwrap();
     let secret = minted["token"].as_str().unwrap().to_owned();
     assert_eq!(mint().await.unwrap().status(), StatusCode::CONFLICT);
-    let db = std::fs::read(w.server.data.join("onsite-server.sqlite")).unwrap();
-    let wal = std::fs::read(w.server.data.join("onsite-server.sqlite-wal")).unwrap_or_default();
-    for bytes in [&db, &wal] {
-        assert!(!bytes.windows(secret.len()).any(|x| x == secret.as_bytes()), "the token's secret is stored");
-    }
+    assert_eq!(onsite_tests::backends::places_holding(&w.server.data, &secret).await, Vec::<String>::new(), "the token's secret is stored");
     // Another account's identical key is its own.
     let ann = w.server.staff("调度 Ann", Role::Dispatcher).await;
     let r = ann
@@ -348,8 +344,10 @@ async fn the_first_admin_and_a_token_come_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_onsite-server-e2e"));
     let data = dir.path().join("server");
+    let env = onsite_tests::backends::server_env(&data).await;
     let run = |args: &[&str], stdin: &str| {
         let mut child = std::process::Command::new(&exe)
+            .envs(env.clone())
             .args(args)
             .arg("--data")
             .arg(&data)
@@ -395,6 +393,7 @@ async fn the_first_admin_and_a_token_come_from_the_command_line() {
     let demo_data = dir.path().join("demo");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut demo = tokio::process::Command::new(&exe)
+        .envs(onsite_tests::backends::server_env(&demo_data).await)
         .args(["--demo", "--listen", &format!("127.0.0.1:{port}"), "--data"])
         .arg(&demo_data)
         .env("RUST_LOG", "warn")

@@ -12,25 +12,7 @@ use shared::photo::ReadyPhoto;
 
 use crate::World;
 
-/// Every file under `dir` that contains `needle` (the raw bytes, as an attacker with the disk
-/// would read them).
-fn files_holding(dir: &std::path::Path, needle: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if let Ok(bytes) = std::fs::read(&p)
-                && bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
-            {
-                out.push(p.display().to_string());
-            }
-        }
-    }
-    out
-}
+use onsite_tests::backends::{files_holding, places_holding};
 
 #[tokio::test]
 async fn an_erased_customer_leaves_every_document_file_photo_and_phone() {
@@ -75,7 +57,10 @@ async fn an_erased_customer_leaves_every_document_file_photo_and_phone() {
     phone.with(|s| s.apply_edit(first, FieldEdit::AddNote { text: "王女士说门铃坏了 / Ms Wang: bell broken".into() }).unwrap());
 
     let secrets = ["Customer 41", "138 0000 0041", "13800000041", "漕溪北路 41 号", "Ms Wang"];
-    let before: Vec<String> = secrets.iter().flat_map(|s| files_holding(&w.server.data, s)).collect();
+    let mut before = Vec::new();
+    for s in secrets {
+        before.extend(places_holding(&w.server.data, s).await);
+    }
     assert!(!before.is_empty(), "the server's files hold the customer before erasure (the scan can fail)");
 
     // Only an admin erases.
@@ -85,7 +70,7 @@ async fn an_erased_customer_leaves_every_document_file_photo_and_phone() {
     let (s, preview) = d.post("/admin/v1/erasures", json!({ "job": first, "dry_run": true })).await;
     assert_eq!(s, 200, "{preview}");
     assert_eq!(preview["jobs"].as_array().unwrap().len(), 2);
-    assert!(!files_holding(&w.server.data, "Customer 41").is_empty());
+    assert!(!places_holding(&w.server.data, "Customer 41").await.is_empty());
     let (_, tech_view) = d.get(&format!("/admin/v1/technicians/{tech}")).await;
     assert!(!tech_view["last_check_in"].is_null(), "the check-in at the customer's door is known: {tech_view}");
     // Both jobs are still open: erasing them takes them off the phones, so it must be asked for.
@@ -101,11 +86,12 @@ async fn an_erased_customer_leaves_every_document_file_photo_and_phone() {
     assert_eq!(ids, want, "both of the customer's jobs, not the other customer's");
     assert_eq!(erased["blobs_deleted"], 2, "the photo and its thumbnail");
 
-    // The server: nothing of the customer in any file (database, its log, blobs) ...
+    // The server: nothing of the customer in any file (database, its log, blobs; on PostgreSQL,
+    // in any row of any table, and in the bucket) ...
     for s in secrets {
-        assert_eq!(files_holding(&w.server.data, s), Vec::<String>::new(), "{s:?} is still on the server's disk");
+        assert_eq!(places_holding(&w.server.data, s).await, Vec::<String>::new(), "{s:?} is still on the server");
     }
-    assert!(!files_holding(&w.server.data, "Customer 77").is_empty(), "the other customer is untouched");
+    assert!(!places_holding(&w.server.data, "Customer 77").await.is_empty(), "the other customer is untouched");
     assert!(blobs.get(&photo).await.unwrap().is_none(), "the photo's bytes are gone");
     // ... nor in the documents' history (Automerge compresses columns on disk, so read them too).
     for job in [first, second] {

@@ -411,9 +411,7 @@ async fn a_clock_set_back_buys_no_on_time_arrival() {
     dev.client.sync_now().await.unwrap();
     // The phone's last sync ended a few minutes ago (as the server, restarted, remembers it).
     let (data, addr) = w.server.stop().await;
-    let db = rusqlite::Connection::open(data.join("onsite-server.sqlite")).unwrap();
-    db.execute("UPDATE devices SET last_seen_at = last_seen_at - 180000", []).unwrap();
-    drop(db);
+    onsite_tests::backends::sql(&data, "UPDATE devices SET last_seen_at = last_seen_at - 180000").await;
     w.server = onsite_tests::harness::Server::start_on(data, addr, &Default::default()).await;
 
     // Its clock set back, the phone claims it accepted, drove and checked in hours ago — before
@@ -513,10 +511,6 @@ async fn keep_writing(w: &World, dev: &Device, job: JobId) -> (usize, Vec<Refusa
     (stored_after_notice, refused)
 }
 
-fn server_db(w: &World) -> rusqlite::Connection {
-    rusqlite::Connection::open(w.server.data.join("onsite-server.sqlite")).unwrap()
-}
-
 #[tokio::test]
 async fn a_closed_job_past_retention_takes_a_bounded_amount_of_late_work() {
     // No retention: a finished job leaves phones at once.
@@ -557,7 +551,7 @@ async fn a_former_assignee_that_keeps_writing_is_cut_off_after_it_was_told() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let notices: i64 = server_db(&w).query_row("SELECT count(*) FROM former_notices", [], |r| r.get(0)).unwrap();
+    let notices = onsite_tests::backends::sql(&w.server.data, "SELECT count(*) FROM former_notices").await.unwrap();
     assert_eq!(notices, 1, "only the job that really left Li is noted");
     // The app itself, once told, keeps the work it could not deliver and takes no new work.
     li_dev.client.sync_now().await.unwrap();

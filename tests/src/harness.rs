@@ -40,7 +40,8 @@ impl Server {
         if let onsite_server::BlobBackend::S3(s3) = &blobs {
             crate::s3::make_bucket(s3.endpoint.as_deref().unwrap_or_default(), &s3.bucket).await;
         }
-        let state = AppState::open(&data, limits, &blobs).await.unwrap();
+        let store = crate::backends::store_for(&data).await;
+        let state = AppState::open(&data, limits, &store, &blobs).await.unwrap();
         let mut router = onsite_server::router(state.clone());
         if let Some(dir) = web_app {
             router = router.merge(onsite_server::web_app::routes(dir));
@@ -262,12 +263,7 @@ impl ChildServer {
     /// answers `/health`.
     pub async fn start(exe: &std::path::Path, data: PathBuf, addr: SocketAddr) -> ChildServer {
         let mut command = tokio::process::Command::new(exe);
-        if let onsite_server::BlobBackend::S3(s3) = crate::s3::backend_for(&data) {
-            command
-                .args(["--s3-bucket", &s3.bucket, "--s3-endpoint", s3.endpoint.as_deref().unwrap_or_default(), "--s3-prefix", &s3.prefix])
-                .env("ONSITE_S3_ACCESS_KEY_ID", "test")
-                .env("ONSITE_S3_SECRET_ACCESS_KEY", "test");
-        }
+        command.envs(crate::backends::server_env(&data).await);
         let child = command
             .arg("--listen")
             .arg(addr.to_string())

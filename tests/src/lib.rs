@@ -2,6 +2,7 @@
 //! with real SQLite stores and the real sync client. Used by the e2e suite and the load
 //! generator.
 
+pub mod backends;
 pub mod harness;
 pub mod proxy;
 pub mod s3;

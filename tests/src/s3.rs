@@ -68,10 +68,26 @@ pub fn e2e_endpoint() -> Option<String> {
 /// folder, so a restarted server finds its blobs again.
 pub fn backend_for(data: &Path) -> BlobBackend {
     match e2e_endpoint() {
-        Some(endpoint) => {
-            let prefix = shared::BlobHash::of(data.as_os_str().as_encoded_bytes()).as_str()[..16].to_owned();
-            BlobBackend::S3(settings(&endpoint, E2E_BUCKET, &prefix))
-        }
+        Some(endpoint) => BlobBackend::S3(settings(&endpoint, E2E_BUCKET, &crate::backends::name_for(data))),
         None => BlobBackend::Files,
     }
+}
+
+/// The keys under this server's prefix whose objects hold `needle`, when its blobs are in a
+/// bucket (`None` when they are files: the file scan covers them).
+pub async fn blob_keys_holding(data: &Path, needle: &str) -> Option<Vec<String>> {
+    use futures_util::TryStreamExt;
+    use object_store::{ObjectStore, ObjectStoreExt};
+    let BlobBackend::S3(s3) = backend_for(data) else { return None };
+    let bucket = s3.build().unwrap();
+    let prefix = object_store::path::Path::from(s3.prefix.as_str());
+    let metas: Vec<_> = bucket.list(Some(&prefix)).try_collect().await.unwrap();
+    let mut out = Vec::new();
+    for m in metas {
+        let bytes = bucket.get(&m.location).await.unwrap().bytes().await.unwrap();
+        if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+            out.push(m.location.to_string());
+        }
+    }
+    Some(out)
 }

@@ -85,9 +85,15 @@ impl Console {
     /// Records a change made from the console in the same audit log as the API's.
     pub async fn audit(&self, action: &str, detail: serde_json::Value) {
         let entry = crate::store::accounts::NewAuditEntry::internal(self.actor.login.clone(), "console", action, detail);
-        if let Err(e) = self.state.audit.append_audit(entry).await {
-            tracing::error!(error = %e, action, "a console change was made but its audit entry was not written");
-        }
+        let (audit, action) = (self.state.audit.clone(), action.to_owned());
+        // On a task of its own: the screen that asked may close (and its task be dropped) right
+        // after the change it records, which must not take the entry with it.
+        let written = tokio::spawn(async move {
+            if let Err(e) = audit.append_audit(entry).await {
+                tracing::error!(error = %e, action, "a console change was made but its audit entry was not written");
+            }
+        });
+        let _ = written.await;
     }
 }
 
