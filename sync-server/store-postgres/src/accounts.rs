@@ -18,7 +18,7 @@ const IN_FLIGHT_MS_MAX: i64 = 60_000;
 
 /// `pg_advisory_xact_lock` key for account changes: "is this the last admin" is checked by one
 /// change at a time, on every instance.
-const ACCOUNTS_LOCK: i64 = 0x6f6e_7369_7465_01;
+const ACCOUNTS_LOCK: i64 = 0x006f_6e73_6974_6501;
 
 const ACCOUNT_COLUMNS: &str = "id, login, name, role, password_hash IS NOT NULL, created_at, disabled_at";
 const TOKEN_COLUMNS: &str = "id, account_id, name, role, created_at, expires_at, last_used_at, revoked_at";
