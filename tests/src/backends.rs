@@ -45,8 +45,7 @@ pub async fn sql(data: &Path, sql: &str) -> Option<i64> {
             let mut stmt = db.prepare(sql).unwrap();
             let n = stmt.column_count();
             let mut rows = stmt.query([]).unwrap();
-            let first = rows.next().unwrap().and_then(|r| if n > 0 { r.get::<_, i64>(0).ok() } else { None });
-            first
+            rows.next().unwrap().and_then(|r| if n > 0 { r.get::<_, i64>(0).ok() } else { None })
         }
         StoreBackend::Postgres { url, .. } => {
             let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
