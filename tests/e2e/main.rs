@@ -11,6 +11,7 @@ mod hostile;
 mod longevity;
 mod offline_day;
 mod openapi;
+mod postgres;
 mod security;
 mod web_app;
 

@@ -4,5 +4,6 @@
 
 pub mod backends;
 pub mod harness;
+pub mod postgres;
 pub mod proxy;
 pub mod s3;
