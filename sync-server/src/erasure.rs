@@ -89,7 +89,7 @@ pub fn spawn_retention(state: AppState, after_days: u32) -> tokio::task::JoinHan
 
 /// Rewrites one job's documents without the customer; returns the blobs the old ones named.
 async fn erase_one(state: &AppState, job: JobId) -> AppResult<Vec<BlobHash>> {
-    let _g = state.job_locks.lock(job).await;
+    let _g = crate::jobs::lock(state, job).await?;
     let (d, f) = state.store.load_job(job).await?.ok_or_else(|| AppError::NotFound(format!("no job {job}")))?;
     let trusted = crate::jobs::trusted_times(state, job).await?;
     // Every photo the job ever named, not only those its current state names.

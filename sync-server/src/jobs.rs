@@ -34,6 +34,21 @@ impl JobLocks {
     }
 }
 
+/// One job held for a read-change-write: this process's lock, then the store's lease (other
+/// instances sharing the store wait for it too). Released when dropped.
+pub struct JobGuard<'a> {
+    _lease: crate::store::JobLease,
+    _local: tokio::sync::MutexGuard<'a, ()>,
+}
+
+/// Takes `job` for a read-change-write (see [`JobGuard`]).
+pub async fn lock(state: &AppState, job: JobId) -> Result<JobGuard<'_>, crate::store::StoreError> {
+    // In-process first: waiting here costs no database connection.
+    let local = state.job_locks.lock(job).await;
+    let lease = state.store.lease_job(job).await?;
+    Ok(JobGuard { _lease: lease, _local: local })
+}
+
 /// The index row for a job from its documents.
 pub fn index_of(dispatch: &mut AutoCommit, field: &mut AutoCommit, trusted: &TrustedTimes) -> AppResult<JobIndex> {
     Ok(index_and_blobs(dispatch, field, trusted)?.0)
@@ -196,7 +211,7 @@ pub async fn store_new(state: &AppState, mut docs: NewJobDocs) -> AppResult<JobI
 /// Applies a dispatcher's edit to the server's copy of the dispatch document, as an Automerge
 /// change that merges with whatever the technician did offline.
 pub async fn dispatch_edit(state: &AppState, job: JobId, by: &str, edit: DispatchEdit) -> AppResult<JobIndex> {
-    let _g = state.job_locks.lock(job).await;
+    let _g = lock(state, job).await?;
     let (mut d, mut f) = state.store.load_job(job).await?.ok_or_else(|| AppError::NotFound(format!("no job {job}")))?;
     let before = (d.get_heads(), f.get_heads());
     let field = read_field(&f).map_err(|e| AppError::Internal(e.into()))?;

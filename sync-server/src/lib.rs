@@ -58,6 +58,18 @@ use onsite_store_sqlite::SqliteStore;
 pub use onsite_blobs_s3::{S3BlobStore, S3Settings};
 use shared::wire::guard::GuardLimits;
 
+/// The database URL may carry a password: it is never printed.
+impl std::fmt::Debug for StoreBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreBackend::Embedded => f.write_str("Embedded"),
+            StoreBackend::Postgres { connections, .. } => {
+                f.debug_struct("Postgres").field("url", &"(hidden)").field("connections", connections).finish()
+            }
+        }
+    }
+}
+
 /// Where the server keeps blobs (photos, signatures).
 #[derive(Clone, Debug, Default)]
 pub enum BlobBackend {
@@ -69,7 +81,7 @@ pub enum BlobBackend {
 }
 
 /// Where the server keeps its records (jobs' documents, accounts, devices, the audit log).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub enum StoreBackend {
     /// The SQLite file in the data folder (one machine).
     #[default]

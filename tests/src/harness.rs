@@ -35,6 +35,12 @@ impl Server {
         Self::start_serving(data, "127.0.0.1:0".parse().unwrap(), &Limits::default(), Some(web_app)).await
     }
 
+    /// A server on the given backends (instances of one deployment share them).
+    pub async fn start_with(data: PathBuf, store: &onsite_server::StoreBackend, blobs: &onsite_server::BlobBackend) -> Self {
+        let state = AppState::open(&data, &Limits::default(), store, blobs).await.unwrap();
+        Self::serve(state, data, "127.0.0.1:0".parse().unwrap(), None).await
+    }
+
     async fn start_serving(data: PathBuf, addr: SocketAddr, limits: &Limits, web_app: Option<&std::path::Path>) -> Self {
         let blobs = crate::s3::backend_for(&data);
         if let onsite_server::BlobBackend::S3(s3) = &blobs {
@@ -42,6 +48,10 @@ impl Server {
         }
         let store = crate::backends::store_for(&data).await;
         let state = AppState::open(&data, limits, &store, &blobs).await.unwrap();
+        Self::serve(state, data, addr, web_app).await
+    }
+
+    async fn serve(state: AppState, data: PathBuf, addr: SocketAddr, web_app: Option<&std::path::Path>) -> Self {
         let mut router = onsite_server::router(state.clone());
         if let Some(dir) = web_app {
             router = router.merge(onsite_server::web_app::routes(dir));

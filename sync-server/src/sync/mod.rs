@@ -114,7 +114,7 @@ pub async fn round(state: &AppState, who: &DeviceAuth, req: SyncRequest) -> AppR
             resp.more = true;
             continue;
         }
-        let _g = state.job_locks.lock(job).await;
+        let _g = crate::jobs::lock(state, job).await?;
         // Erased while this round waited for the job: nothing of the phone's copy is taken.
         if !state.store.erased_among(vec![job]).await?.is_empty() {
             resp.erased.push(job);

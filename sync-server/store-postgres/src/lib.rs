@@ -1,9 +1,10 @@
 //! The PostgreSQL store: what several stateless server instances share.
 //!
 //! The same traits and the same meaning as the embedded SQLite store, on a connection pool.
-//! Where SQLite's single writer serialised things for free, this backend says how: each job's
-//! write holds a transaction-scoped advisory lock on the job (two instances writing one job take
-//! turns), publishing reference data locks its kind, account changes lock the accounts, a pairing
+//! Where SQLite's single writer serialised things for free, this backend says how: a job is
+//! read, changed and written under a lease (a session advisory lock: two instances working on
+//! one job take turns), chunks are numbered under the document row's lock, publishing reference
+//! data locks its kind, account changes lock the accounts, a pairing
 //! code is used by one `UPDATE … RETURNING`, and an idempotency key is claimed by one insert.
 
 mod accounts;
@@ -17,8 +18,8 @@ use async_trait::async_trait;
 use automerge::AutoCommit;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
 use onsite_store::{
-    DeviceIdentity, DeviceRecord, EventReceipt, JobFacts, JobIndex, JobQuery, JobWrite, KpiRow, NewDevice, Redeemed, ReferenceVersion,
-    Result, Store, StoreError, Technician,
+    DeviceIdentity, DeviceRecord, EventReceipt, JobFacts, JobIndex, JobLease, JobQuery, JobWrite, KpiRow, NewDevice, Redeemed,
+    ReferenceVersion, Result, Store, StoreError, Technician,
 };
 use shared::docs::DocKind;
 use shared::model::{Category, Channel, GeoPoint, Priority};
@@ -42,6 +43,8 @@ const JOB_COLUMNS: &str = "job_id, status, assignee, digest, created_at, channel
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// Job leases held at once by this instance: at most half the pool.
+    lease_slots: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 /// Runs a body written against [`DbError`] and hands the server a [`StoreError`].
@@ -121,7 +124,7 @@ impl PgStore {
             let mut client = pool.get().await?;
             schema::migrate(&mut client).await?;
             drop(client);
-            Ok(Self { pool })
+            Ok(Self { pool, lease_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(connections / 2)) })
         })
         .await
     }
@@ -136,18 +139,56 @@ impl PgStore {
     }
 }
 
-/// Takes the job's write lock for the rest of the transaction: two instances writing one job
-/// take turns (documents and index row are read and written under it).
-async fn lock_job(tx: &Transaction<'_>, job: &str) -> DbResult<()> {
-    tx.execute("SELECT pg_advisory_xact_lock(hashtextextended('job:' || $1, 0))", &[&job]).await?;
-    Ok(())
+/// The advisory lock key of a job's lease.
+const JOB_LOCK_SQL: &str = "SELECT pg_advisory_lock(hashtextextended('job:' || $1, 0))";
+const JOB_UNLOCK_SQL: &str = "SELECT pg_advisory_unlock(hashtextextended('job:' || $1, 0))";
+
+/// A job's lease: a session advisory lock held on a connection of its own (and a slot, so
+/// leases never take more than half the pool and the work done under them still finds a
+/// connection). Dropped, it unlocks on a task and the connection goes back to the pool; if the
+/// unlock cannot be confirmed, the connection is closed instead, which releases the lock with
+/// its session, so a pooled connection never carries a lock.
+struct AdvisoryLease {
+    client: Option<deadpool_postgres::Object>,
+    job: String,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Drop for AdvisoryLease {
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            // No runtime left to unlock on (shutting down): closing the connection releases it.
+            drop(deadpool_postgres::Object::take(client));
+            return;
+        };
+        let job = std::mem::take(&mut self.job);
+        runtime.spawn(async move {
+            match client.query_one(JOB_UNLOCK_SQL, &[&job]).await.and_then(|r| r.try_get::<_, bool>(0)) {
+                Ok(true) => {}
+                _ => drop(deadpool_postgres::Object::take(client)),
+            }
+        });
+    }
+}
+
+/// A connection on its way to holding a lock: if the caller gives up before the lock is
+/// confirmed (its future dropped, an error), the connection is closed rather than pooled, since
+/// its session may hold the lock after all.
+struct Locking(Option<deadpool_postgres::Object>);
+
+impl Drop for Locking {
+    fn drop(&mut self) {
+        if let Some(client) = self.0.take() {
+            drop(deadpool_postgres::Object::take(client));
+        }
+    }
 }
 
 /// A job's new document bytes and index row, inside `tx`.
 async fn write_job_in(tx: &Transaction<'_>, w: &JobWrite) -> DbResult<()> {
     let i = &w.index;
     let job = i.job.to_string();
-    lock_job(tx, &job).await?;
     let previous_assignee: Option<String> =
         tx.query_opt("SELECT assignee FROM jobs WHERE job_id = $1", &[&job]).await?.map(|r| r.try_get(0)).transpose()?.flatten();
     match &w.full {
@@ -298,6 +339,17 @@ async fn put_doc(tx: &Transaction<'_>, job: &str, kind: DocKind, bytes: &[u8]) -
 
 #[async_trait]
 impl Store for PgStore {
+    async fn lease_job(&self, job: JobId) -> Result<JobLease> {
+        run(async {
+            let slot = self.lease_slots.clone().acquire_owned().await.map_err(|_| DbError::Value("the store is closing".into()))?;
+            let job = job.to_string();
+            let mut locking = Locking(Some(self.client().await?));
+            locking.0.as_ref().expect("set above").execute(JOB_LOCK_SQL, &[&job]).await?;
+            Ok(JobLease::new(AdvisoryLease { client: locking.0.take(), job, _slot: slot }))
+        })
+        .await
+    }
+
     async fn health(&self) -> Result<()> {
         run(async {
             self.client().await?.execute("SELECT 1", &[]).await?;
@@ -565,7 +617,6 @@ impl Store for PgStore {
             let mut c = self.client().await?;
             let tx = c.transaction().await?;
             let job = w.index.job.to_string();
-            lock_job(&tx, &job).await?;
             for table in ["blob_refs", "blob_holders", "sync_states"] {
                 tx.execute(&format!("DELETE FROM {table} WHERE job_id = $1"), &[&job]).await?;
             }

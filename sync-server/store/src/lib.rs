@@ -255,9 +255,34 @@ pub struct EventReceipt {
 /// The times the server stands behind for a job's backdated events, by event.
 pub type TrustedTimes = std::collections::HashMap<shared::ItemId, Timestamp>;
 
+/// Held while one job is read, changed and written back; released when dropped. See
+/// [`Store::lease_job`].
+pub struct JobLease(#[allow(dead_code)] Option<Box<dyn Send + Sync>>);
+
+impl JobLease {
+    /// Nothing beyond the server's own per-job lock (a store one process uses alone).
+    pub fn local() -> Self {
+        JobLease(None)
+    }
+
+    /// A lease the backend releases when `guard` is dropped.
+    pub fn new(guard: impl Send + Sync + 'static) -> Self {
+        JobLease(Some(Box::new(guard)))
+    }
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     async fn health(&self) -> Result<()>;
+
+    /// Makes the caller the only writer of `job` among every server instance sharing this
+    /// store, until the lease is dropped: a sync round, a dispatcher's edit or an erasure reads
+    /// the job, changes it and writes it back under it, so two instances never both build on the
+    /// same version. The server holds its own in-process lock for the job first; a store that
+    /// only one process uses has nothing to add.
+    async fn lease_job(&self, _job: JobId) -> Result<JobLease> {
+        Ok(JobLease::local())
+    }
 
     // --- auth ---
     async fn device_by_token(&self, token_hash: &str) -> Result<Option<DeviceIdentity>>;
