@@ -21,8 +21,9 @@ struct Cli {
     #[arg(long, env = "ONSITE_DATABASE_URL", global = true, hide_env_values = true)]
     database_url: Option<String>,
     /// Connections this instance keeps to PostgreSQL at most.
-    #[arg(long, env = "ONSITE_DATABASE_CONNECTIONS", default_value_t = 16, global = true)]
-    database_connections: usize,
+    #[arg(long, env = "ONSITE_DATABASE_CONNECTIONS", default_value_t = 16, global = true,
+          value_parser = clap::value_parser!(u16).range(2..=1000))]
+    database_connections: u16,
     #[command(subcommand)]
     command: Option<Command>,
     #[command(flatten)]
@@ -183,7 +184,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let Cli { data, database_url, database_connections, command, serve: cli } = Cli::parse();
     let store = match database_url {
-        Some(url) => StoreBackend::Postgres { url, connections: database_connections },
+        Some(url) => StoreBackend::Postgres { url, connections: database_connections.into() },
         None => StoreBackend::Embedded,
     };
     if let Some(Command::Openapi) = command {

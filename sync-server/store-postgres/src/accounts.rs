@@ -79,7 +79,8 @@ impl AccountStore for PgStore {
 
     async fn accounts(&self) -> Result<Vec<Account>> {
         run(async {
-            let rows = self.client().await?.query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY login"), &[]).await?;
+            let rows =
+                self.client().await?.query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY login COLLATE \"C\""), &[]).await?;
             rows.iter().map(account_row).collect()
         })
         .await

@@ -106,6 +106,11 @@ fn job_from_row(r: &Row) -> DbResult<JobIndex> {
     })
 }
 
+/// A stored reference version as the API numbers them.
+fn version_of(v: i64) -> DbResult<u32> {
+    u32::try_from(v).map_err(|_| DbError::Value(format!("reference version {v}")))
+}
+
 fn technician_from_json(json: &str, active: bool) -> DbResult<Technician> {
     let mut t: Technician = serde_json::from_str(json)?;
     t.active = active;
@@ -124,7 +129,8 @@ impl PgStore {
             let mut client = pool.get().await?;
             schema::migrate(&mut client).await?;
             drop(client);
-            Ok(Self { pool, lease_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(connections / 2)) })
+            let slots = (connections / 2).max(1);
+            Ok(Self { pool, lease_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(slots)) })
         })
         .await
     }
@@ -138,6 +144,9 @@ impl PgStore {
         run(async { ids(&self.client().await?.query(sql, &[&hash]).await?) }).await
     }
 }
+
+/// How long a request waits for another instance to let go of a job.
+const LEASE_WAIT_S: u32 = 30;
 
 /// The advisory lock key of a job's lease.
 const JOB_LOCK_SQL: &str = "SELECT pg_advisory_lock(hashtextextended('job:' || $1, 0))";
@@ -344,7 +353,14 @@ impl Store for PgStore {
             let slot = self.lease_slots.clone().acquire_owned().await.map_err(|_| DbError::Value("the store is closing".into()))?;
             let job = job.to_string();
             let mut locking = Locking(Some(self.client().await?));
-            locking.0.as_ref().expect("set above").execute(JOB_LOCK_SQL, &[&job]).await?;
+            let client = locking.0.as_mut().expect("set above");
+            // A holder that never lets go (another instance stuck) fails this request after a
+            // while instead of tying up a lease slot for good. The lock outlives the
+            // transaction: it belongs to the session.
+            let tx = client.transaction().await?;
+            tx.batch_execute(&format!("SET LOCAL lock_timeout = '{}s'", LEASE_WAIT_S)).await?;
+            tx.execute(JOB_LOCK_SQL, &[&job]).await?;
+            tx.commit().await?;
             Ok(JobLease::new(AdvisoryLease { client: locking.0.take(), job, _slot: slot }))
         })
         .await
@@ -404,7 +420,7 @@ impl Store for PgStore {
 
     async fn technicians(&self) -> Result<Vec<Technician>> {
         run(async {
-            let rows = self.client().await?.query("SELECT json, active FROM technicians ORDER BY id", &[]).await?;
+            let rows = self.client().await?.query("SELECT json, active FROM technicians ORDER BY id COLLATE \"C\"", &[]).await?;
             rows.iter().map(|r| technician_from_json(&r.try_get::<_, String>(0)?, r.try_get(1)?)).collect()
         })
         .await
@@ -525,7 +541,9 @@ impl Store for PgStore {
             self.client()
                 .await?
                 .execute(
-                    "UPDATE devices SET last_seen_at = $2, pending_jobs = $3, pending_blob_bytes = $4 WHERE id = $1",
+                    // Instances report out of order: an older sighting never replaces a newer one.
+                    "UPDATE devices SET last_seen_at = $2, pending_jobs = $3, pending_blob_bytes = $4
+                     WHERE id = $1 AND (last_seen_at IS NULL OR last_seen_at <= $2)",
                     &[&device.to_string(), &at.0, &(pending.jobs as i64), &(pending.blob_bytes.min(i64::MAX as u64) as i64)],
                 )
                 .await?;
@@ -631,9 +649,8 @@ impl Store for PgStore {
             )
             .await?;
             tx.commit().await?;
-            // Old row versions stay in PostgreSQL's files until vacuumed: make their space
-            // reusable now (overwriting them is up to the database; see ARCHITECTURE.md).
-            c.batch_execute("VACUUM docs, doc_chunks, jobs, technician_locations, idempotency_keys").await?;
+            // No row holds the old values now. Their dead versions stay in PostgreSQL's files
+            // until autovacuum and later writes reuse the space (see ARCHITECTURE.md).
             Ok(())
         })
         .await
@@ -769,7 +786,7 @@ impl Store for PgStore {
     }
 
     async fn job_ids(&self) -> Result<Vec<JobId>> {
-        run(async { ids(&self.client().await?.query("SELECT job_id FROM jobs ORDER BY job_id", &[]).await?) }).await
+        run(async { ids(&self.client().await?.query("SELECT job_id FROM jobs ORDER BY job_id COLLATE \"C\"", &[]).await?) }).await
     }
 
     async fn jobs_by_serial(&self, serial: &str, limit: usize) -> Result<Vec<JobIndex>> {
@@ -845,7 +862,7 @@ impl Store for PgStore {
                 arg(&mut sql, " AND resolve_by < ? AND status NOT IN ('completed', 'closed', 'cancelled')", Box::new(now.0));
             }
             let limit = q.limit.unwrap_or(50).min(onsite_store::PAGE_MAX) as i64;
-            arg(&mut sql, " ORDER BY appt_start IS NULL, appt_start, job_id LIMIT ?", Box::new(limit));
+            arg(&mut sql, " ORDER BY appt_start IS NULL, appt_start, job_id COLLATE \"C\" LIMIT ?", Box::new(limit));
             arg(&mut sql, " OFFSET ?", Box::new(q.offset.unwrap_or(0) as i64));
             let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|b| b.as_ref() as &(dyn ToSql + Sync)).collect();
             let rows = self.client().await?.query(&sql, &params).await?;
@@ -920,7 +937,7 @@ impl Store for PgStore {
                     c.query_opt("SELECT version, json FROM reference_data WHERE kind = $1 ORDER BY version DESC LIMIT 1", &[&kind]).await?
                 }
             };
-            row.map(|r| Ok((r.try_get::<_, i64>(0)? as u32, r.try_get(1)?))).transpose()
+            row.map(|r| Ok((version_of(r.try_get(0)?)?, r.try_get(1)?))).transpose()
         })
         .await
     }
@@ -936,7 +953,7 @@ impl Store for PgStore {
                 .map(|r| {
                     Ok(ReferenceVersion {
                         kind: kind.to_owned(),
-                        version: r.try_get::<_, i64>(0)? as u32,
+                        version: version_of(r.try_get(0)?)?,
                         published_at: Timestamp(r.try_get(1)?),
                     })
                 })
@@ -952,7 +969,7 @@ impl Store for PgStore {
                 .await?
                 .query("SELECT kind, max(version) FROM reference_data WHERE kind = ANY($1) GROUP BY kind", &[&kinds])
                 .await?;
-            rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get::<_, i64>(1)? as u32))).collect()
+            rows.iter().map(|r| Ok((r.try_get(0)?, version_of(r.try_get(1)?)?))).collect()
         })
         .await
     }
