@@ -50,7 +50,7 @@ use crate::blobs::{BLOB_CHUNK_BYTES_MAX, BlobStore, FsBlobStore};
 use crate::client::ClientLimits;
 use crate::cpu::CpuPool;
 use crate::jobs::JobLocks;
-use crate::store::{AccountStore, AuditStore, Store};
+use crate::store::{AccountStore, AuditStore, ChangeFeed, Heard, Store};
 use anyhow::Context;
 use onsite_store_postgres::PgStore;
 use onsite_store_sqlite::SqliteStore;
@@ -68,6 +68,14 @@ impl std::fmt::Debug for StoreBackend {
             }
         }
     }
+}
+
+/// What live screens are told: a job changed (here or on another instance), or they may have
+/// missed changes and should reload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobChange {
+    Changed(JobId),
+    Lagged,
 }
 
 /// Where the server keeps blobs (photos, signatures).
@@ -148,7 +156,9 @@ pub struct AppState {
     pub device_limiter: Arc<DefaultKeyedRateLimiter<DeviceId>>,
     pub pair_limiter: Arc<DefaultDirectRateLimiter>,
     /// Job changes, for live progress streams.
-    pub events: tokio::sync::broadcast::Sender<JobId>,
+    pub events: tokio::sync::broadcast::Sender<JobChange>,
+    /// Other instances sharing the store (none when it is this process's alone).
+    pub changes: Option<Arc<dyn ChangeFeed>>,
     /// Where Automerge work runs (never on the async workers).
     pub cpu: Arc<CpuPool>,
     /// Where Argon2 runs, one at a time: a flood of password guesses never takes the cores that
@@ -188,6 +198,7 @@ impl AppState {
                 Quota::per_second(per_s(limits.pairings_per_s)).allow_burst(per_s(limits.pairings_per_s * 2)),
             )),
             events: tokio::sync::broadcast::channel(1024).0,
+            changes: None,
             cpu: Arc::new(CpuPool::for_this_machine()),
             guard_limits: GuardLimits::default(),
             finished_job_retention_days: limits.finished_job_retention_days,
@@ -216,13 +227,36 @@ impl AppState {
         Ok(match store {
             StoreBackend::Embedded => Self::new(Arc::new(open_sqlite(data_dir)?), blobs, limits),
             StoreBackend::Postgres { url, connections } => {
-                Self::new(Arc::new(PgStore::connect(url, *connections).await.context("connecting to PostgreSQL")?), blobs, limits)
+                let pg = Arc::new(PgStore::connect(url, *connections).await.context("connecting to PostgreSQL")?);
+                let mut state = Self::new(pg.clone(), blobs, limits);
+                state.follow(pg);
+                state
             }
         })
     }
 
+    /// Tells the live screens here, and the other instances, that `job` changed.
     pub fn notify(&self, job: JobId) {
-        let _ = self.events.send(job);
+        let _ = self.events.send(JobChange::Changed(job));
+        if let Some(changes) = self.changes.clone() {
+            tokio::spawn(async move {
+                if let Err(e) = changes.announce(job).await {
+                    tracing::warn!(%job, error = %e, "other instances were not told of a job change");
+                }
+            });
+        }
+    }
+
+    /// Hears the other instances' job changes and passes them to the live screens here.
+    fn follow(&mut self, changes: Arc<dyn ChangeFeed>) {
+        let events = self.events.clone();
+        changes.listen(Box::new(move |heard| {
+            let _ = events.send(match heard {
+                Heard::Job(job) => JobChange::Changed(job),
+                Heard::Lagged => JobChange::Lagged,
+            });
+        }));
+        self.changes = Some(changes);
     }
 }
 

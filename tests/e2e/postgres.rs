@@ -104,6 +104,32 @@ async fn a_phone_on_one_instance_and_a_dispatcher_on_another_lose_nothing() {
     phone.client.sync_now().await.unwrap();
     assert!(phone.with(|s| s.open_job(job)).is_ok(), "the job assigned through B reached the phone through A");
 
+    // A dispatcher watching instance B sees the phone's work synced through instance A.
+    let mut on_b = b.state.events.subscribe();
+    async fn heard_on_b(rx: &mut tokio::sync::broadcast::Receiver<onsite_server::JobChange>, want: onsite_server::JobChange) {
+        let waited = tokio::time::timeout(std::time::Duration::from_secs(10), async { while rx.recv().await.unwrap() != want {} });
+        waited.await.unwrap_or_else(|_| panic!("instance B never heard {want:?}"));
+    }
+    phone.with(|s| s.apply_edit(job, FieldEdit::AddNote { text: "heard on B".into() }).unwrap());
+    phone.client.sync_now().await.unwrap();
+    heard_on_b(&mut on_b, onsite_server::JobChange::Changed(job)).await;
+    // The feed's connection is cut (a database restart, a network blip): B says it may have
+    // missed changes, reconnects, and hears the next one.
+    let (admin, connection) =
+        tokio_postgres::connect(&format!("{} dbname=postgres", cluster.conninfo), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let cut: i64 = admin
+        .query_one("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query = 'LISTEN onsite_jobs'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(cut >= 2, "both instances listen ({cut} listeners)");
+    heard_on_b(&mut on_b, onsite_server::JobChange::Lagged).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    phone.with(|s| s.apply_edit(job, FieldEdit::AddNote { text: "heard again".into() }).unwrap());
+    phone.client.sync_now().await.unwrap();
+    heard_on_b(&mut on_b, onsite_server::JobChange::Changed(job)).await;
+
     const ROUNDS: usize = 30;
     for round in 0..ROUNDS {
         phone.with(|s| s.apply_edit(job, FieldEdit::AddNote { text: format!("phone {round}") }).unwrap());
@@ -140,7 +166,9 @@ async fn a_phone_on_one_instance_and_a_dispatcher_on_another_lose_nothing() {
     // The server, read through either instance's store, holds both sides' notes once each.
     for server in [&a, &b] {
         let (d, f) = server.state.store.load_job(job).await.unwrap().unwrap();
-        assert_eq!(texts(&shared::docs::read_field(&f).unwrap().notes), want("phone"));
+        let phone_notes: Vec<_> =
+            shared::docs::read_field(&f).unwrap().notes.into_iter().filter(|n| n.text.starts_with("phone ")).collect();
+        assert_eq!(texts(&phone_notes), want("phone"));
         assert_eq!(texts(&shared::docs::read_dispatch(&d).unwrap().notes), want("office"));
     }
     let local = phone.with(|s| s.open_job(job)).unwrap();

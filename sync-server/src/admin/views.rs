@@ -21,6 +21,7 @@ use shared::signature::Strokes;
 use shared::{JobId, TechnicianId, Timestamp};
 
 use crate::AppState;
+use crate::JobChange;
 use crate::body::AppJson;
 use crate::error::{AppError, AppResult};
 use crate::jobs::SELF_SERVICE_PREFIX;
@@ -421,14 +422,19 @@ pub struct JobEvent {
 }
 
 /// Live job changes as server-sent events: `job` (a [`JobEvent`]) per change; `lagged`
-/// (`{"missed": n}`) when this client fell behind and should reload.
+/// (`{"missed": n}`, `n` null when unknown) when this client fell behind and should reload.
 #[utoipa::path(get, path = "/admin/v1/events", tag = "reports",
     responses((status = 200, description = "an endless `text/event-stream`; each `job` event's data is a JobEvent", content_type = "text/event-stream", body = JobEvent)))]
 pub async fn events(State(state): State<AppState>, _who: ViewerAuth) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = state.events.subscribe();
     let stream = futures_util::stream::unfold((rx, state), |(mut rx, state)| async move {
         match rx.recv().await {
-            Ok(job) => match state.store.job_row(job).await {
+            // Another instance's changes may have been missed (its feed reconnected).
+            Ok(JobChange::Lagged) => {
+                let ev = Event::default().event("lagged").data(json!({ "missed": null }).to_string());
+                Some((Ok(ev), (rx, state)))
+            }
+            Ok(JobChange::Changed(job)) => match state.store.job_row(job).await {
                 Ok(row) => {
                     let data = serde_json::to_string(&JobEvent { job_id: job, job: row }).unwrap_or_default();
                     Some((Ok(Event::default().event("job").data(data)), (rx, state)))

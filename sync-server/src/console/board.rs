@@ -156,7 +156,7 @@ pub fn Board(lang: Signal<Lang>, selected: Signal<Option<JobId>>) -> Element {
             live.set(true);
             loop {
                 match rx.recv().await {
-                    Ok(job) => match ctx.state.store.job_row(job).await {
+                    Ok(crate::JobChange::Changed(job)) => match ctx.state.store.job_row(job).await {
                         Ok(Some(row)) if f.admits(&row, today()) => {
                             jobs.write().insert(job, row);
                         }
@@ -164,8 +164,9 @@ pub fn Board(lang: Signal<Lang>, selected: Signal<Option<JobId>>) -> Element {
                             jobs.write().remove(&job);
                         }
                     },
-                    // Fell behind: reload everything rather than show a stale board.
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    // Fell behind, or another instance's changes may have been missed: reload
+                    // everything rather than show a stale board.
+                    Ok(crate::JobChange::Lagged) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                         let (rows, was_cut) = load(&ctx, &f).await;
                         jobs.set(rows);
                         cut.set(was_cut);

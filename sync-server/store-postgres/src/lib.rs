@@ -9,6 +9,7 @@
 
 mod accounts;
 mod error;
+mod feed;
 mod schema;
 
 use std::collections::HashMap;
@@ -18,8 +19,8 @@ use async_trait::async_trait;
 use automerge::AutoCommit;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
 use onsite_store::{
-    DeviceIdentity, DeviceRecord, EventReceipt, JobFacts, JobIndex, JobLease, JobQuery, JobWrite, KpiRow, NewDevice, Redeemed,
-    ReferenceVersion, Result, Store, StoreError, Technician,
+    ChangeFeed, DeviceIdentity, DeviceRecord, EventReceipt, Heard, JobFacts, JobIndex, JobLease, JobQuery, JobWrite, KpiRow, NewDevice,
+    Redeemed, ReferenceVersion, Result, Store, StoreError, Technician,
 };
 use shared::docs::DocKind;
 use shared::model::{Category, Channel, GeoPoint, Priority};
@@ -43,6 +44,10 @@ const JOB_COLUMNS: &str = "job_id, status, assignee, digest, created_at, channel
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// Where the pool connects (the change feed's own connection too).
+    config: tokio_postgres::Config,
+    /// This instance, as its change announcements name it.
+    instance: String,
     /// Job leases held at once by this instance: at most half the pool.
     lease_slots: std::sync::Arc<tokio::sync::Semaphore>,
 }
@@ -123,14 +128,20 @@ impl PgStore {
     pub async fn connect(url: &str, connections: usize) -> Result<Self> {
         run(async {
             let config: tokio_postgres::Config = url.parse()?;
-            let manager = Manager::from_config(config, tokio_postgres::NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+            let manager =
+                Manager::from_config(config.clone(), tokio_postgres::NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
             let pool =
                 Pool::builder(manager).max_size(connections.max(2)).build().map_err(|e| DbError::Value(format!("connection pool: {e}")))?;
             let mut client = pool.get().await?;
             schema::migrate(&mut client).await?;
             drop(client);
             let slots = (connections / 2).max(1);
-            Ok(Self { pool, lease_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(slots)) })
+            Ok(Self {
+                pool,
+                config,
+                instance: uuid::Uuid::now_v7().to_string(),
+                lease_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(slots)),
+            })
         })
         .await
     }
@@ -344,6 +355,22 @@ async fn put_doc(tx: &Transaction<'_>, job: &str, kind: DocKind, bytes: &[u8]) -
     )
     .await?;
     Ok(())
+}
+
+#[async_trait]
+impl ChangeFeed for PgStore {
+    async fn announce(&self, job: JobId) -> Result<()> {
+        run(async {
+            let payload = format!("{} {job}", self.instance);
+            self.client().await?.execute("SELECT pg_notify($1, $2)", &[&feed::CHANNEL, &payload]).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    fn listen(&self, heard: Box<dyn Fn(Heard) + Send + Sync>) {
+        feed::spawn_listener(self.config.clone(), self.instance.clone(), heard);
+    }
 }
 
 #[async_trait]

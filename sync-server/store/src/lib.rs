@@ -271,6 +271,28 @@ impl JobLease {
     }
 }
 
+/// What one instance hears of another's job changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Heard {
+    /// Another instance changed this job.
+    Job(JobId),
+    /// Announcements may have been missed (the feed reconnected): whoever shows jobs live
+    /// should reload them.
+    Lagged,
+}
+
+/// How instances sharing a store tell each other which jobs changed, so a dispatcher watching
+/// one instance sees what phones sync through another. A store one process uses needs none.
+#[async_trait]
+pub trait ChangeFeed: Send + Sync + 'static {
+    /// Tells the other instances that `job` changed (best effort: a listener that missed it
+    /// hears [`Heard::Lagged`]).
+    async fn announce(&self, job: JobId) -> Result<()>;
+    /// Starts hearing the other instances (never this one's own announcements); runs until the
+    /// process ends, reconnecting as needed.
+    fn listen(&self, heard: Box<dyn Fn(Heard) + Send + Sync>);
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     async fn health(&self) -> Result<()>;
