@@ -32,7 +32,9 @@ pub async fn store_for(data: &Path) -> StoreBackend {
     if !exists {
         client.batch_execute(&format!("CREATE DATABASE {database}")).await.unwrap();
     }
-    StoreBackend::Postgres { url: format!("{cluster} dbname={database}"), connections: 4 }
+    // Few per test server (many run at once); the load generator asks for more.
+    let connections = std::env::var("ONSITE_TEST_POSTGRES_CONNECTIONS").ok().and_then(|n| n.parse().ok()).unwrap_or(4);
+    StoreBackend::Postgres { url: format!("{cluster} dbname={database}"), connections }
 }
 
 /// Runs `sql` (written to mean the same on SQLite and PostgreSQL) on the records of the server
