@@ -715,8 +715,7 @@ impl Store for SqliteStore {
                 args.push(v);
                 sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
             };
-            if let Some(statuses) = &q.status {
-                let list: Vec<String> = statuses.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+            if let Some(list) = q.statuses() {
                 arg(&mut sql, " AND status IN (SELECT value FROM json_each(?))", Box::new(serde_json::to_string(&list)?));
             }
             if let Some(t) = q.technician {
@@ -743,21 +742,18 @@ impl Store for SqliteStore {
             if let Some(since) = q.completed_since {
                 arg(&mut sql, " AND completed_at >= ?", Box::new(since.0));
             }
-            if let (Some(lat), Some(lon), Some(r)) = (q.lat, q.lon, q.radius_km) {
-                // Bounding box in degrees; the caller refines by great-circle distance.
-                let dlat = r / 111.0;
-                let dlon = r / (111.0 * lat.to_radians().cos().abs().max(0.01));
-                arg(&mut sql, " AND lat BETWEEN ?", Box::new(lat - dlat));
-                arg(&mut sql, " AND ?", Box::new(lat + dlat));
-                arg(&mut sql, " AND lon BETWEEN ?", Box::new(lon - dlon));
-                arg(&mut sql, " AND ?", Box::new(lon + dlon));
+            if let Some((lat_min, lat_max, lon_min, lon_max)) = q.bounding_box() {
+                arg(&mut sql, " AND lat BETWEEN ?", Box::new(lat_min));
+                arg(&mut sql, " AND ?", Box::new(lat_max));
+                arg(&mut sql, " AND lon BETWEEN ?", Box::new(lon_min));
+                arg(&mut sql, " AND ?", Box::new(lon_max));
             }
             if q.overdue {
                 arg(&mut sql, " AND resolve_by < ? AND status NOT IN ('completed', 'closed', 'cancelled')", Box::new(now.0));
             }
-            let limit = q.limit.unwrap_or(50).min(onsite_store::PAGE_MAX) as i64;
+            let (limit, offset) = q.page();
             arg(&mut sql, " ORDER BY appt_start IS NULL, appt_start, job_id LIMIT ?", Box::new(limit));
-            arg(&mut sql, " OFFSET ?", Box::new(q.offset.unwrap_or(0) as i64));
+            arg(&mut sql, " OFFSET ?", Box::new(offset));
             let mut stmt = c.prepare_cached(&sql)?;
             let rows = stmt.query_map(rusqlite::params_from_iter(args.iter().map(|b| b.as_ref())), job_from_row)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)

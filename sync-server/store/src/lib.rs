@@ -208,6 +208,27 @@ pub struct JobQuery {
     pub offset: Option<usize>,
 }
 
+impl JobQuery {
+    /// The statuses asked for (`None`: any).
+    pub fn statuses(&self) -> Option<Vec<String>> {
+        self.status.as_ref().map(|s| s.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+    }
+
+    /// The area as a box in degrees (`lat_min, lat_max, lon_min, lon_max`): what an index can
+    /// select; callers refine by great-circle distance.
+    pub fn bounding_box(&self) -> Option<(f64, f64, f64, f64)> {
+        let (lat, lon, r) = (self.lat?, self.lon?, self.radius_km?);
+        let dlat = r / 111.0;
+        let dlon = r / (111.0 * lat.to_radians().cos().abs().max(0.01));
+        Some((lat - dlat, lat + dlat, lon - dlon, lon + dlon))
+    }
+
+    /// The page: at most [`PAGE_MAX`] rows (50 when not given), from `offset`.
+    pub fn page(&self) -> (i64, i64) {
+        (self.limit.unwrap_or(50).min(PAGE_MAX) as i64, self.offset.unwrap_or(0) as i64)
+    }
+}
+
 /// A published version of reference data.
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ReferenceVersion {
