@@ -111,17 +111,19 @@ async fn offline_day_converges_and_loses_nothing() {
     }
 
     // Back online.
-    let mut rounds = 0;
+    let mut reports = Vec::new();
     loop {
         let r = dev.client.sync_now().await.unwrap();
-        rounds += 1;
         assert!(r.refused.is_empty(), "{:?}", r.refused);
-        if !r.more || rounds > 5 {
+        let more = r.more;
+        reports.push(r);
+        if !more || reports.len() > 5 {
             break;
         }
     }
     let st = dev.client.status();
-    assert_eq!((st.pending_changes, st.pending_blob_bytes), (0, 0), "{st:?}");
+    let unsent = dev.with(|s| s.pending_jobs().unwrap());
+    assert_eq!((st.pending_changes, st.pending_blob_bytes), (0, 0), "{st:?}\nunsent: {unsent:?}\nsyncs: {reports:#?}");
     assert!(st.is_synced());
 
     for (i, &job) in jobs.iter().enumerate() {
