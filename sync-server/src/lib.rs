@@ -22,6 +22,7 @@ pub mod presence;
 pub mod ranking;
 pub mod reference;
 pub mod routes;
+pub mod settings;
 pub mod sla;
 pub mod staff;
 pub mod sync;

@@ -7,27 +7,44 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use onsite_server::accounts::Role;
-use onsite_server::{AppState, BlobBackend, Limits, S3Settings, StoreBackend, demo, serve_router};
+use onsite_server::settings::Settings;
+use onsite_server::{AppState, BlobBackend, Limits, StoreBackend, demo, serve_router};
+use serde::Serialize;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "onsite-server", about = "OnSite sync server", args_conflicts_with_subcommands = true)]
+#[command(
+    name = "onsite-server",
+    about = "OnSite sync server",
+    after_help = "Every setting has one name: `s3_bucket` in the settings file, ONSITE_S3_BUCKET in the environment, \
+                  --s3-bucket here. A flag beats the environment, which beats the file. Secrets (database_url, \
+                  s3_access_key_id, s3_secret_access_key) come from the file or the environment only. \
+                  `onsite-server settings` prints what is in effect."
+)]
 struct Cli {
-    /// Folder for the database and blobs.
-    #[arg(long, env = "ONSITE_DATA", default_value = "onsite-data", global = true)]
-    data: PathBuf,
-    /// Keep records in PostgreSQL instead of the data folder's SQLite file, e.g.
-    /// postgres://onsite@db.internal/onsite (give the password in the environment, not here).
-    #[arg(long, env = "ONSITE_DATABASE_URL", global = true, hide_env_values = true)]
-    database_url: Option<String>,
-    /// Connections this instance keeps to PostgreSQL at most.
-    #[arg(long, env = "ONSITE_DATABASE_CONNECTIONS", default_value_t = 16, global = true,
-          value_parser = clap::value_parser!(u16).range(2..=1000))]
-    database_connections: u16,
+    /// Settings file (TOML; the keys are the settings' names, e.g. `listen = "0.0.0.0:8787"`).
+    #[arg(long, env = onsite_server::settings::CONFIG_ENV, global = true)]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    common: Common,
     #[command(subcommand)]
     command: Option<Command>,
     #[command(flatten)]
     serve: Serve,
+}
+
+/// Settings the commands need too. Absent flags are left out, so the environment and the file
+/// decide (see `onsite_server::settings`).
+#[derive(Args, Serialize)]
+struct Common {
+    /// Folder for the embedded database and blobs [default: onsite-data].
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<PathBuf>,
+    /// Connections this instance keeps to PostgreSQL at most [default: 16].
+    #[arg(long, global = true, value_parser = clap::value_parser!(u16).range(2..=1000))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database_connections: Option<u16>,
 }
 
 #[derive(Subcommand)]
@@ -40,6 +57,8 @@ enum Command {
     Token(TokenCommand),
     /// Prints the API's OpenAPI description (the same the server serves at /openapi.json).
     Openapi,
+    /// Prints the settings in effect as a settings file, secrets hidden.
+    Settings,
 }
 
 #[derive(Subcommand)]
@@ -87,92 +106,100 @@ enum TokenCommand {
     },
 }
 
-#[derive(Args)]
+/// The serving settings as flags; each is also a key of the settings file and an ONSITE_*
+/// variable. Defaults are the settings' own (shown in brackets).
+#[derive(Args, Serialize)]
 struct Serve {
-    /// Address to listen on.
-    #[arg(long, env = "ONSITE_LISTEN", default_value = "127.0.0.1:8787")]
-    listen: SocketAddr,
-    /// Seed demo technicians, jobs and an admin account (only into an empty data folder); their
+    /// Address to listen on [default: 127.0.0.1:8787].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listen: Option<SocketAddr>,
+    /// Seed demo technicians, jobs and an admin account (only into an empty deployment); their
     /// secrets go to `demo-credentials.json` in the data folder, readable by its owner only.
     #[arg(long)]
+    #[serde(skip_serializing_if = "is_false")]
     demo: bool,
-    /// Sync and blob requests per second per device.
-    #[arg(long, default_value_t = 20)]
-    device_requests_per_s: u32,
-    /// Requests per second from one client address (before authentication).
-    #[arg(long, env = "ONSITE_CLIENT_REQUESTS_PER_S", default_value_t = 200)]
-    client_requests_per_s: u32,
-    /// Logins, password checks and bad credentials allowed per minute from one client address.
-    #[arg(long, env = "ONSITE_AUTH_ATTEMPTS_PER_MIN", default_value_t = 20)]
-    auth_attempts_per_min: u32,
+    /// Sync and blob requests per second per device [default: 20].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_requests_per_s: Option<u32>,
+    /// Requests per second from one client address, before authentication [default: 200].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_requests_per_s: Option<u32>,
+    /// Logins, password checks and bad credentials allowed per minute from one client address [default: 20].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_attempts_per_min: Option<u32>,
     /// Proxies (IP addresses, comma-separated) whose X-Forwarded-For names the client.
-    #[arg(long, env = "ONSITE_TRUSTED_PROXIES", value_delimiter = ',')]
-    trusted_proxy: Vec<IpAddr>,
-    /// Days a closed or cancelled job stays on its technician's phones.
-    #[arg(long, env = "ONSITE_FINISHED_JOB_RETENTION_DAYS", default_value_t = 30)]
-    finished_job_retention_days: u32,
+    #[arg(long, alias = "trusted-proxy", value_delimiter = ',')]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    trusted_proxies: Vec<IpAddr>,
+    /// Days a closed or cancelled job stays on its technician's phones [default: 30].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finished_job_retention_days: Option<u32>,
     /// Erase customers' personal data from jobs closed or cancelled more than this many months
     /// ago (checked hourly; the jobs stay, as work done, for the KPIs). Off when not given.
-    #[arg(long, env = "ONSITE_ERASE_AFTER_MONTHS")]
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     erase_after_months: Option<u32>,
     /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
-    #[arg(long, env = "ONSITE_TLS_CERT", requires = "tls_key")]
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     tls_cert: Option<PathBuf>,
     /// The certificate's private key (PEM).
-    #[arg(long, env = "ONSITE_TLS_KEY", requires = "tls_cert")]
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     tls_key: Option<PathBuf>,
     /// Serve plain HTTP on an address other machines can reach, without TLS or a declared proxy
     /// (only on a network you trust: customers' data crosses it unencrypted).
     #[arg(long)]
+    #[serde(skip_serializing_if = "is_false")]
     allow_plain_http: bool,
     /// Map tiles for the console, as a URL template with {z}, {x} and {y} (e.g. an OpenStreetMap
     /// tile server you may use). Without it the map works on a plain grid.
-    #[arg(long, env = "ONSITE_MAP_TILES")]
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     map_tiles: Option<String>,
     /// Folder of the built technician web app (`scripts/build-web.sh`), served at /app/.
-    #[arg(long, env = "ONSITE_WEB_APP")]
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     web_app: Option<PathBuf>,
-    #[command(flatten)]
-    s3: S3Args,
-}
-
-/// Blobs in an S3-compatible bucket instead of the data folder (what several instances share).
-#[derive(Args)]
-struct S3Args {
-    /// The bucket; blobs stay in the data folder when not given.
-    #[arg(long, env = "ONSITE_S3_BUCKET")]
+    /// Blobs in this S3-compatible bucket instead of the data folder (what several instances share).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     s3_bucket: Option<String>,
-    /// The service, e.g. https://oss-cn-hangzhou.aliyuncs.com or http://127.0.0.1:3900; AWS when absent.
-    #[arg(long, env = "ONSITE_S3_ENDPOINT", requires = "s3_bucket")]
+    /// The S3 service, e.g. https://oss-cn-hangzhou.aliyuncs.com or http://127.0.0.1:3900; AWS when absent.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     s3_endpoint: Option<String>,
-    /// The signing region (us-east-1 when absent).
-    #[arg(long, env = "ONSITE_S3_REGION", requires = "s3_bucket")]
+    /// The S3 signing region (us-east-1 when absent).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     s3_region: Option<String>,
     /// Address the bucket as <bucket>.<endpoint> (Aliyun OSS and Tencent COS need it) rather
     /// than <endpoint>/<bucket>.
-    #[arg(long, env = "ONSITE_S3_VIRTUAL_HOSTED", requires = "s3_bucket")]
+    #[arg(long)]
+    #[serde(skip_serializing_if = "is_false")]
     s3_virtual_hosted: bool,
     /// Keys start with this, so one bucket can hold several deployments.
-    #[arg(long, env = "ONSITE_S3_PREFIX", default_value = "", requires = "s3_bucket")]
-    s3_prefix: String,
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    s3_prefix: Option<String>,
 }
 
-impl S3Args {
-    /// Keys come from the environment only (ONSITE_S3_ACCESS_KEY_ID and
-    /// ONSITE_S3_SECRET_ACCESS_KEY, or the AWS_* variables), never the command line, where any
-    /// user of the machine could read them.
-    fn backend(&self) -> BlobBackend {
-        let Some(bucket) = &self.s3_bucket else { return BlobBackend::Files };
-        BlobBackend::S3(S3Settings {
-            bucket: bucket.clone(),
-            endpoint: self.s3_endpoint.clone(),
-            region: self.s3_region.clone(),
-            virtual_hosted: self.s3_virtual_hosted,
-            prefix: self.s3_prefix.clone(),
-            access_key_id: std::env::var("ONSITE_S3_ACCESS_KEY_ID").ok(),
-            secret_access_key: std::env::var("ONSITE_S3_SECRET_ACCESS_KEY").ok(),
-        })
-    }
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// The flags given, as one table over the settings' names.
+#[derive(Serialize)]
+struct Flags<'a> {
+    #[serde(flatten)]
+    common: &'a Common,
+    #[serde(flatten)]
+    serve: &'a Serve,
 }
 
 #[tokio::main]
@@ -182,42 +209,40 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn")))
         .init();
-    let Cli { data, database_url, database_connections, command, serve: cli } = Cli::parse();
-    let store = match database_url {
-        Some(url) => StoreBackend::Postgres { url, connections: database_connections.into() },
-        None => StoreBackend::Embedded,
-    };
+    let Cli { config, common, command, serve } = Cli::parse();
     if let Some(Command::Openapi) = command {
         println!("{}", onsite_server::openapi().to_pretty_json()?);
         return Ok(());
     }
+    let settings = Settings::load(config.as_deref(), Flags { common: &common, serve: &serve }).context("reading the settings")?;
+    if let Some(Command::Settings) = command {
+        print!("{}", toml::to_string(&settings.redacted())?);
+        return Ok(());
+    }
+    let data = settings.data.clone();
+    let store = settings.store_backend();
     if let Some(command) = command {
-        let state = AppState::open(&data, &Limits::default(), &store, &BlobBackend::Files)
+        let state = AppState::open(&data, &Limits::default(), &store, &settings.blob_backend())
             .await
             .with_context(|| format!("opening {}", data.display()))?;
         return cli::run(&state, command).await;
     }
-    let tls = match (&cli.tls_cert, &cli.tls_key) {
+    let tls = match (&settings.tls_cert, &settings.tls_key) {
         (Some(cert), Some(key)) => Some(onsite_server::tls_config(cert, key).await?),
         _ => None,
     };
-    if tls.is_none() && !cli.listen.ip().is_loopback() && cli.trusted_proxy.is_empty() && !cli.allow_plain_http {
+    if tls.is_none() && !settings.listen.ip().is_loopback() && settings.trusted_proxies.is_empty() && !settings.allow_plain_http {
         anyhow::bail!(
             "refusing plain HTTP on {}: customers' data would cross the network unencrypted. Give --tls-cert and \
-             --tls-key, or run behind a TLS proxy and declare it with --trusted-proxy, or (on a network you trust) \
+             --tls-key, or run behind a TLS proxy and declare it with --trusted-proxies, or (on a network you trust) \
              pass --allow-plain-http",
-            cli.listen
+            settings.listen
         );
     }
     // Plain HTTP off loopback behind a TLS proxy: only the proxy may connect, so nothing reaches
     // the server in clear from anywhere else.
-    let proxies_only = tls.is_none() && !cli.listen.ip().is_loopback() && !cli.allow_plain_http && !cli.trusted_proxy.is_empty();
-    if let Some(t) = &cli.map_tiles {
-        anyhow::ensure!(
-            (t.starts_with("https://") || t.starts_with("http://")) && ["{z}", "{x}", "{y}"].iter().all(|p| t.contains(p)),
-            "--map-tiles is an http(s) URL template with {{z}}, {{x}} and {{y}}, e.g. https://tile.example.org/{{z}}/{{x}}/{{y}}.png"
-        );
-    }
+    let proxies_only =
+        tls.is_none() && !settings.listen.ip().is_loopback() && !settings.allow_plain_http && !settings.trusted_proxies.is_empty();
     let fresh = match &store {
         StoreBackend::Embedded => !data.join("onsite-server.sqlite").exists(),
         // A database may hold another deployment's data: demo data goes only where no
@@ -226,15 +251,15 @@ async fn main() -> anyhow::Result<()> {
     };
     let limits = Limits {
         proxies_only,
-        device_requests_per_s: cli.device_requests_per_s,
-        finished_job_retention_days: cli.finished_job_retention_days,
-        client_requests_per_s: cli.client_requests_per_s,
-        auth_attempts_per_min: cli.auth_attempts_per_min,
-        trusted_proxies: cli.trusted_proxy.clone(),
-        map_tiles: cli.map_tiles.clone(),
+        device_requests_per_s: settings.device_requests_per_s,
+        finished_job_retention_days: settings.finished_job_retention_days,
+        client_requests_per_s: settings.client_requests_per_s,
+        auth_attempts_per_min: settings.auth_attempts_per_min,
+        trusted_proxies: settings.trusted_proxies.clone(),
+        map_tiles: settings.map_tiles.clone(),
         ..Limits::default()
     };
-    let blobs = cli.s3.backend();
+    let blobs = settings.blob_backend();
     let state = AppState::open(&data, &limits, &store, &blobs).await.with_context(|| format!("opening {}", data.display()))?;
     let fresh = fresh && state.store.technicians().await?.is_empty();
     if let StoreBackend::Postgres { connections, .. } = &store {
@@ -243,24 +268,23 @@ async fn main() -> anyhow::Result<()> {
     if let BlobBackend::S3(s3) = &blobs {
         tracing::info!(bucket = %s3.bucket, endpoint = s3.endpoint_label(), prefix = %s3.prefix, "blobs in S3-compatible storage");
     }
-    if cli.demo && fresh {
+    if settings.demo && fresh {
         let token = onsite_server::auth::new_token(onsite_server::staff::TOKEN_PREFIX);
         let creds = demo::seed(&state, &token).await.context("seeding demo data")?;
         let path = data.join("demo-credentials.json");
         write_private(&path, &serde_json::to_vec_pretty(&creds)?).with_context(|| format!("writing {}", path.display()))?;
         tracing::info!(file = %path.display(), "demo data seeded; the admin's token and password and the pairing codes are in the file (mode 0600)");
     }
-    if let Some(months) = cli.erase_after_months {
-        anyhow::ensure!((1..=600).contains(&months), "--erase-after-months is 1 to 600");
+    if let Some(months) = settings.erase_after_months {
         onsite_server::erasure::spawn_retention(state.clone(), months * 30);
         tracing::info!(months, "customers' data is erased from jobs finished more than {months} months ago");
     }
-    let listener = std::net::TcpListener::bind(cli.listen).with_context(|| format!("binding {}", cli.listen))?;
+    let listener = std::net::TcpListener::bind(settings.listen).with_context(|| format!("binding {}", settings.listen))?;
     listener.set_nonblocking(true)?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!("listening on {scheme}://{}", listener.local_addr()?);
     let mut app = onsite_server::router(state);
-    if let Some(dir) = &cli.web_app {
+    if let Some(dir) = &settings.web_app {
         anyhow::ensure!(dir.join("index.html").is_file(), "{} holds no built web app (run scripts/build-web.sh)", dir.display());
         app = app.merge(onsite_server::web_app::routes(dir));
         tracing::info!(dir = %dir.display(), "technician web app at {}/", onsite_server::web_app::WEB_APP_PATH);
@@ -305,7 +329,7 @@ mod cli {
 
     pub async fn run(state: &AppState, command: Command) -> anyhow::Result<()> {
         match command {
-            Command::Openapi => unreachable!("answered before opening the data folder"),
+            Command::Openapi | Command::Settings => unreachable!("answered before opening the data folder"),
             Command::User(UserCommand::Add { login, name, role, no_password }) => {
                 let password = if no_password { None } else { Some(read_password(&format!("password for {login}"))?) };
                 let a = create_account(state, &login, &name, role, password).await.map_err(|e| anyhow::anyhow!("{e}"))?;

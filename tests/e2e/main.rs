@@ -13,6 +13,7 @@ mod offline_day;
 mod openapi;
 mod postgres;
 mod security;
+mod settings;
 mod web_app;
 
 use onsite_tests::harness::{Device, Dispatcher, Server};
