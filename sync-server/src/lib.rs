@@ -17,6 +17,7 @@ pub mod error;
 pub mod idempotency;
 pub mod jobs;
 pub mod kpi;
+pub mod migrate;
 pub mod openapi;
 pub mod presence;
 pub mod ranking;

@@ -59,6 +59,15 @@ enum Command {
     Openapi,
     /// Prints the settings in effect as a settings file, secrets hidden.
     Settings,
+    /// Moves an embedded deployment (the SQLite file and blob files in --from) into the
+    /// PostgreSQL database (`database_url`) and blob storage (`s3_bucket`) the settings name.
+    /// Stop the server on --from first; the destination database must be empty. Safe to run
+    /// again after a failure.
+    Migrate {
+        /// The embedded deployment's data folder.
+        #[arg(long)]
+        from: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -219,6 +228,9 @@ async fn main() -> anyhow::Result<()> {
         print!("{}", toml::to_string(&settings.redacted())?);
         return Ok(());
     }
+    if let Some(Command::Migrate { from }) = &command {
+        return migrate(from, &settings).await;
+    }
     let data = settings.data.clone();
     let store = settings.store_backend();
     if let Some(command) = command {
@@ -300,6 +312,35 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `onsite-server migrate`: the move with a progress line at least every second of work.
+async fn migrate(from: &std::path::Path, settings: &Settings) -> anyhow::Result<()> {
+    use onsite_server::migrate::Step;
+    let mut last = std::time::Instant::now();
+    let mut last_table = String::new();
+    let moved = onsite_server::migrate::embedded_to(from, settings, |step| {
+        let table_changed = matches!(&step, Step::Rows { table, .. } if *table != last_table);
+        if last.elapsed() < std::time::Duration::from_secs(1) && !table_changed {
+            return;
+        }
+        last = std::time::Instant::now();
+        match step {
+            Step::Blob { done, of } => eprintln!("blobs: {done} of {of}"),
+            Step::Rows { table, rows } => {
+                last_table = table.to_owned();
+                eprintln!("{table}: {rows} rows");
+            }
+        }
+    })
+    .await
+    .with_context(|| format!("moving {} into PostgreSQL", from.display()))?;
+    println!("blobs: {} copied, {} already there", moved.blobs_copied, moved.blobs_present);
+    for (table, rows) in &moved.tables {
+        println!("{table}: {rows} rows");
+    }
+    println!("moved; start the servers with these settings (and keep {} as a backup until you are sure)", from.display());
+    Ok(())
+}
+
 /// Writes a file only its owner can read (it holds secrets).
 fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
@@ -329,7 +370,7 @@ mod cli {
 
     pub async fn run(state: &AppState, command: Command) -> anyhow::Result<()> {
         match command {
-            Command::Openapi | Command::Settings => unreachable!("answered before opening the data folder"),
+            Command::Openapi | Command::Settings | Command::Migrate { .. } => unreachable!("answered before opening the data folder"),
             Command::User(UserCommand::Add { login, name, role, no_password }) => {
                 let password = if no_password { None } else { Some(read_password(&format!("password for {login}"))?) };
                 let a = create_account(state, &login, &name, role, password).await.map_err(|e| anyhow::anyhow!("{e}"))?;

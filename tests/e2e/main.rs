@@ -9,6 +9,7 @@ mod erasure;
 mod faults;
 mod hostile;
 mod longevity;
+mod migrate;
 mod offline_day;
 mod openapi;
 mod postgres;

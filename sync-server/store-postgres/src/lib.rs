@@ -10,6 +10,7 @@
 mod accounts;
 mod error;
 mod feed;
+mod import;
 mod schema;
 
 use std::collections::HashMap;

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod error;
+mod export;
 mod schema;
 
 use error::{DbError, DbResult};

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod blobs;
+pub mod transfer;
 
 use async_trait::async_trait;
 use automerge::AutoCommit;
