@@ -13,6 +13,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use shared::Timestamp;
+
 use crate::AppState;
 use crate::error::AppError;
 
@@ -33,6 +35,8 @@ pub struct ClientLimits {
     requests: DefaultKeyedRateLimiter<IpAddr>,
     /// Failed authentications (unknown tokens, wrong passwords) and login attempts, by address.
     auth_attempts: DefaultKeyedRateLimiter<IpAddr>,
+    /// The same limit, counted across instances when they share a store ([`auth_attempt`]).
+    auth_attempts_per_min: u32,
     trusted_proxies: Vec<IpAddr>,
     /// Plain HTTP off loopback behind a declared proxy: only the proxies may connect.
     proxies_only: bool,
@@ -47,6 +51,7 @@ impl ClientLimits {
         Self {
             requests: RateLimiter::keyed(Quota::per_second(n(requests_per_s)).allow_burst(n(requests_per_s.saturating_mul(2)))),
             auth_attempts: RateLimiter::keyed(Quota::per_minute(n(auth_attempts_per_min)).allow_burst(n(auth_attempts_per_min))),
+            auth_attempts_per_min,
             trusted_proxies: trusted_proxies.into_iter().map(|p| p.to_canonical()).collect(),
             proxies_only,
         }
@@ -78,6 +83,26 @@ impl ClientLimits {
 
     pub fn is_trusted_proxy(&self, peer: IpAddr) -> bool {
         self.trusted_proxies.contains(&peer.to_canonical())
+    }
+}
+
+/// Counts an authentication attempt (a login, a password check, a bad token) from `addr`, here
+/// and, when instances share a store, across all of them: a guesser spreading attempts over the
+/// instances behind a load balancer gets no more tries than one instance allows.
+pub async fn auth_attempt(state: &AppState, addr: Option<ClientAddr>) -> Result<(), AppError> {
+    state.clients.auth_attempt(addr)?;
+    let Some(ClientAddr(ip)) = addr else { return Ok(()) };
+    shared_hit(state, &format!("auth {}", bucket(ip)), Timestamp::MINUTE, state.clients.auth_attempts_per_min).await
+}
+
+/// One hit on `key` in the current fixed window of `window_ms`, counted by the shared store;
+/// `Err` past `limit` hits in the window. Free when the store is this process's own.
+pub async fn shared_hit(state: &AppState, key: &str, window_ms: i64, limit: u32) -> Result<(), AppError> {
+    let now = Timestamp::now().0;
+    let start = Timestamp(now - now.rem_euclid(window_ms));
+    match state.store.count_hit(key, start).await? {
+        Some(hits) if hits > u64::from(limit.max(1)) => Err(AppError::RateLimited),
+        _ => Ok(()),
     }
 }
 

@@ -157,6 +157,8 @@ pub struct AppState {
     pub job_locks: Arc<JobLocks>,
     pub device_limiter: Arc<DefaultKeyedRateLimiter<DeviceId>>,
     pub pair_limiter: Arc<DefaultDirectRateLimiter>,
+    /// The pairing limit, counted across instances when they share a store.
+    pub pairings_per_s: u32,
     /// Job changes, for live progress streams.
     pub events: tokio::sync::broadcast::Sender<JobChange>,
     /// Other instances sharing the store (none when it is this process's alone).
@@ -199,6 +201,7 @@ impl AppState {
             pair_limiter: Arc::new(RateLimiter::direct(
                 Quota::per_second(per_s(limits.pairings_per_s)).allow_burst(per_s(limits.pairings_per_s * 2)),
             )),
+            pairings_per_s: limits.pairings_per_s,
             events: tokio::sync::broadcast::channel(1024).0,
             changes: None,
             cpu: Arc::new(CpuPool::for_this_machine()),

@@ -66,6 +66,8 @@ pub async fn pair(State(state): State<AppState>, AppJson(req): AppJson<PairReque
     if state.pair_limiter.check().is_err() {
         return Err(AppError::RateLimited);
     }
+    // Codes are short: guessing stays as slow with many instances as with one.
+    crate::client::shared_hit(&state, "pair", shared::Timestamp::MINUTE, state.pairings_per_s.saturating_mul(60)).await?;
     let code = req.code.trim().to_uppercase();
     if code.is_empty() || code.chars().count() > 32 || req.device_name.chars().count() > 50 {
         return Err(AppError::Unprocessable("a pairing code (at most 32 characters) is required; a device name has at most 50".into()));

@@ -77,14 +77,14 @@ async fn actor_of(state: &AppState, headers: &HeaderMap, change: bool, addr: Opt
         return match state.accounts.actor_by_token(&hash_secret(token), now).await? {
             Some(actor) => Ok(actor),
             None => {
-                state.clients.auth_attempt(addr)?;
+                crate::client::auth_attempt(state, addr).await?;
                 Err(AppError::BadToken)
             }
         };
     }
     let Some(secret) = session_cookie(headers) else { return Err(AppError::NoToken) };
     let Some(actor) = state.accounts.actor_by_session(&hash_secret(&secret), now).await? else {
-        state.clients.auth_attempt(addr)?;
+        crate::client::auth_attempt(state, addr).await?;
         return Err(AppError::BadToken);
     };
     if change && !same_origin(headers) {

@@ -33,7 +33,7 @@ async fn instances_share_one_database_without_colliding() {
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(connection);
     let version: i64 = client.query_one("SELECT version FROM onsite_schema", &[]).await.unwrap().get(0);
-    assert_eq!(version, 1);
+    assert_eq!(version, onsite_store_postgres::SCHEMA_VERSION);
 
     // A code redeemed through both instances at the same moment pairs one phone.
     let tech = technician();
@@ -103,6 +103,23 @@ async fn a_phone_on_one_instance_and_a_dispatcher_on_another_lose_nothing() {
     dispatcher.assign(job, tech).await;
     phone.client.sync_now().await.unwrap();
     assert!(phone.with(|s| s.open_job(job)).is_ok(), "the job assigned through B reached the phone through A");
+
+    // Guesses at a token spread over both instances are counted together: one instance's
+    // allowance (20 a minute from one address), not two. Started clear of a minute's end, so
+    // the count is not cut by a new window.
+    let second = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() % 60;
+    if second > 50 {
+        tokio::time::sleep(std::time::Duration::from_secs(61 - second)).await;
+    }
+    let mut answers = Vec::new();
+    for i in 0..30 {
+        let via = if i % 2 == 0 { &a } else { &b };
+        let guess = onsite_tests::harness::Dispatcher { base: via.url(), token: format!("osa_guess{i}"), ..dispatcher.clone() };
+        answers.push(guess.get("/admin/v1/jobs").await.0);
+    }
+    assert_eq!(&answers[..20], &[401; 20], "{answers:?}");
+    assert!(answers[20..].iter().all(|&s| s == 429), "the 21st guess is refused whichever instance takes it: {answers:?}");
+    assert_eq!(dispatcher.get("/admin/v1/jobs").await.0, 200, "the rightful token still works");
 
     // A dispatcher watching instance B sees the phone's work synced through instance A.
     let mut on_b = b.state.events.subscribe();

@@ -122,7 +122,7 @@ pub async fn login(
 ) -> AppResult<Response> {
     let addr = addr.map(|a| a.0);
     // Every attempt counts, right or wrong: passwords are guessable, tokens are not.
-    state.clients.auth_attempt(addr)?;
+    crate::client::auth_attempt(&state, addr).await?;
     let login = body.login.trim().to_lowercase();
     let found = if login.len() <= 64 { state.accounts.account_by_login(&login).await? } else { None };
     let (account, hash) = match found {
@@ -203,7 +203,7 @@ pub async fn change_own_password(
     AppJson(body): AppJson<PasswordChange>,
 ) -> AppResult<AppJson<PasswordChanged>> {
     // Guesses at the current password count like login attempts.
-    state.clients.auth_attempt(addr.map(|a| a.0))?;
+    crate::client::auth_attempt(&state, addr.map(|a| a.0)).await?;
     let (_, hash) = state.accounts.account_by_login(&who.login).await?.ok_or_else(|| AppError::NotFound("no such account".into()))?;
     let hash = hash.unwrap_or_else(|| decoy_hash().to_owned());
     let current = body.current;

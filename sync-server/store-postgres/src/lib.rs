@@ -42,6 +42,9 @@ const JOB_COLUMNS: &str = "job_id, status, assignee, digest, created_at, channel
     completed_at, check_ins, first_time_fix, quote_total, final_total, rating, cause, self_service, finished_at";
 
 /// A connection pool on one database.
+/// The schema version this build migrates a database to.
+pub const SCHEMA_VERSION: i64 = schema::MIGRATIONS.len() as i64;
+
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
@@ -51,6 +54,8 @@ pub struct PgStore {
     instance: String,
     /// Job leases held at once by this instance: at most half the pool.
     lease_slots: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Rate-limit hits counted by this instance (every so many, old windows are removed).
+    hits: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Runs a body written against [`DbError`] and hands the server a [`StoreError`].
@@ -142,6 +147,7 @@ impl PgStore {
                 config,
                 instance: uuid::Uuid::now_v7().to_string(),
                 lease_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(slots)),
+                hits: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0)),
             })
         })
         .await
@@ -376,6 +382,27 @@ impl ChangeFeed for PgStore {
 
 #[async_trait]
 impl Store for PgStore {
+    async fn count_hit(&self, key: &str, window_start: Timestamp) -> Result<Option<u64>> {
+        /// Windows older than this are removed now and then (a window is a minute at most).
+        const KEPT_MS: i64 = Timestamp::HOUR;
+        run(async {
+            let client = self.client().await?;
+            let hits: i64 = client
+                .query_one(
+                    "INSERT INTO rate_hits (key, window_start, hits) VALUES ($1, $2, 1)
+                     ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_hits.hits + 1 RETURNING hits",
+                    &[&key, &window_start.0],
+                )
+                .await?
+                .try_get(0)?;
+            if self.hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed).is_multiple_of(256) {
+                client.execute("DELETE FROM rate_hits WHERE window_start < $1", &[&(window_start.0 - KEPT_MS)]).await?;
+            }
+            Ok(Some(hits.max(0) as u64))
+        })
+        .await
+    }
+
     async fn lease_job(&self, job: JobId) -> Result<JobLease> {
         run(async {
             let slot = self.lease_slots.clone().acquire_owned().await.map_err(|_| DbError::Value("the store is closing".into()))?;

@@ -17,7 +17,8 @@ const MIGRATION_LOCK: i64 = 0x6f6e_7369_7465;
 ///
 /// Times are milliseconds since the Unix epoch in UTC (`shared::Timestamp`), ids are text
 /// (UUIDv7 / ULID strings, as the API writes them), money is integer minor units.
-pub(crate) const MIGRATIONS: &[&str] = &[r#"
+pub(crate) const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE technicians (id TEXT PRIMARY KEY, json TEXT NOT NULL, active BOOLEAN NOT NULL);
     CREATE TABLE devices (
         id TEXT PRIMARY KEY, technician_id TEXT NOT NULL REFERENCES technicians (id), name TEXT NOT NULL,
@@ -110,7 +111,14 @@ pub(crate) const MIGRATIONS: &[&str] = &[r#"
         PRIMARY KEY (account_id, key)
     );
     CREATE INDEX idempotency_by_age ON idempotency_keys (created_at);
-"#];
+"#,
+    // Rate limits that matter for security (login and pairing attempts), counted across every
+    // instance: hits per key per fixed window.
+    r#"
+    CREATE TABLE rate_hits (key TEXT NOT NULL, window_start BIGINT NOT NULL, hits BIGINT NOT NULL, PRIMARY KEY (key, window_start));
+    CREATE INDEX rate_hits_by_window ON rate_hits (window_start);
+"#,
+];
 
 /// Brings the database to this build's schema (see the module's documentation).
 pub(crate) async fn migrate(client: &mut Client) -> DbResult<()> {

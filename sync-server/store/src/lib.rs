@@ -328,6 +328,14 @@ pub trait Store: Send + Sync + 'static {
         Ok(JobLease::local())
     }
 
+    /// Counts one hit on `key` (a login attempt from an address, a pairing attempt) in the
+    /// window starting at `window_start`, for every server instance sharing this store, and
+    /// returns the window's count so far. `None` from a store only one process uses: the
+    /// server's in-process limiters already count everything.
+    async fn count_hit(&self, _key: &str, _window_start: Timestamp) -> Result<Option<u64>> {
+        Ok(None)
+    }
+
     // --- auth ---
     async fn device_by_token(&self, token_hash: &str) -> Result<Option<DeviceIdentity>>;
     async fn put_technician(&self, t: &Technician) -> Result<()>;
