@@ -1,7 +1,8 @@
 //! Randomised fault run (seeded and reproducible; the seed is printed, set ONSITE_FAULT_SEED to
 //! replay): devices and a dispatcher edit at random while the network drops, duplicates and
 //! reorders requests, the server process (the real binary) is SIGKILLed and restarted mid-sync on
-//! the same data, its blob disk runs full, and a device is killed mid-upload. At the end every
+//! the same data (on PostgreSQL: one of two instances sharing the database, phones split between
+//! them), its blob disk runs full, and a device is killed mid-upload. At the end every
 //! replica converges and every acknowledged edit and blob is there, exactly once.
 
 use std::collections::HashMap;
@@ -46,10 +47,22 @@ async fn random_faults_converge_without_loss_or_duplicates() {
         disk
     });
     let exe = std::path::Path::new(env!("CARGO_BIN_EXE_onsite-server-e2e"));
-    let mut server = Some(ChildServer::start(exe, data.clone(), addr).await);
-    let s = server.as_ref().unwrap();
+    // On a shared database (the PostgreSQL pass) two instances serve the same deployment, each
+    // phone talks to one of them, and either may be killed: nothing may be lost across them.
+    let shared = matches!(onsite_tests::backends::store_for(&data).await, onsite_server::StoreBackend::Postgres { .. });
+    let mut addrs = vec![addr];
+    if shared {
+        addrs.push(std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap());
+    }
+    let mut servers = Vec::new();
+    let mut proxies = Vec::new();
+    for (i, &a) in addrs.iter().enumerate() {
+        let s = ChildServer::start(exe, data.clone(), a).await;
+        proxies.push(Proxy::start(&s.url(), seed ^ 0x9e37 ^ ((i as u64) << 32), 0.0).await);
+        servers.push(Some(s));
+    }
+    let s = servers[0].as_ref().unwrap();
     let dispatcher = Dispatcher { base: s.url(), token, http: reqwest::Client::new() };
-    let proxy = Proxy::start(&s.url(), seed ^ 0x9e37, 0.0).await;
 
     let mut devices = Vec::new();
     let mut jobs: Vec<Vec<JobId>> = Vec::new();
@@ -57,7 +70,7 @@ async fn random_faults_converge_without_loss_or_duplicates() {
         let tech = dispatcher.technician(&format!("tech{d}"), &["washer"]).await;
         let code = dispatcher.pairing_code(tech).await;
         let dev = Device::pair(dir.path(), &format!("tech{d}"), &s.url(), &code).await;
-        dev.set_server(&proxy.url());
+        dev.set_server(&proxies[d % proxies.len()].url());
         let mut mine = Vec::new();
         for j in 0..JOBS_PER_DEVICE {
             let job = dispatcher.create_job(d * 10 + j).await;
@@ -70,7 +83,9 @@ async fn random_faults_converge_without_loss_or_duplicates() {
     for dev in &devices {
         assert_eq!(dev.client.sync_now().await.unwrap().new_jobs, JOBS_PER_DEVICE);
     }
-    proxy.set_fault_rate(0.3);
+    for p in &proxies {
+        p.set_fault_rate(0.3);
+    }
     // Acknowledged edits: the note texts a side was told were saved, and photos kept on phones.
     let mut device_notes: HashMap<JobId, Vec<String>> = HashMap::new();
     let mut dispatch_notes: HashMap<JobId, Vec<String>> = HashMap::new();
@@ -98,7 +113,7 @@ async fn random_faults_converge_without_loss_or_duplicates() {
                 let _ = devices[d].client.sync_now().await; // faults make errors expected here
             }
             70..=84 => {
-                if let Some(s) = &server {
+                if let Some(s) = &servers[0] {
                     let text = format!("s{step} dispatcher note");
                     let r = dispatcher
                         .http
@@ -113,8 +128,9 @@ async fn random_faults_converge_without_loss_or_duplicates() {
                 }
             }
             85..=92 => {
-                // Kill the server while a device is syncing, then bring it back on the same port.
-                if let Some(s) = server.take() {
+                // Kill a server while a device is syncing, then bring it back on the same port.
+                let i = if servers.len() > 1 { rng.random_range(0..servers.len()) } else { 0 };
+                if let Some(s) = servers[i].take() {
                     let sync = {
                         let store = devices[d].store.clone();
                         tokio::spawn(async move {
@@ -126,7 +142,7 @@ async fn random_faults_converge_without_loss_or_duplicates() {
                     let (data, addr) = s.kill().await;
                     let _ = sync.await;
                     kills.0 += 1;
-                    server = Some(ChildServer::start(exe, data, addr).await);
+                    servers[i] = Some(ChildServer::start(exe, data, addr).await);
                 }
             }
             _ => {
@@ -146,7 +162,9 @@ async fn random_faults_converge_without_loss_or_duplicates() {
     }
 
     // The network heals and the disk is grown; everyone syncs until quiet.
-    proxy.set_fault_rate(0.0);
+    for p in &proxies {
+        p.set_fault_rate(0.0);
+    }
     let stored = walk_files(&data.join("blobs").join("objects"));
     if let Some(disk) = &disk {
         let left = disk.available();
@@ -165,15 +183,16 @@ async fn random_faults_converge_without_loss_or_duplicates() {
         assert!(st.is_synced(), "seed {seed}: device not synced at the end: {st:?}");
     }
     eprintln!(
-        "faults: {:?} (pass, drop req, drop resp, dup, delay); server kills {}, app kills {}; blob disk full with {} of {} blobs stored (0 with blobs in a bucket)",
-        proxy.counts(),
+        "faults: {:?} (pass, drop req, drop resp, dup, delay; per instance); server kills {} ({} instances), app kills {}; blob disk full with {} of {} blobs stored (0 with blobs in a bucket)",
+        proxies.iter().map(|p| p.counts()).collect::<Vec<_>>(),
         kills.0,
+        servers.len(),
         kills.1,
         stored,
         photos.len() * 2
     );
 
-    let s = server.as_ref().unwrap();
+    let s = servers[0].as_ref().unwrap();
     for (d, dev) in devices.iter().enumerate() {
         for &job in &jobs[d] {
             let server_view = dispatcher.job(job).await;
