@@ -272,7 +272,19 @@ impl ChildServer {
     /// Starts the server binary at `exe` on `addr` over the data folder, and waits until it
     /// answers `/health`.
     pub async fn start(exe: &std::path::Path, data: PathBuf, addr: SocketAddr) -> ChildServer {
-        let mut command = tokio::process::Command::new(exe);
+        Self::start_on_cpu(exe, data, addr, None).await
+    }
+
+    /// [`ChildServer::start`], pinned to one CPU core when `cpu` says which (`taskset`).
+    pub async fn start_on_cpu(exe: &std::path::Path, data: PathBuf, addr: SocketAddr, cpu: Option<usize>) -> ChildServer {
+        let mut command = match cpu {
+            Some(cpu) => {
+                let mut c = tokio::process::Command::new("taskset");
+                c.args(["-c", &cpu.to_string()]).arg(exe);
+                c
+            }
+            None => tokio::process::Command::new(exe),
+        };
         command.envs(crate::backends::server_env(&data).await);
         let child = command
             .arg("--listen")
@@ -296,6 +308,18 @@ impl ChildServer {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// CPU seconds the process has used so far (user + system, from `/proc`).
+    pub fn cpu_seconds(&self) -> f64 {
+        let Some(pid) = self.child.id() else { return 0.0 };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Fields after the command name (which may hold spaces) start after the last ')'.
+        let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        // utime and stime are fields 14 and 15 of the line (indexes 11 and 12 after the name), in
+        // clock ticks of 1/100 s (Linux's USER_HZ).
+        (ticks(11) + ticks(12)) / 100.0
     }
 
     /// SIGKILL: the process dies where it stands.

@@ -9,12 +9,14 @@
 //! 127.0.0.1.
 
 mod attack;
+mod instances;
 mod console;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use futures_util::StreamExt;
 use onsite_server::auth::{hash_secret, new_token};
 use onsite_server::store::{NewDevice, Redeemed};
 use onsite_server::{AppState, Limits};
@@ -44,6 +46,17 @@ struct Args {
     /// The attacker's requests in flight.
     #[arg(long, default_value_t = 4)]
     attack_in_flight: usize,
+    /// Saturate N instances of the real server binary sharing one PostgreSQL database (needs
+    /// ONSITE_TEST_POSTGRES): one instance first, then all N, with CPU seconds per round.
+    #[arg(long)]
+    instances: Option<usize>,
+    /// With --instances: pin instance i to CPU core i (taskset), to show scaling on a machine
+    /// with cores to spare.
+    #[arg(long)]
+    pin: bool,
+    /// The server binary for --instances (default: `onsite-server` beside this program).
+    #[arg(long)]
+    server_exe: Option<std::path::PathBuf>,
     /// Instead: measure the dispatcher console in Chromium over a server holding this many jobs.
     #[arg(long)]
     console_jobs: Option<usize>,
@@ -101,43 +114,66 @@ async fn main() -> anyhow::Result<()> {
     let http = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency * 2).build()?;
 
     let t = Instant::now();
-    let mut sims = Vec::with_capacity(args.devices);
+    // Devices are set up several at a time (the store takes concurrent writers; PostgreSQL
+    // needs it to seed 10,000 devices in minutes).
+    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let made: Vec<anyhow::Result<(usize, Option<SimDevice>, String)>> = futures_util::stream::iter(0..args.devices)
+        .map(|d| {
+            let (state, done) = (state.clone(), done.clone());
+            let (jobs, devices) = (args.jobs, args.devices);
+            async move {
+                // A line every tenth of the way: seeding 10,000 devices takes minutes.
+                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                if n % (devices / 10).max(1) == 0 {
+                    eprintln!("setup: {n} of {devices} devices, {:.0} s", t.elapsed().as_secs_f64());
+                }
+                let tech = shared::TechnicianId::new();
+                state
+                    .store
+                    .put_technician(&onsite_server::store::Technician {
+                        id: tech,
+                        name: format!("tech {d}"),
+                        phone: String::new(),
+                        active: true,
+                        skills: vec!["washer".into()],
+                        brands: vec![],
+                        level: 2,
+                        home: None,
+                        working_hours: None,
+                    })
+                    .await?;
+                for j in 0..jobs {
+                    let job: shared::docs::NewJob = serde_json::from_value(new_job_json(d * jobs + j))?;
+                    let id = onsite_server::jobs::create(&state, job, "load").await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    onsite_server::jobs::dispatch_edit(&state, id, "load", DispatchEdit::Assign { technician: tech })
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                }
+                let code = onsite_server::admin::pairing_code(&state, tech).await.map_err(|e| anyhow::anyhow!("{e}"))?.code;
+                if d == 0 {
+                    // Device 0 is a real phone (real store and client), paired over HTTP.
+                    return Ok((d, None, code));
+                }
+                let token = new_token("osd_");
+                let device = NewDevice { id: DeviceId::new(), name: "sim".into(), token_hash: hash_secret(&token), previous: None };
+                let actor = shared::edit::FieldActor { technician: tech, device: device.id, name: format!("tech {d}") };
+                let redeemed = state.store.redeem_pairing_code(&hash_secret(&code), Timestamp::now(), device).await?;
+                anyhow::ensure!(matches!(redeemed, Redeemed::Paired(_)), "a fresh code pairs: {redeemed:?}");
+                Ok((d, Some(SimDevice { token, jobs: Vec::new(), actor, docs: Vec::new() }), String::new()))
+            }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    let mut made = made.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+    made.sort_by_key(|(d, _, _)| *d);
     let mut real_code = String::new();
-    for d in 0..args.devices {
-        let tech = shared::TechnicianId::new();
-        state
-            .store
-            .put_technician(&onsite_server::store::Technician {
-                id: tech,
-                name: format!("tech {d}"),
-                phone: String::new(),
-                active: true,
-                skills: vec!["washer".into()],
-                brands: vec![],
-                level: 2,
-                home: None,
-                working_hours: None,
-            })
-            .await?;
-        for j in 0..args.jobs {
-            let job: shared::docs::NewJob = serde_json::from_value(new_job_json(d * args.jobs + j))?;
-            let id = onsite_server::jobs::create(&state, job, "load").await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            onsite_server::jobs::dispatch_edit(&state, id, "load", DispatchEdit::Assign { technician: tech })
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut sims = Vec::with_capacity(args.devices);
+    for (_, sim, code) in made {
+        match sim {
+            Some(sim) => sims.push(sim),
+            None => real_code = code,
         }
-        if d == 0 {
-            // Device 0 is a real phone (real store and client), paired over HTTP.
-            real_code = onsite_server::admin::pairing_code(&state, tech).await.map_err(|e| anyhow::anyhow!("{e}"))?.code;
-            continue;
-        }
-        let token = new_token("osd_");
-        let code = onsite_server::admin::pairing_code(&state, tech).await.map_err(|e| anyhow::anyhow!("{e}"))?.code;
-        let device = NewDevice { id: DeviceId::new(), name: "sim".into(), token_hash: hash_secret(&token), previous: None };
-        let actor = shared::edit::FieldActor { technician: tech, device: device.id, name: format!("tech {d}") };
-        let redeemed = state.store.redeem_pairing_code(&hash_secret(&code), Timestamp::now(), device).await?;
-        anyhow::ensure!(matches!(redeemed, Redeemed::Paired(_)), "a fresh code pairs: {redeemed:?}");
-        sims.push(SimDevice { token, jobs: Vec::new(), actor, docs: Vec::new() });
     }
     println!("setup: {} devices x {} jobs in {:.1} s", args.devices, args.jobs, t.elapsed().as_secs_f64());
 
@@ -207,6 +243,9 @@ async fn main() -> anyhow::Result<()> {
     println!("initial sync of {} simulated devices: {:.1} s", sims.len(), t.elapsed().as_secs_f64());
 
     let sims = Arc::new(sims);
+    if let Some(n) = args.instances {
+        return instances::run(&args, n, dir.path().join("server"), sims).await;
+    }
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let mut tasks = Vec::new();
     let concurrency = args.concurrency;
