@@ -98,9 +98,7 @@ pub async fn auth_attempt(state: &AppState, addr: Option<ClientAddr>) -> Result<
 /// One hit on `key` in the current fixed window of `window_ms`, counted by the shared store;
 /// `Err` past `limit` hits in the window. Free when the store is this process's own.
 pub async fn shared_hit(state: &AppState, key: &str, window_ms: i64, limit: u32) -> Result<(), AppError> {
-    let now = Timestamp::now().0;
-    let start = Timestamp(now - now.rem_euclid(window_ms));
-    match state.store.count_hit(key, start).await? {
+    match state.store.count_hit(key, window_ms).await? {
         Some(hits) if hits > u64::from(limit.max(1)) => Err(AppError::RateLimited),
         _ => Ok(()),
     }

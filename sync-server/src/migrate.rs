@@ -5,7 +5,8 @@
 //! Blobs go first, each checked against its hash and skipped when already there, so a move cut
 //! short and run again copies only what is missing. Records then go in one transaction into
 //! an empty database: a failure leaves it empty, and a database that already holds a deployment
-//! is refused rather than merged. Every table's row count is compared at the end. The source is
+//! is refused rather than merged; it commits only once every table holds as many rows as were
+//! read. The source is
 //! only read (and migrated to this build's schema, as starting the server on it would).
 
 use std::path::{Path, PathBuf};
@@ -13,7 +14,6 @@ use std::sync::Arc;
 
 use onsite_store::StoreError;
 use onsite_store::blobs::{BLOB_CHUNK_BYTES_MAX, BlobError, BlobStatus, BlobStore};
-use onsite_store::transfer::TABLES;
 use onsite_store_postgres::PgStore;
 use onsite_store_sqlite::SqliteStore;
 use shared::BlobHash;
@@ -39,8 +39,6 @@ pub enum MoveError {
     Blob { hash: String, source: BlobError },
     #[error("blob {0} in the data folder does not match its hash; restore it from a backup or delete it, then move again")]
     DamagedBlob(String),
-    #[error("{table}: {sent} rows read, {stored} stored")]
-    Mismatch { table: String, sent: u64, stored: u64 },
 }
 
 /// What a move did.
@@ -95,41 +93,57 @@ pub async fn embedded_to(from: &Path, settings: &Settings, mut progress: impl Fn
         }
     }
 
-    // Then every record, in one transaction, read in one snapshot.
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    // Then every record, in one transaction, read in one snapshot; the import commits only
+    // after the reader's end and with every table's count matching.
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
     let reading = tokio::spawn(async move { source.export(tx).await });
     let stored = target.import(rx, |table, rows| progress(Step::Rows { table, rows })).await;
     let read = reading.await.map_err(|e| StoreError::Backend(Box::new(e)))?;
     // The reader's error explains a short import better than the writer's.
-    let read = read?;
-    stored?;
-    let names: Vec<&str> = TABLES.iter().map(|t| t.name).collect();
-    let counted = target.count_rows(&names).await?;
-    for ((table, sent), (_, stored)) in read.iter().zip(&counted) {
-        if sent != stored {
-            return Err(MoveError::Mismatch { table: (*table).to_owned(), sent: *sent, stored: *stored });
-        }
-    }
-    moved.tables = counted;
+    read?;
+    moved.tables = stored?;
     Ok(moved)
 }
 
 /// Copies one blob unless `into` has it; returns whether it copied. The bytes are checked
 /// against their hash on the way (the destination checks again when the last piece lands).
+///
+/// A copy cut short (a killed move) resumes where the destination's upload stopped.
 async fn copy_blob(from: &FsBlobStore, into: &dyn BlobStore, hash: &BlobHash) -> Result<bool, MoveError> {
     let blob_err = |source| MoveError::Blob { hash: hash.to_string(), source };
-    if matches!(into.status(hash, UPLOAD).await.map_err(blob_err)?, BlobStatus::Complete { .. }) {
-        return Ok(false);
-    }
-    let Some(bytes) = from.get(hash).await.map_err(blob_err)? else { return Ok(false) };
+    let mut offset = match into.status(hash, UPLOAD).await.map_err(blob_err)? {
+        BlobStatus::Complete { .. } => return Ok(false),
+        BlobStatus::Partial { offset, .. } => offset,
+        BlobStatus::Missing => 0,
+    };
+    let bytes = match from.get(hash).await {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => {
+            return Err(MoveError::Blob {
+                hash: hash.to_string(),
+                source: BlobError::Backend("listed, then gone from the data folder".into()),
+            });
+        }
+        Err(BlobError::HashMismatch(_)) => return Err(MoveError::DamagedBlob(hash.to_string())),
+        Err(e) => return Err(blob_err(e)),
+    };
     if !hash.matches(&bytes) {
         return Err(MoveError::DamagedBlob(hash.to_string()));
     }
     let total = bytes.len() as u64;
-    let mut offset = 0u64;
-    for piece in bytes.chunks(BLOB_CHUNK_BYTES_MAX) {
-        into.append(hash, UPLOAD, offset, total, piece).await.map_err(blob_err)?;
-        offset += piece.len() as u64;
+    // An upload of another length under our key, or one the destination discarded: it says
+    // where to start, once.
+    let mut restarts = 0;
+    while offset < total {
+        let end = (offset as usize + BLOB_CHUNK_BYTES_MAX).min(bytes.len());
+        match into.append(hash, UPLOAD, offset, total, &bytes[offset as usize..end]).await {
+            Ok(_) => offset = end as u64,
+            Err(BlobError::WrongOffset { expected, .. }) if restarts < 2 && expected <= total => {
+                restarts += 1;
+                offset = expected;
+            }
+            Err(e) => return Err(blob_err(e)),
+        }
     }
     match into.status(hash, UPLOAD).await.map_err(blob_err)? {
         BlobStatus::Complete { .. } => Ok(true),

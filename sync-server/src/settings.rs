@@ -156,6 +156,7 @@ impl Settings {
             if !path.is_file() {
                 return Err(SettingsError::NoFile(path.to_owned()));
             }
+            check_syntax(path)?;
             warn_if_secrets_readable_by_others(path);
             figment = figment.merge(Toml::file_exact(path));
         }
@@ -199,9 +200,8 @@ impl Settings {
         if let Some(t) = &self.map_tiles
             && !((t.starts_with("https://") || t.starts_with("http://")) && ["{z}", "{x}", "{y}"].iter().all(|p| t.contains(p)))
         {
-            return bad(format!(
-                "map_tiles is an http(s) URL template with {{z}}, {{x}} and {{y}}, e.g. https://tile.example.org/{{z}}/{{x}}/{{y}}.png, not {t:?}"
-            ));
+            // The value is not repeated: a tile URL may carry a key.
+            return bad("map_tiles is an http(s) URL template with {z}, {x} and {y}, e.g. https://tile.example.org/{z}/{x}/{y}.png".into());
         }
         Ok(())
     }
@@ -241,17 +241,55 @@ impl Settings {
     }
 }
 
-/// `postgres://user:secret@host/db` → `postgres://user:(hidden)@host/db`; a URL that does not
-/// parse is hidden whole (it may still hold a password).
+/// `postgres://user:secret@host/db?password=secret` → `postgres://user:(hidden)@host/db?password=(hidden)`;
+/// a value that is not such a URL (a `host=… password=…` string) is hidden whole.
 fn redact_url(url: &str) -> String {
+    let Ok(mut u) = url::Url::parse(url) else { return HIDDEN.to_owned() };
+    if u.password().is_some() && u.set_password(Some("HIDDEN-PASSWORD")).is_err() {
+        return HIDDEN.to_owned();
+    }
+    if u.query_pairs().any(|(k, _)| k.eq_ignore_ascii_case("password")) {
+        let pairs: Vec<(String, String)> = u
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k.eq_ignore_ascii_case("password") { "HIDDEN-PASSWORD".to_owned() } else { v.into_owned() };
+                (k.into_owned(), v)
+            })
+            .collect();
+        u.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    u.to_string().replace("HIDDEN-PASSWORD", HIDDEN)
+}
+
+/// Whether a database URL carries a password (in its user part or its query).
+fn has_password(url: &str) -> bool {
     match url::Url::parse(url) {
-        Ok(mut u) => {
-            if u.password().is_some() && u.set_password(Some(HIDDEN)).is_err() {
-                return HIDDEN.to_owned();
-            }
-            u.to_string()
+        Ok(u) => u.password().is_some() || u.query_pairs().any(|(k, _)| k.eq_ignore_ascii_case("password")),
+        Err(_) => url.contains("password"),
+    }
+}
+
+/// Reads the file as TOML first, to report a syntax error by line and column only: the
+/// parser's own message quotes the line, which may hold a password.
+fn check_syntax(path: &Path) -> Result<(), SettingsError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| SettingsError::Invalid(format!("reading settings file {}: {e}", path.display())))?;
+    match text.parse::<toml::Table>() {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let at = e.span().map(|r| {
+                let before = &text[..r.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                format!(" at line {line}, column {column}")
+            });
+            Err(SettingsError::Invalid(format!(
+                "settings file {} is not valid TOML{}: {}",
+                path.display(),
+                at.unwrap_or_default(),
+                e.message()
+            )))
         }
-        Err(_) => HIDDEN.to_owned(),
     }
 }
 
@@ -262,7 +300,7 @@ fn warn_if_secrets_readable_by_others(path: &Path) {
     if let Ok(meta) = std::fs::metadata(path) {
         use std::os::unix::fs::PermissionsExt;
         let secret = |t: &toml::Table| {
-            t.get("database_url").and_then(|v| v.as_str()).is_some_and(|u| url::Url::parse(u).is_ok_and(|u| u.password().is_some()))
+            t.get("database_url").and_then(|v| v.as_str()).is_some_and(has_password)
                 || t.contains_key("s3_access_key_id")
                 || t.contains_key("s3_secret_access_key")
         };

@@ -103,6 +103,28 @@ async fn an_embedded_deployment_moves_into_postgres_and_s3_and_carries_on() {
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
     .collect();
+    // A source that cannot be read to the end (a row that is not UTF-8, here in the jobs, read
+    // after technicians, devices and documents) leaves the database empty.
+    let db_file = old.join("onsite-server.sqlite");
+    let name: String = {
+        let c = rusqlite::Connection::open(&db_file).unwrap();
+        let name = c.query_row("SELECT customer_name FROM jobs ORDER BY job_id LIMIT 1", [], |r| r.get(0)).unwrap();
+        c.execute("UPDATE jobs SET customer_name = CAST(X'FF' AS TEXT) WHERE job_id = (SELECT min(job_id) FROM jobs)", []).unwrap();
+        name
+    };
+    let failed = command(&shared).arg("migrate").arg("--from").arg(&old).output().await.unwrap();
+    assert!(!failed.status.success() && text(&failed).contains("not UTF-8"), "{}", text(&failed));
+    let (pg, connection) = tokio_postgres::connect(&db, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    for table in ["technicians", "devices", "docs", "jobs"] {
+        let n: i64 = pg.query_one(&format!("SELECT count(*) FROM {table}"), &[]).await.unwrap().get(0);
+        assert_eq!(n, 0, "a move that failed keeps nothing in {table}");
+    }
+    rusqlite::Connection::open(&db_file)
+        .unwrap()
+        .execute("UPDATE jobs SET customer_name = ?1 WHERE job_id = (SELECT min(job_id) FROM jobs)", [&name])
+        .unwrap();
+
     let moved = command(&shared).arg("migrate").arg("--from").arg(&old).output().await.unwrap();
     assert!(moved.status.success(), "{}", text(&moved));
     let said = text(&moved);

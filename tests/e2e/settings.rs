@@ -22,6 +22,10 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     c.args(args).envs(env.iter().copied()).output().expect("the server binary runs")
 }
 
+fn text_of(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
 fn printed(out: &Output) -> toml::Table {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).parse().expect("`settings` prints a settings file")
@@ -88,6 +92,16 @@ s3_secret_access_key = "key-secret"
         }
         assert!(!err.contains("panicked"), "{err}");
     };
+    // A syntax error is placed by line and column, never quoted: the line may hold a password.
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "listen = \"127.0.0.1:8787\"\ndatabase_url = \"postgres://onsite:p4ss\\word@db/onsite\"\n").unwrap();
+    let out = run(&["settings", "--config", broken.to_str().unwrap()], &[]);
+    refused(run(&["settings", "--config", broken.to_str().unwrap()], &[]), &["not valid TOML", "line 2"]);
+    assert!(!text_of(&out).contains("p4ss"), "{}", text_of(&out));
+    // A password in the URL's query is hidden too.
+    let t = printed(&run(&["settings"], &[("ONSITE_DATABASE_URL", "postgres://onsite@db/onsite?sslmode=require&password=q5ecret")]));
+    let shown = t["database_url"].as_str().unwrap();
+    assert!(!shown.contains("q5ecret") && shown.contains("sslmode=require"), "{shown}");
     let typo = dir.path().join("typo.toml");
     std::fs::write(&typo, "lisen = \"127.0.0.1:8787\"\n").unwrap();
     refused(run(&["--config", typo.to_str().unwrap()], &[]), &["lisen", "unknown field", "typo.toml"]);

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use onsite_store::transfer::{Cell, Rows};
+use onsite_store::transfer::{Batch, Cell, TABLES, is_plain_name};
 use onsite_store::{Result, StoreError};
 use tokio_postgres::types::{ToSql, Type};
 
@@ -15,32 +15,45 @@ use crate::{PgStore, run};
 const PARAMS_MAX: usize = 65_535;
 
 impl PgStore {
-    /// Stores every batch `rows` yields, in one transaction, and returns the rows stored per
-    /// table. Refused (nothing written) when the database already holds a deployment: merging two
-    /// would mix their accounts, devices and jobs. `progress` hears each table's running count.
+    /// Stores every batch `rows` yields, in one transaction that holds every table locked, and
+    /// commits only once the source says it is done and every table holds as many rows as the
+    /// source read; returns the rows stored per table. Refused (nothing written) when any table
+    /// already holds rows: merging two deployments would mix their accounts, devices and jobs.
+    /// `progress` hears each table's running count.
     pub async fn import(
         &self,
-        mut rows: tokio::sync::mpsc::Receiver<Rows>,
+        mut rows: tokio::sync::mpsc::Receiver<Batch>,
         mut progress: impl FnMut(&str, u64) + Send,
     ) -> Result<Vec<(String, u64)>> {
         run(async {
             let mut client = self.client().await?;
             let tx = client.transaction().await?;
-            let held: i64 = tx
-                .query_one("SELECT (SELECT count(*) FROM technicians) + (SELECT count(*) FROM accounts) + (SELECT count(*) FROM jobs)", &[])
-                .await?
-                .try_get(0)?;
-            if held > 0 {
-                return Err(DbError::Store(StoreError::Conflict(
-                    "the database already holds a deployment (technicians, accounts or jobs); a move goes into an empty one".into(),
-                )));
+            let names: Vec<&str> = TABLES.iter().map(|t| t.name).collect();
+            // No server or command on this database writes while the move runs.
+            tx.batch_execute(&format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", names.join(", "))).await?;
+            for t in &names {
+                if tx.query_opt(&format!("SELECT 1 FROM {t} LIMIT 1"), &[]).await?.is_some() {
+                    return Err(DbError::Store(StoreError::Conflict(format!(
+                        "the database already holds a deployment ({t} has rows); a move goes into an empty one"
+                    ))));
+                }
             }
             let mut counts: Vec<(String, u64)> = Vec::new();
             let mut statements: HashMap<(&'static str, usize), tokio_postgres::Statement> = HashMap::new();
-            while let Some(batch) = rows.recv().await {
+            let expected = loop {
+                let batch = match rows.recv().await {
+                    Some(Batch::Rows(b)) => b,
+                    Some(Batch::End(counts)) => break counts,
+                    None => {
+                        return Err(DbError::Value("the source stopped before the end of its data; nothing was stored".into()));
+                    }
+                };
                 let width = batch.columns.len();
                 if width == 0 {
                     continue;
+                }
+                if let Some(bad) = batch.columns.iter().find(|c| !is_plain_name(c)) {
+                    return Err(DbError::Value(format!("{}: {bad:?} is not a column this server knows", batch.table)));
                 }
                 for chunk in batch.rows.chunks((PARAMS_MAX / width).max(1)) {
                     let key = (batch.table, chunk.len());
@@ -68,6 +81,15 @@ impl PgStore {
                 }
                 let (t, c) = counts.last().expect("just pushed");
                 progress(t, *c);
+            };
+            // Every table holds what the source read, or nothing is kept.
+            let mut stored = Vec::new();
+            for (t, read) in &expected {
+                let n: i64 = tx.query_one(&format!("SELECT count(*) FROM {t}"), &[]).await?.try_get(0)?;
+                if n as u64 != *read {
+                    return Err(DbError::Value(format!("{t}: {read} rows read, {n} stored; nothing was kept")));
+                }
+                stored.push(((*t).to_owned(), *read));
             }
             // New audit entries follow the imported ones.
             tx.execute(
@@ -76,22 +98,7 @@ impl PgStore {
             )
             .await?;
             tx.commit().await?;
-            Ok(counts)
-        })
-        .await
-    }
-
-    /// Rows per table as this database holds them (to compare with what was sent).
-    pub async fn count_rows(&self, tables: &[&str]) -> Result<Vec<(String, u64)>> {
-        run(async {
-            let client = self.client().await?;
-            let mut out = Vec::new();
-            for t in tables {
-                // Table names come from `onsite_store::transfer::TABLES`, never from input.
-                let n: i64 = client.query_one(&format!("SELECT count(*) FROM {t}"), &[]).await?.try_get(0)?;
-                out.push(((*t).to_owned(), n as u64));
-            }
-            Ok(out)
+            Ok(stored)
         })
         .await
     }
@@ -103,6 +110,8 @@ fn insert_sql(table: &str, columns: &[String], rows: usize) -> String {
     let width = columns.len();
     let values: Vec<String> =
         (0..rows).map(|r| format!("({})", (1..=width).map(|c| format!("${}", r * width + c)).collect::<Vec<_>>().join(", "))).collect();
+    // Names are checked plain ([`is_plain_name`]) and quoted besides.
+    let columns: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
     format!("INSERT INTO {table} ({}) OVERRIDING SYSTEM VALUE VALUES {}", columns.join(", "), values.join(", "))
 }
 

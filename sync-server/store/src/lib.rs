@@ -329,10 +329,11 @@ pub trait Store: Send + Sync + 'static {
     }
 
     /// Counts one hit on `key` (a login attempt from an address, a pairing attempt) in the
-    /// window starting at `window_start`, for every server instance sharing this store, and
-    /// returns the window's count so far. `None` from a store only one process uses: the
+    /// current fixed window of `window_ms`, for every server instance sharing this store, and
+    /// returns the window's count so far. The store's clock places the window, so instances
+    /// whose clocks differ still count in one. `None` from a store only one process uses: the
     /// server's in-process limiters already count everything.
-    async fn count_hit(&self, _key: &str, _window_start: Timestamp) -> Result<Option<u64>> {
+    async fn count_hit(&self, _key: &str, _window_ms: i64) -> Result<Option<u64>> {
         Ok(None)
     }
 

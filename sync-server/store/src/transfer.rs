@@ -24,6 +24,24 @@ pub struct Rows {
     pub rows: Vec<Vec<Cell>>,
 }
 
+/// What the reading side sends: rows, then, once everything was read, how many rows each table
+/// had. The receiving side commits only after the end, and only if it stored as many: a reader
+/// that stopped part-way (an unreadable row, a crash) leaves nothing behind.
+#[derive(Clone, Debug)]
+pub enum Batch {
+    Rows(Rows),
+    End(Vec<(&'static str, u64)>),
+}
+
+/// Whether `name` is a plain column name (what both schemas use). Column names travel with the
+/// rows, read from the source file; anything else is refused before it reaches a statement.
+pub fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !name.as_bytes()[0].is_ascii_digit()
+}
+
 /// One table copied, and how it is read: rows a later one references come first, so the
 /// receiving database checks every reference as rows arrive.
 #[derive(Clone, Copy, Debug)]
@@ -57,6 +75,19 @@ pub const TABLES: &[Table] = &[
     Table { name: "idempotency_keys", order_by: "account_id, key" },
 ];
 
-/// Rows per batch: a job's documents can be a few hundred KiB, so a batch stays within tens of
-/// MiB however large the deployment.
+/// Rows per batch at most.
 pub const BATCH_ROWS: usize = 200;
+/// Bytes of text and binary values per batch at most (a batch holds at least one row): a job's
+/// document can be megabytes, and a move must not need memory in proportion to the deployment.
+pub const BATCH_BYTES: usize = 8 * 1024 * 1024;
+
+impl Cell {
+    /// Bytes the value holds (what a batch's size counts).
+    pub fn size(&self) -> usize {
+        match self {
+            Cell::Text(s) => s.len(),
+            Cell::Bytes(b) => b.len(),
+            _ => 8,
+        }
+    }
+}

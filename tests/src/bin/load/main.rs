@@ -9,8 +9,8 @@
 //! 127.0.0.1.
 
 mod attack;
-mod instances;
 mod console;
+mod instances;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -124,7 +124,7 @@ async fn main() -> anyhow::Result<()> {
             async move {
                 // A line every tenth of the way: seeding 10,000 devices takes minutes.
                 let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                if n % (devices / 10).max(1) == 0 {
+                if n.is_multiple_of((devices / 10).max(1)) {
                     eprintln!("setup: {n} of {devices} devices, {:.0} s", t.elapsed().as_secs_f64());
                 }
                 let tech = shared::TechnicianId::new();
