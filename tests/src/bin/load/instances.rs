@@ -70,8 +70,7 @@ pub async fn run(args: &Args, n: usize, data: PathBuf, sims: Arc<Vec<SimDevice>>
     Ok(())
 }
 
-/// No-change rounds from every simulated device for `args.seconds`, spread over `urls` (a
-/// device always talks to the same instance, as behind a load balancer with a pool).
+/// [`saturate`] against `servers`, with the CPU they spent.
 async fn phase(
     args: &Args,
     http: &reqwest::Client,
@@ -80,11 +79,31 @@ async fn phase(
     servers: &[ChildServer],
 ) -> anyhow::Result<Phase> {
     let cpu_before: f64 = servers.iter().map(ChildServer::cpu_seconds).sum();
-    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let all = saturate(http, urls, sims, args.seconds, args.concurrency).await?;
+    let cpu = servers.iter().map(ChildServer::cpu_seconds).sum::<f64>() - cpu_before;
+    Ok(Phase {
+        rounds_per_s: all.len() as f64 / args.seconds as f64,
+        p50: percentile(&all, 0.5),
+        p99: percentile(&all, 0.99),
+        cpu_per_round: cpu / all.len().max(1) as f64,
+    })
+}
+
+/// No-change rounds from every simulated device for `seconds`, `concurrency` in flight, spread
+/// over `urls`; returns every round's latency, sorted. Each worker syncs its own devices (a
+/// phone never runs two rounds at once; the server refuses a second one), and a device always
+/// talks to the same instance.
+pub async fn saturate(
+    http: &reqwest::Client,
+    urls: &[String],
+    sims: &Arc<Vec<SimDevice>>,
+    seconds: u64,
+    concurrency: usize,
+) -> anyhow::Result<Vec<Duration>> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
-    for w in 0..args.concurrency {
+    for w in 0..concurrency {
         let (sims, http, url) = (sims.clone(), http.clone(), urls[w % urls.len()].clone());
-        let concurrency = args.concurrency;
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mine: Vec<usize> = (w..sims.len()).step_by(concurrency).collect();
@@ -105,12 +124,6 @@ async fn phase(
     for t in tasks {
         all.extend(t.await?);
     }
-    let cpu = servers.iter().map(ChildServer::cpu_seconds).sum::<f64>() - cpu_before;
     all.sort();
-    Ok(Phase {
-        rounds_per_s: all.len() as f64 / args.seconds as f64,
-        p50: percentile(&all, 0.5),
-        p99: percentile(&all, 0.99),
-        cpu_per_round: cpu / all.len().max(1) as f64,
-    })
+    Ok(all)
 }

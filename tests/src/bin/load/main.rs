@@ -246,34 +246,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(n) = args.instances {
         return instances::run(&args, n, dir.path().join("server"), sims).await;
     }
-    let deadline = Instant::now() + Duration::from_secs(args.seconds);
-    let mut tasks = Vec::new();
-    let concurrency = args.concurrency;
-    for w in 0..concurrency {
-        let (sims, http, url) = (sims.clone(), http.clone(), url.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            // Each worker syncs its own devices (a phone never runs two rounds at once; the
-            // server refuses a second one).
-            let mine: Vec<usize> = (w..sims.len()).step_by(concurrency).collect();
-            let mut i = 0;
-            while Instant::now() < deadline && !mine.is_empty() {
-                let sim = &sims[mine[i % mine.len()]];
-                let req = SyncRequest { jobs: sim.jobs.clone(), ..SyncRequest::default() };
-                let t = Instant::now();
-                let (resp, _, _) = post(&http, &url, &sim.token, &req).await;
-                lat.push(t.elapsed());
-                assert!(resp.messages.is_empty() && resp.new_jobs.is_empty(), "no-change round changed something");
-                i += 1;
-            }
-            lat
-        }));
-    }
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await?);
-    }
-    all.sort();
+    let all = instances::saturate(&http, std::slice::from_ref(&url), &sims, args.seconds, args.concurrency).await?;
     println!(
         "saturation ({} in flight, {} s): {:.0} sync rounds/s, p50 {:.2} ms, p99 {:.2} ms",
         args.concurrency,
