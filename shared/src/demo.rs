@@ -54,6 +54,9 @@ pub struct DemoJob {
     pub assign: Option<String>,
     /// Field actions already taken, in order.
     pub progress: Vec<FieldAction>,
+    /// The customer's rating (1-5) once the job is complete, if they gave one.
+    #[serde(default)]
+    pub rating: Option<u8>,
 }
 
 /// Builds a demo job's documents. `today` is the start of the local day; `techs` maps keys to ids.
@@ -84,6 +87,11 @@ pub fn build(demo: &DemoJob, today: Timestamp, techs: &HashMap<String, Technicia
         }
         let edit = FieldEdit::Status { action: *action, location: dispatch.customer.location, reason: String::new() };
         apply_field_edit(&mut docs.field, &dispatch, &who, at, edit)?;
+    }
+    if let Some(score) = demo.rating {
+        let at = Timestamp(start.0 + demo.progress.len() as i64 * 15 * Timestamp::MINUTE);
+        let comment = if score <= 2 { "等了很久 / waited a long time" } else { "" };
+        apply_field_edit(&mut docs.field, &dispatch, &who, at, FieldEdit::Rate { score, comment: comment.into() })?;
     }
     Ok(docs)
 }

@@ -1,11 +1,12 @@
 //! Dispatcher views at scale: by default 100,000 jobs (a year of a mid-size company) in the
 //! embedded store; `ONSITE_BENCH_JOBS=1000000` for a national network, and
 //! `ONSITE_BENCH_DATABASE_URL` (an empty PostgreSQL database) for the same on PostgreSQL
-//! (`scripts/bench-views.sh` sets both up). Reports a filtered job list page and a KPI report
-//! over the whole range.
+//! (`scripts/bench-views.sh` sets both up). Reports list pages (filtered, overdue, by area) and
+//! KPI reports over the whole year and over the console's default month.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use onsite_server::store::JobQuery;
+use onsite_server::kpi;
+use onsite_server::store::{JobQuery, KpiKey};
 use onsite_server::{AppState, BlobBackend, Limits, StoreBackend};
 use shared::Timestamp;
 
@@ -51,17 +52,20 @@ fn bench(c: &mut Criterion) {
     c.bench_function("list_jobs_area", |b| b.iter(|| rt.block_on(state.store.list_jobs(&area, now)).unwrap()));
 
     let (from, to) = (Timestamp(today.0 - 400 * Timestamp::DAY), Timestamp(now.0 + Timestamp::DAY));
-    let rows = rt.block_on(state.store.kpi_rows(from, to)).unwrap();
-    let k = onsite_server::kpi::compute(&rows);
+    let store = state.store.as_ref();
+    let (k, _) = rt.block_on(kpi::report(store, from, to, KpiKey::All)).unwrap();
     println!("kpi over {} jobs: completed {}, first-time-fix {:?}, repeat {}", k.jobs, k.completed, k.first_time_fix_rate, k.repeat_visits);
     let mut g = c.benchmark_group("kpi");
     g.sample_size(10);
-    g.bench_function("kpi_report", |b| {
+    // The API's report over every job, grouped by technician.
+    g.bench_function("kpi_report_all_by_technician", |b| b.iter(|| rt.block_on(kpi::report(store, from, to, KpiKey::Technician)).unwrap()));
+    // The console's default page: the last 30 days by day and by technician.
+    let month = Timestamp(today.0 - 29 * Timestamp::DAY);
+    g.bench_function("kpi_console_30_days", |b| {
         b.iter(|| {
-            let rows = rt.block_on(state.store.kpi_rows(from, to)).unwrap();
-            let overall = onsite_server::kpi::compute(&rows);
-            let by_tech = onsite_server::kpi::grouped(&rows, |r| r.index.assignee.map(|t| t.to_string()).unwrap_or_default());
-            (overall, by_tech)
+            let by_day = rt.block_on(kpi::report(store, month, to, KpiKey::Day { offset_minutes: 8 * 60 })).unwrap();
+            let by_tech = rt.block_on(kpi::report(store, month, to, KpiKey::Technician)).unwrap();
+            (by_day, by_tech)
         })
     });
     g.finish();

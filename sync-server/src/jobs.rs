@@ -208,6 +208,28 @@ pub async fn store_new(state: &AppState, mut docs: NewJobDocs) -> AppResult<JobI
     Ok(id)
 }
 
+/// Stores several new jobs in one transaction (all or none): a backlog taken in at once.
+pub async fn store_new_batch(state: &AppState, batch: Vec<NewJobDocs>) -> AppResult<Vec<JobId>> {
+    let mut writes = Vec::with_capacity(batch.len());
+    for mut docs in batch {
+        let (index, blobs) = index_and_blobs(&mut docs.dispatch, &mut docs.field, &TrustedTimes::new())?;
+        writes.push(JobWrite {
+            index,
+            full: Some((docs.dispatch.save(), docs.field.save())),
+            dispatch_chunk: Vec::new(),
+            field_chunk: Vec::new(),
+            blobs,
+            receipts: Vec::new(),
+        });
+    }
+    let ids: Vec<JobId> = writes.iter().map(|w| w.index.job).collect();
+    state.store.write_jobs(writes).await?;
+    for id in &ids {
+        state.notify(*id);
+    }
+    Ok(ids)
+}
+
 /// Applies a dispatcher's edit to the server's copy of the dispatch document, as an Automerge
 /// change that merges with whatever the technician did offline.
 pub async fn dispatch_edit(state: &AppState, job: JobId, by: &str, edit: DispatchEdit) -> AppResult<JobIndex> {

@@ -3,11 +3,11 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use shared::Timestamp;
 
-use crate::store::KpiRow;
+use crate::store::{KpiKey, KpiSums};
 
-/// A rating at or below this is a complaint.
-pub const LOW_RATING_MAX: i64 = 2;
+pub use crate::store::kpi::LOW_RATING_MAX;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Kpis {
@@ -33,52 +33,53 @@ pub struct Kpis {
     pub complaints_by_brand_model: BTreeMap<String, u64>,
 }
 
-fn mean(xs: impl Iterator<Item = f64>) -> Option<f64> {
-    let (sum, n) = xs.fold((0.0, 0u64), |(s, n), x| (s + x, n + 1));
-    (n > 0).then(|| (sum / n as f64 * 100.0).round() / 100.0)
+/// Rounded to two decimals, as reports show them.
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
 }
 
-fn rate(hits: usize, of: usize) -> Option<f64> {
+fn rate(hits: u64, of: u64) -> Option<f64> {
     (of > 0).then(|| (hits as f64 / of as f64 * 10_000.0).round() / 10_000.0)
 }
 
-pub fn compute<'a>(rows: impl IntoIterator<Item = &'a KpiRow>) -> Kpis {
-    let all: Vec<&KpiRow> = rows.into_iter().collect();
-    let mut k = Kpis { jobs: all.len() as u64, ..Kpis::default() };
-    k.completed = all.iter().filter(|r| r.index.facts.completed_at.is_some()).count() as u64;
-    k.cancelled = all.iter().filter(|r| r.index.status == shared::status::Status::Cancelled).count() as u64;
-    k.self_service = all.iter().filter(|r| r.index.facts.self_service).count() as u64;
-    k.avg_minutes_to_assign = mean(
-        all.iter().filter_map(|r| r.index.facts.first_assigned_at.map(|a| a.0.saturating_sub(r.index.created_at.0) as f64 / 60_000.0)),
-    );
-    let arrivals: Vec<i64> = all
-        .iter()
-        .filter_map(|r| r.index.facts.first_on_site_at.zip(r.index.arrive_by).map(|(on, by)| on.0.saturating_sub(by.0)))
-        .collect();
-    k.avg_minutes_arrival_vs_sla = mean(arrivals.iter().map(|d| *d as f64 / 60_000.0));
-    k.on_time_rate = rate(arrivals.iter().filter(|d| **d <= 0).count(), arrivals.len());
-    let fixes: Vec<bool> = all.iter().filter_map(|r| r.index.facts.first_time_fix).collect();
-    k.first_time_fix_rate = rate(fixes.iter().filter(|x| **x).count(), fixes.len());
-    k.repeat_visits = all.iter().filter(|r| r.repeat).count() as u64;
-    k.avg_quote_minor = mean(all.iter().filter_map(|r| r.index.facts.quote_total.map(|x| x as f64)));
-    k.avg_final_minor = mean(all.iter().filter_map(|r| r.index.facts.final_total.map(|x| x as f64)));
-    k.avg_rating = mean(all.iter().filter_map(|r| r.index.facts.rating.map(|x| x as f64)));
-    for r in all.iter().filter(|r| r.index.facts.rating.is_some_and(|x| x <= LOW_RATING_MAX)) {
-        k.low_ratings += 1;
-        let cause = if r.index.facts.cause.trim().is_empty() { "(no cause recorded)".to_owned() } else { r.index.facts.cause.clone() };
-        *k.low_ratings_by_cause.entry(cause).or_default() += 1;
-        *k.complaints_by_brand_model.entry(format!("{} {}", r.index.brand, r.index.model)).or_default() += 1;
+impl From<&KpiSums> for Kpis {
+    fn from(s: &KpiSums) -> Self {
+        let minutes = |ms: Option<f64>| ms.map(|x| round2(x / Timestamp::MINUTE as f64));
+        Kpis {
+            jobs: s.jobs,
+            completed: s.completed,
+            cancelled: s.cancelled,
+            self_service: s.self_service,
+            avg_minutes_to_assign: minutes(s.to_assign_ms.mean()),
+            avg_minutes_arrival_vs_sla: minutes(s.arrival_vs_sla_ms.mean()),
+            on_time_rate: rate(s.on_time, s.arrival_vs_sla_ms.count),
+            first_time_fix_rate: rate(s.first_time_fix.sum as u64, s.first_time_fix.count),
+            repeat_visits: s.repeat_visits,
+            avg_quote_minor: s.quote_minor.mean().map(round2),
+            avg_final_minor: s.final_minor.mean().map(round2),
+            avg_rating: s.rating.mean().map(round2),
+            low_ratings: s.low_ratings,
+            low_ratings_by_cause: s.low_by_cause.clone(),
+            complaints_by_brand_model: s.low_by_brand_model.clone(),
+        }
     }
-    k
 }
 
-/// KPIs grouped by `key` (technician, category, brand+model).
-pub fn grouped(rows: &[KpiRow], key: impl Fn(&KpiRow) -> String) -> BTreeMap<String, Kpis> {
-    let mut groups: BTreeMap<String, Vec<&KpiRow>> = BTreeMap::new();
-    for r in rows {
-        groups.entry(key(r)).or_default().push(r);
+/// The KPIs of a period: overall, and per group under `key` (none for [`KpiKey::All`]). The
+/// database sums each group; the overall figures are the groups' sums added up.
+pub async fn report(
+    store: &dyn crate::store::Store,
+    from: Timestamp,
+    to: Timestamp,
+    key: KpiKey,
+) -> Result<(Kpis, BTreeMap<String, Kpis>), crate::store::StoreError> {
+    let groups = store.kpi_sums(from, to, key).await?;
+    let mut all = KpiSums::default();
+    for (_, s) in &groups {
+        all.merge(s);
     }
-    groups.into_iter().map(|(k, v)| (k, compute(v.iter().copied()))).collect()
+    let groups = if key == KpiKey::All { BTreeMap::new() } else { groups.iter().map(|(k, s)| (k.clone(), Kpis::from(s))).collect() };
+    Ok((Kpis::from(&all), groups))
 }
 
 /// The columns of a KPI spreadsheet, in order.
@@ -149,6 +150,7 @@ mod tests {
 
     use super::*;
     use crate::jobs::index_of;
+    use crate::store::JobIndex;
 
     const T0: Timestamp = Timestamp(1_795_000_000_000);
     const MIN: i64 = Timestamp::MINUTE;
@@ -191,7 +193,7 @@ mod tests {
         cause: &'a str,
     }
 
-    fn run(s: &Script) -> KpiRow {
+    fn run(s: &Script) -> JobIndex {
         let tech = FieldActor { technician: TechnicianId::new(), device: DeviceId::new(), name: "t".into() };
         let at = |m: i64| Timestamp(T0.0 + m * MIN);
         let mut docs = create_job(new_job(s.serial, s.brand), "d", at(s.created), ActorId::random()).unwrap();
@@ -237,7 +239,11 @@ mod tests {
         }
         let index = index_of(&mut docs.dispatch, &mut docs.field, &Default::default()).unwrap();
         let _ = derive(&d, &read_field(&docs.field).unwrap());
-        KpiRow { index, repeat: false }
+        index
+    }
+
+    fn compute(rows: &[JobIndex]) -> Kpis {
+        Kpis::from(&crate::store::kpi::sums_of(rows.iter().map(|i| (i, false)), KpiKey::All)[""])
     }
 
     use FieldAction::*;
@@ -294,10 +300,10 @@ mod tests {
         assert_eq!(k.low_ratings_by_cause.get("door lock"), Some(&1));
         assert_eq!(k.complaints_by_brand_model.get("Midea M1"), Some(&1));
 
-        let by_brand = grouped(&rows, |r| r.index.brand.clone());
-        assert_eq!(by_brand["Haier"].jobs, 2);
-        assert_eq!(by_brand["Haier"].first_time_fix_rate, Some(1.0));
-        assert_eq!(by_brand["Midea"].avg_rating, Some(2.0));
+        let by_model = crate::store::kpi::sums_of(rows.iter().map(|i| (i, false)), KpiKey::BrandModel);
+        assert_eq!(by_model["Haier M1"].jobs, 2);
+        assert_eq!(Kpis::from(&by_model["Haier M1"]).first_time_fix_rate, Some(1.0));
+        assert_eq!(Kpis::from(&by_model["Midea M1"]).avg_rating, Some(2.0));
     }
 
     #[test]

@@ -460,3 +460,74 @@ async fn customer_photos_reach_the_assigned_phone_verified_and_bad_uploads_chang
     assert_eq!(dev.client.sync_now().await.unwrap().blobs_downloaded, 0, "fetched once");
     assert!(dev.client.status().is_synced());
 }
+
+/// The KPIs the database sums (SQL on either backend) equal the same figures added up row by
+/// row in Rust, for every grouping, including repeat visits made and unmade by serials
+/// corrected after the jobs were stored.
+#[tokio::test]
+async fn kpis_summed_by_the_database_match_the_rows() {
+    use onsite_server::store::kpi::{KpiKey, REPEAT_WINDOW_MS, sums_of};
+    let w = World::new().await;
+    let (state, d) = (&w.server.state, &w.dispatcher);
+    let today = Timestamp::now().start_of_local_day(480);
+    onsite_server::demo::seed_history(state, 400, 5, today, &|_| {}).await.unwrap();
+
+    let rows = async || {
+        let mut rows = Vec::new();
+        for id in state.store.job_ids().await.unwrap() {
+            rows.push(state.store.job_row(id).await.unwrap().unwrap());
+        }
+        rows.sort_by_key(|r| r.created_at);
+        rows
+    };
+    // Corrections: a job takes the serial of one serviced 5 days before it (it becomes a repeat
+    // visit), and a job that others repeat loses its serial (they stop being repeats).
+    let before = rows().await;
+    let first = &before[100];
+    let later = before.iter().find(|r| r.created_at.0 > first.created_at.0 + 5 * Timestamp::DAY && r.serial != first.serial).unwrap();
+    let repeated = before
+        .iter()
+        .find(|r| {
+            before
+                .iter()
+                .any(|l| l.serial == r.serial && l.created_at > r.created_at && l.created_at.0 - r.created_at.0 <= REPEAT_WINDOW_MS)
+        })
+        .expect("the seeded history has repeat visits");
+    for (job, serial) in [(later.job, first.serial.clone()), (repeated.job, "CHANGED-0001".to_owned())] {
+        let mut appliance = d.job(job).await["dispatch"]["appliance"].clone();
+        appliance["serial"] = json!(serial);
+        let (s, b) = d.act(job, "update", json!({ "fields": { "appliance": appliance } })).await;
+        assert_eq!(s, 200, "{b}");
+    }
+
+    let rows = rows().await;
+    let repeat = |r: &onsite_server::store::JobIndex| {
+        !r.serial.is_empty()
+            && rows
+                .iter()
+                .any(|p| p.serial == r.serial && p.created_at < r.created_at && r.created_at.0 - p.created_at.0 <= REPEAT_WINDOW_MS)
+    };
+    let flagged: Vec<_> = rows.iter().map(|r| (r, repeat(r))).collect();
+    let repeats = flagged.iter().filter(|(_, x)| *x).count();
+    assert!(repeats > 5 && flagged.iter().any(|(r, x)| r.job == later.job && *x), "{repeats} repeat visits");
+    let low = flagged.iter().filter(|(r, _)| r.facts.rating.is_some_and(|x| x <= 2)).count();
+    assert!(low > 5, "the history has low ratings to break down ({low})");
+
+    let (from, to) = (Timestamp(today.0 - 200 * Timestamp::DAY), Timestamp(today.0 + Timestamp::DAY));
+    let keys = [
+        KpiKey::All,
+        KpiKey::Technician,
+        KpiKey::Category,
+        KpiKey::BrandModel,
+        KpiKey::Day { offset_minutes: 480 },
+        KpiKey::Day { offset_minutes: -300 },
+    ];
+    for key in keys {
+        let got: std::collections::BTreeMap<_, _> = state.store.kpi_sums(from, to, key).await.unwrap().into_iter().collect();
+        let want = sums_of(flagged.iter().filter(|(r, _)| r.created_at >= from && r.created_at < to).map(|(r, x)| (*r, *x)), key);
+        assert_eq!(got.len(), want.len(), "{key:?}: groups {:?} vs {:?}", got.keys(), want.keys());
+        for (name, want) in &want {
+            assert_eq!(got.get(name), Some(want), "{key:?} group {name:?}");
+        }
+    }
+}

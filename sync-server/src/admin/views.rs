@@ -28,6 +28,7 @@ use crate::jobs::SELF_SERVICE_PREFIX;
 use crate::kpi::{self, Kpis};
 use crate::ranking::{Candidate, JobNeeds, Suggestion, rank};
 use crate::staff::{DispatcherAuth, ViewerAuth};
+use crate::store::KpiKey;
 use crate::store::{JobIndex, JobQuery};
 
 fn parse_job(id: &str) -> AppResult<JobId> {
@@ -288,14 +289,17 @@ pub async fn kpi_report(state: &AppState, from: Timestamp, to: Timestamp, group_
     if from >= to {
         return Err(AppError::Unprocessable("from must be before to".into()));
     }
-    let rows = state.store.kpi_rows(from, to).await?;
-    let groups = match group_by {
-        None => Default::default(),
-        Some(KpiGroup::Technician) => kpi::grouped(&rows, |r| r.index.assignee.map_or("(unassigned)".into(), |t| t.to_string())),
-        Some(KpiGroup::Category) => kpi::grouped(&rows, |r| r.index.category.as_str().to_owned()),
-        Some(KpiGroup::BrandModel) => kpi::grouped(&rows, |r| format!("{} {}", r.index.brand, r.index.model)),
+    let key = match group_by {
+        None => KpiKey::All,
+        Some(KpiGroup::Technician) => KpiKey::Technician,
+        Some(KpiGroup::Category) => KpiKey::Category,
+        Some(KpiGroup::BrandModel) => KpiKey::BrandModel,
     };
-    Ok(KpiReport { from, to, overall: kpi::compute(&rows), groups })
+    let (overall, mut groups) = kpi::report(state.store.as_ref(), from, to, key).await?;
+    if let Some(none) = groups.remove("").filter(|_| key == KpiKey::Technician) {
+        groups.insert("(unassigned)".into(), none);
+    }
+    Ok(KpiReport { from, to, overall, groups })
 }
 
 /// The same KPIs as a spreadsheet: one row for the whole period, then one per group.

@@ -11,6 +11,7 @@ use super::Console;
 use super::charts::{Bar, BarChart};
 use super::job_panel::OFFICE_OFFSET_MIN;
 use crate::kpi::{self, Kpis};
+use crate::store::KpiKey;
 
 /// A `date` input's value (an office calendar day) as the instant it starts.
 fn day_start(s: &str) -> Option<Timestamp> {
@@ -35,18 +36,16 @@ struct Report {
 }
 
 async fn report(ctx: &Console, from: Timestamp, to: Timestamp) -> Result<Report, String> {
-    let rows = ctx.state.store.kpi_rows(from, to).await.map_err(|e| e.to_string())?;
-    let names: HashMap<_, _> =
-        ctx.state.store.technicians().await.map_err(|e| e.to_string())?.into_iter().map(|t| (t.id, t.name)).collect();
-    let by_day = kpi::grouped(&rows, |r| day_of(r.index.created_at)).into_iter().collect();
-    let mut by_tech: Vec<(String, Kpis)> = kpi::grouped(&rows, |r| {
-        r.index.assignee.map_or_else(|| "—".to_owned(), |t| names.get(&t).cloned().unwrap_or_else(|| t.to_string()))
-    })
-    .into_iter()
-    .filter(|(k, _)| k != "—")
-    .collect();
+    let store = ctx.state.store.as_ref();
+    let names: HashMap<String, String> =
+        store.technicians().await.map_err(|e| e.to_string())?.into_iter().map(|t| (t.id.to_string(), t.name)).collect();
+    let (overall, by_day) =
+        kpi::report(store, from, to, KpiKey::Day { offset_minutes: OFFICE_OFFSET_MIN }).await.map_err(|e| e.to_string())?;
+    let (_, by_tech) = kpi::report(store, from, to, KpiKey::Technician).await.map_err(|e| e.to_string())?;
+    let mut by_tech: Vec<(String, Kpis)> =
+        by_tech.into_iter().filter(|(id, _)| !id.is_empty()).map(|(id, k)| (names.get(&id).cloned().unwrap_or(id), k)).collect();
     by_tech.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(Report { overall: kpi::compute(&rows), by_day, by_tech })
+    Ok(Report { overall, by_day: by_day.into_iter().collect(), by_tech })
 }
 
 fn bars(list: &[(String, Kpis)], value: impl Fn(&Kpis) -> Option<f64>, text: impl Fn(f64) -> String) -> Vec<Bar> {

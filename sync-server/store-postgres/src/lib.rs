@@ -19,9 +19,10 @@ use std::future::Future;
 use async_trait::async_trait;
 use automerge::AutoCommit;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
+use onsite_store::kpi::{LOW_RATING_MAX, Total};
 use onsite_store::{
-    ChangeFeed, DeviceIdentity, DeviceRecord, EventReceipt, Heard, JobFacts, JobIndex, JobLease, JobQuery, JobWrite, KpiRow, NewDevice,
-    Redeemed, ReferenceVersion, Result, Store, StoreError, Technician,
+    ChangeFeed, DeviceIdentity, DeviceRecord, EventReceipt, Heard, JobFacts, JobIndex, JobLease, JobQuery, JobWrite, KpiKey, KpiSums,
+    NewDevice, Redeemed, ReferenceVersion, Result, Store, StoreError, Technician,
 };
 use shared::docs::DocKind;
 use shared::model::{Category, Channel, GeoPoint, Priority};
@@ -216,8 +217,12 @@ impl Drop for Locking {
 async fn write_job_in(tx: &Transaction<'_>, w: &JobWrite) -> DbResult<()> {
     let i = &w.index;
     let job = i.job.to_string();
-    let previous_assignee: Option<String> =
-        tx.query_opt("SELECT assignee FROM jobs WHERE job_id = $1", &[&job]).await?.map(|r| r.try_get(0)).transpose()?.flatten();
+    let previous: Option<(Option<String>, String, i64)> = tx
+        .query_opt("SELECT assignee, serial, created_at FROM jobs WHERE job_id = $1", &[&job])
+        .await?
+        .map(|r| Ok::<_, tokio_postgres::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .transpose()?;
+    let previous_assignee = previous.as_ref().and_then(|p| p.0.clone());
     match &w.full {
         Some((d, f)) => {
             put_doc(tx, &job, DocKind::Dispatch, d).await?;
@@ -300,6 +305,49 @@ async fn write_job_in(tx: &Transaction<'_>, w: &JobWrite) -> DbResult<()> {
         }
     }
     tx.execute("UPDATE jobs SET customer_key = $2 WHERE job_id = $1", &[&job, &i.customer_key.clone().unwrap_or_default()]).await?;
+    refresh_repeat_visits(tx, i, previous.map(|(_, serial, created)| (serial, created))).await?;
+    Ok(())
+}
+
+/// Takes the turn of writers of jobs on this appliance until the transaction ends (a
+/// transaction may take it again).
+async fn lock_serial(tx: &Transaction<'_>, serial: &str) -> DbResult<()> {
+    tx.execute("SELECT pg_advisory_xact_lock(hashtextextended('onsite repeat ' || $1, 0))", &[&serial]).await?;
+    Ok(())
+}
+
+/// Whether a job is a repeat visit, as SQL over the row `jobs` (`$1` = the window in ms).
+const REPEAT_FLAG: &str = "EXISTS (SELECT 1 FROM jobs p WHERE p.serial = jobs.serial AND jobs.serial != ''
+    AND p.created_at < jobs.created_at AND p.created_at >= jobs.created_at - $1)";
+
+/// Keeps `repeat_visit` true for exactly the jobs whose appliance was serviced in the window
+/// before them: this job's own flag on every write, and, when the job is new or its serial
+/// changed, the later jobs on the old and the new serial it can make or stop being repeat
+/// visits. Writers of one serial take turns (a transaction-scoped advisory lock, taken in
+/// order), so two instances creating jobs on one appliance at once both see each other.
+async fn refresh_repeat_visits(tx: &Transaction<'_>, i: &JobIndex, previous: Option<(String, i64)>) -> DbResult<()> {
+    let window = onsite_store::kpi::REPEAT_WINDOW_MS;
+    let now = (i.serial.clone(), i.created_at.0);
+    let changed = previous.as_ref() != Some(&now);
+    let mut touched: Vec<(String, i64)> = std::iter::once(now).chain(previous.filter(|_| changed)).filter(|(s, _)| !s.is_empty()).collect();
+    let mut serials: Vec<&str> = touched.iter().map(|(s, _)| s.as_str()).collect();
+    serials.sort_unstable();
+    serials.dedup();
+    for s in serials {
+        lock_serial(tx, s).await?;
+    }
+    let job = i.job.to_string();
+    tx.execute(&format!("UPDATE jobs SET repeat_visit = {REPEAT_FLAG} WHERE job_id = $2"), &[&window, &job]).await?;
+    if !changed {
+        return Ok(());
+    }
+    for (serial, created) in touched.drain(..) {
+        tx.execute(
+            &format!("UPDATE jobs SET repeat_visit = {REPEAT_FLAG} WHERE serial = $2 AND created_at > $3 AND created_at <= $3 + $1"),
+            &[&window, &serial, &created],
+        )
+        .await?;
+    }
     Ok(())
 }
 
@@ -689,6 +737,26 @@ impl Store for PgStore {
         .await
     }
 
+    async fn write_jobs(&self, writes: Vec<JobWrite>) -> Result<()> {
+        run(async {
+            let mut c = self.client().await?;
+            let tx = c.transaction().await?;
+            // Every appliance's lock first, in one order, so two batches cannot wait on each other.
+            let mut serials: Vec<&str> = writes.iter().map(|w| w.index.serial.as_str()).filter(|s| !s.is_empty()).collect();
+            serials.sort_unstable();
+            serials.dedup();
+            for s in serials {
+                lock_serial(&tx, s).await?;
+            }
+            for w in &writes {
+                write_job_in(&tx, w).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn erase_job(&self, w: JobWrite, at: Timestamp, places: Vec<GeoPoint>) -> Result<()> {
         run(async {
             let mut c = self.client().await?;
@@ -926,18 +994,84 @@ impl Store for PgStore {
         .await
     }
 
-    async fn kpi_rows(&self, from: Timestamp, to: Timestamp) -> Result<Vec<KpiRow>> {
+    async fn kpi_sums(&self, from: Timestamp, to: Timestamp, key: KpiKey) -> Result<Vec<(String, KpiSums)>> {
         run(async {
-            let cols: Vec<String> = JOB_COLUMNS.split(',').map(|x| format!("j.{}", x.trim())).collect();
-            let sql = format!(
-                "SELECT {}, EXISTS (SELECT 1 FROM jobs p WHERE p.serial = j.serial AND j.serial != ''
-                        AND p.created_at < j.created_at AND p.created_at >= j.created_at - $3 AND p.job_id != j.job_id)
-                 FROM jobs j WHERE j.created_at >= $1 AND j.created_at < $2",
-                cols.join(", ")
-            );
-            let repeat_col = cols.len();
-            let rows = self.client().await?.query(&sql, &[&from.0, &to.0, &(30 * Timestamp::DAY)]).await?;
-            rows.iter().map(|r| Ok(KpiRow { index: job_from_row(r)?, repeat: r.try_get(repeat_col)? })).collect()
+            let group = match key {
+                KpiKey::All => "''::text",
+                KpiKey::Technician => "coalesce(assignee, '')",
+                KpiKey::Category => "category",
+                KpiKey::BrandModel => "brand || ' ' || model",
+                KpiKey::Day { .. } => "((created_at + $3) / 86400000)::text",
+            };
+            let offset = key.day_offset_ms();
+            let mut args: Vec<&(dyn ToSql + Sync)> = vec![&from.0, &to.0];
+            if matches!(key, KpiKey::Day { .. }) {
+                args.push(&offset);
+            }
+            let name = |s: String| match key {
+                KpiKey::Day { .. } => s.parse().map(KpiKey::day_name).unwrap_or(s),
+                _ => s,
+            };
+            let mut client = self.client().await?;
+            // One snapshot for both reads.
+            let tx =
+                client.build_transaction().read_only(true).isolation_level(tokio_postgres::IsolationLevel::RepeatableRead).start().await?;
+            // Sums as double precision: they cannot overflow, whatever a device wrote.
+            let rows = tx
+                .query(
+                    &format!(
+                        "SELECT {group}, count(*), count(completed_at), count(*) FILTER (WHERE status = 'cancelled'),
+                            count(*) FILTER (WHERE self_service),
+                            coalesce(sum(first_assigned_at::float8 - created_at::float8), 0), count(first_assigned_at),
+                            coalesce(sum(first_on_site_at::float8 - arrive_by::float8), 0),
+                            count(*) FILTER (WHERE first_on_site_at IS NOT NULL AND arrive_by IS NOT NULL),
+                            count(*) FILTER (WHERE first_on_site_at <= arrive_by),
+                            count(*) FILTER (WHERE first_time_fix), count(first_time_fix),
+                            count(*) FILTER (WHERE repeat_visit),
+                            coalesce(sum(quote_total::float8), 0), count(quote_total),
+                            coalesce(sum(final_total::float8), 0), count(final_total),
+                            coalesce(sum(rating::float8), 0), count(rating)
+                         FROM jobs WHERE created_at >= $1 AND created_at < $2 GROUP BY 1"
+                    ),
+                    &args,
+                )
+                .await?;
+            let mut out: std::collections::BTreeMap<String, KpiSums> = Default::default();
+            for r in &rows {
+                let n = |i: usize| -> DbResult<u64> { Ok(r.try_get::<_, i64>(i)?.max(0) as u64) };
+                let total = |s: usize| -> DbResult<Total> { Ok(Total { sum: r.try_get(s)?, count: n(s + 1)? }) };
+                let sums = KpiSums {
+                    jobs: n(1)?,
+                    completed: n(2)?,
+                    cancelled: n(3)?,
+                    self_service: n(4)?,
+                    to_assign_ms: total(5)?,
+                    arrival_vs_sla_ms: total(7)?,
+                    on_time: n(9)?,
+                    first_time_fix: Total { sum: n(10)? as f64, count: n(11)? },
+                    repeat_visits: n(12)?,
+                    quote_minor: total(13)?,
+                    final_minor: total(15)?,
+                    rating: total(17)?,
+                    ..KpiSums::default()
+                };
+                out.insert(name(r.try_get(0)?), sums);
+            }
+            let rows = tx
+                .query(
+                    &format!(
+                        "SELECT {group}, cause, brand || ' ' || model, count(*) FROM jobs
+                         WHERE created_at >= $1 AND created_at < $2 AND rating <= {LOW_RATING_MAX} GROUP BY 1, 2, 3"
+                    ),
+                    &args,
+                )
+                .await?;
+            for r in &rows {
+                let (cause, brand_model, n): (String, String, i64) = (r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+                out.entry(name(r.try_get(0)?)).or_default().add_low_ratings(&cause, &brand_model, n.max(0) as u64);
+            }
+            tx.commit().await?;
+            Ok(out.into_iter().collect())
         })
         .await
     }

@@ -118,6 +118,19 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE TABLE rate_hits (key TEXT NOT NULL, window_start BIGINT NOT NULL, hits BIGINT NOT NULL, PRIMARY KEY (key, window_start));
     CREATE INDEX rate_hits_by_window ON rate_hits (window_start);
 "#,
+    // KPIs are summed in the database: whether a job is a repeat visit (the same serial
+    // serviced in the 30 days before) is kept on its row instead of probed per row at read.
+    // Overdue lists read open jobs only: finished jobs, nearly all of them past their
+    // deadline, are left out of the deadline index.
+    r#"
+    ALTER TABLE jobs ADD COLUMN repeat_visit BOOLEAN NOT NULL DEFAULT false;
+    UPDATE jobs SET repeat_visit = EXISTS (
+        SELECT 1 FROM jobs p WHERE p.serial = jobs.serial AND p.created_at < jobs.created_at
+            AND p.created_at >= jobs.created_at - 2592000000
+    ) WHERE serial != '';
+    DROP INDEX jobs_by_resolve_by;
+    CREATE INDEX jobs_open_by_resolve_by ON jobs (resolve_by) WHERE status NOT IN ('completed', 'closed', 'cancelled');
+"#,
 ];
 
 /// Brings the database to this build's schema (see the module's documentation).

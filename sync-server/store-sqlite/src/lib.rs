@@ -20,9 +20,10 @@ use shared::status::Status;
 use shared::wire::Digest;
 use shared::{DeviceId, JobId, TechnicianId, Timestamp};
 
+use onsite_store::kpi::{LOW_RATING_MAX, Total};
 use onsite_store::{
-    DeviceIdentity, DeviceRecord, EventReceipt, JobFacts, JobIndex, JobQuery, JobWrite, KpiRow, NewDevice, Redeemed, ReferenceVersion,
-    Result, Store, StoreError, Technician,
+    DeviceIdentity, DeviceRecord, EventReceipt, JobFacts, JobIndex, JobQuery, JobWrite, KpiKey, KpiSums, NewDevice, Redeemed,
+    ReferenceVersion, Result, Store, StoreError, Technician,
 };
 
 /// Chunks kept per document before they are folded into a new snapshot.
@@ -136,11 +137,45 @@ impl SqliteStore {
     }
 }
 
+/// Whether a job is a repeat visit, as SQL over the row `jobs` (`:window` in milliseconds).
+const REPEAT_FLAG: &str = "EXISTS (SELECT 1 FROM jobs p WHERE p.serial = jobs.serial AND jobs.serial != ''
+    AND p.created_at < jobs.created_at AND p.created_at >= jobs.created_at - :window)";
+
+/// Keeps `repeat_visit` true for exactly the jobs whose appliance was serviced in the window
+/// before them: this job's own flag on every write (the row was just replaced), and, when the
+/// job is new or its serial changed, the later jobs on the old and the new serial it can make
+/// or stop being repeat visits.
+fn refresh_repeat_visits(tx: &rusqlite::Transaction<'_>, i: &JobIndex, previous: Option<(String, i64)>) -> DbResult<()> {
+    let window = onsite_store::kpi::REPEAT_WINDOW_MS;
+    tx.execute(
+        &format!("UPDATE jobs SET repeat_visit = {REPEAT_FLAG} WHERE job_id = :job"),
+        rusqlite::named_params! { ":job": i.job.to_string(), ":window": window },
+    )?;
+    let now = (i.serial.clone(), i.created_at.0);
+    if previous.as_ref() == Some(&now) {
+        return Ok(());
+    }
+    for (serial, created) in std::iter::once(now).chain(previous).filter(|(s, _)| !s.is_empty()) {
+        tx.execute(
+            &format!(
+                "UPDATE jobs SET repeat_visit = {REPEAT_FLAG}
+                 WHERE serial = :serial AND created_at > :created AND created_at <= :created + :window"
+            ),
+            rusqlite::named_params! { ":serial": serial, ":created": created, ":window": window },
+        )?;
+    }
+    Ok(())
+}
+
 /// A job's new document bytes and index row, inside `tx`.
 fn write_job_in(tx: &rusqlite::Transaction<'_>, w: &JobWrite) -> DbResult<()> {
     let i = &w.index;
-    let previous_assignee: Option<String> =
-        tx.query_row("SELECT assignee FROM jobs WHERE job_id = ?1", [i.job.to_string()], |r| r.get(0)).optional()?.flatten();
+    let previous: Option<(Option<String>, String, i64)> = tx
+        .query_row("SELECT assignee, serial, created_at FROM jobs WHERE job_id = ?1", [i.job.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    let previous_assignee = previous.as_ref().and_then(|p| p.0.clone());
     match &w.full {
         Some((d, f)) => {
             put_doc(tx, i.job, DocKind::Dispatch, d)?;
@@ -228,6 +263,7 @@ fn write_job_in(tx: &rusqlite::Transaction<'_>, w: &JobWrite) -> DbResult<()> {
         "UPDATE jobs SET customer_key = ?2 WHERE job_id = ?1",
         params![i.job.to_string(), i.customer_key.clone().unwrap_or_default()],
     )?;
+    refresh_repeat_visits(tx, i, previous.map(|(_, serial, created)| (serial, created)))?;
     Ok(())
 }
 
@@ -533,6 +569,18 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn write_jobs(&self, writes: Vec<JobWrite>) -> Result<()> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            for w in &writes {
+                write_job_in(&tx, w)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn erase_job(&self, w: JobWrite, at: Timestamp, places: Vec<GeoPoint>) -> Result<()> {
         self.call(move |c| {
             let tx = c.transaction()?;
@@ -762,23 +810,75 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn kpi_rows(&self, from: Timestamp, to: Timestamp) -> Result<Vec<KpiRow>> {
+    async fn kpi_sums(&self, from: Timestamp, to: Timestamp, key: KpiKey) -> Result<Vec<(String, KpiSums)>> {
         self.call(move |c| {
-            let cols = JOB_COLUMNS.replace('\n', " ");
-            let cols: Vec<String> = cols.split(',').map(|x| format!("j.{}", x.trim())).collect();
-            let sql = format!(
-                "SELECT {}, EXISTS (SELECT 1 FROM jobs p WHERE p.serial = j.serial AND j.serial != ''
-                        AND p.created_at < j.created_at AND p.created_at >= j.created_at - ?3 AND p.job_id != j.job_id)
-                 FROM jobs j WHERE j.created_at >= ?1 AND j.created_at < ?2",
-                cols.join(", ")
-            );
-            let mut stmt = c.prepare_cached(&sql)?;
-            // The repeat flag follows the job's columns.
-            let repeat_col = cols.len();
-            let rows = stmt.query_map(params![from.0, to.0, 30 * Timestamp::DAY], |r| {
-                Ok(KpiRow { index: job_from_row(r)?, repeat: r.get(repeat_col)? })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            let group = match key {
+                KpiKey::All => "''",
+                KpiKey::Technician => "coalesce(assignee, '')",
+                KpiKey::Category => "category",
+                KpiKey::BrandModel => "brand || ' ' || model",
+                KpiKey::Day { .. } => "(created_at + :offset) / 86400000",
+            };
+            let mut args: Vec<(&str, &dyn rusqlite::ToSql)> = vec![(":from", &from.0), (":to", &to.0)];
+            let offset = key.day_offset_ms();
+            if matches!(key, KpiKey::Day { .. }) {
+                args.push((":offset", &offset));
+            }
+            let name = |v: rusqlite::types::Value| match v {
+                rusqlite::types::Value::Integer(day) => KpiKey::day_name(day),
+                rusqlite::types::Value::Text(s) => s,
+                _ => String::new(),
+            };
+            // One snapshot for both reads.
+            let tx = c.transaction()?;
+            let mut out: std::collections::BTreeMap<String, KpiSums> = Default::default();
+            {
+                // `total` sums as floating point: it cannot overflow, whatever a device wrote.
+                let mut stmt = tx.prepare_cached(&format!(
+                    "SELECT {group}, count(*), count(completed_at), count(*) FILTER (WHERE status = 'cancelled'),
+                        count(*) FILTER (WHERE self_service != 0),
+                        total(first_assigned_at - created_at), count(first_assigned_at),
+                        total(first_on_site_at - arrive_by), count(*) FILTER (WHERE first_on_site_at IS NOT NULL AND arrive_by IS NOT NULL),
+                        count(*) FILTER (WHERE first_on_site_at <= arrive_by),
+                        count(*) FILTER (WHERE first_time_fix != 0), count(first_time_fix),
+                        count(*) FILTER (WHERE repeat_visit != 0),
+                        total(quote_total), count(quote_total), total(final_total), count(final_total),
+                        total(rating), count(rating)
+                     FROM jobs WHERE created_at >= :from AND created_at < :to GROUP BY 1"
+                ))?;
+                let mut rows = stmt.query(args.as_slice())?;
+                while let Some(r) = rows.next()? {
+                    let n = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
+                    let total = |s: usize| -> rusqlite::Result<Total> { Ok(Total { sum: r.get(s)?, count: n(s + 1)? }) };
+                    let sums = KpiSums {
+                        jobs: n(1)?,
+                        completed: n(2)?,
+                        cancelled: n(3)?,
+                        self_service: n(4)?,
+                        to_assign_ms: total(5)?,
+                        arrival_vs_sla_ms: total(7)?,
+                        on_time: n(9)?,
+                        first_time_fix: Total { sum: n(10)? as f64, count: n(11)? },
+                        repeat_visits: n(12)?,
+                        quote_minor: total(13)?,
+                        final_minor: total(15)?,
+                        rating: total(17)?,
+                        ..KpiSums::default()
+                    };
+                    out.insert(name(r.get(0)?), sums);
+                }
+                let mut stmt = tx.prepare_cached(&format!(
+                    "SELECT {group}, cause, brand || ' ' || model, count(*) FROM jobs
+                     WHERE created_at >= :from AND created_at < :to AND rating <= {LOW_RATING_MAX} GROUP BY 1, 2, 3"
+                ))?;
+                let mut rows = stmt.query(args.as_slice())?;
+                while let Some(r) = rows.next()? {
+                    let (cause, brand_model, n): (String, String, i64) = (r.get(1)?, r.get(2)?, r.get(3)?);
+                    out.entry(name(r.get(0)?)).or_default().add_low_ratings(&cause, &brand_model, n.max(0) as u64);
+                }
+            }
+            tx.commit()?;
+            Ok(out.into_iter().collect())
         })
         .await
     }

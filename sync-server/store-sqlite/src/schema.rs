@@ -169,6 +169,21 @@ pub(crate) fn migrations() -> Migrations<'static> {
         ),
         // One-time chores that cannot run inside a migration's transaction (see `SqliteStore::open`).
         M::up("CREATE TABLE maintenance (name TEXT PRIMARY KEY, done_at INTEGER NOT NULL) WITHOUT ROWID;"),
+        // KPIs are summed in the database: whether a job is a repeat visit (the same serial
+        // serviced in the 30 days before) is kept on its row instead of probed per row at read.
+        // Overdue lists read open jobs only: finished jobs, nearly all of them past their
+        // deadline, are left out of the deadline index.
+        M::up(
+            r#"
+        ALTER TABLE jobs ADD COLUMN repeat_visit INTEGER NOT NULL DEFAULT 0;
+        UPDATE jobs SET repeat_visit = EXISTS (
+            SELECT 1 FROM jobs p WHERE p.serial = jobs.serial AND p.created_at < jobs.created_at
+                AND p.created_at >= jobs.created_at - 2592000000
+        ) WHERE serial != '';
+        DROP INDEX jobs_by_resolve_by;
+        CREATE INDEX jobs_open_by_resolve_by ON jobs (resolve_by) WHERE status NOT IN ('completed', 'closed', 'cancelled');
+        "#,
+        ),
     ])
 }
 

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod blobs;
+pub mod kpi;
 pub mod transfer;
 
 use async_trait::async_trait;
@@ -18,6 +19,7 @@ use shared::wire::Digest;
 use shared::{DeviceId, JobId, TechnicianId, Timestamp};
 
 pub use accounts::{AccountStore, AuditStore};
+pub use kpi::{KpiKey, KpiSums};
 
 /// Largest page any list read returns: a request can never make the store read more.
 pub const PAGE_MAX: usize = 500;
@@ -238,13 +240,6 @@ pub struct ReferenceVersion {
     pub published_at: Timestamp,
 }
 
-/// A job row with whether the same appliance was serviced in the 30 days before it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct KpiRow {
-    pub index: JobIndex,
-    pub repeat: bool,
-}
-
 /// New bytes for a job's documents plus its new index row, written in one transaction.
 #[derive(Debug)]
 pub struct JobWrite {
@@ -362,6 +357,9 @@ pub trait Store: Send + Sync + 'static {
     // --- documents ---
     async fn load_job(&self, job: JobId) -> Result<Option<(AutoCommit, AutoCommit)>>;
     async fn write_job(&self, write: JobWrite) -> Result<()>;
+    /// Writes several jobs in one transaction: all or none, and one commit (one flush to disk)
+    /// for the lot, which is what makes taking in a backlog of jobs fast.
+    async fn write_jobs(&self, writes: Vec<JobWrite>) -> Result<()>;
     /// Jobs currently assigned to `tech` that belong on its phones: open ones, and those
     /// finished (closed, cancelled) at or after `finished_since`; with their digests (no document
     /// is loaded).
@@ -378,8 +376,9 @@ pub trait Store: Send + Sync + 'static {
     async fn jobs_by_serial(&self, serial: &str, limit: usize) -> Result<Vec<JobIndex>>;
     /// Jobs matching `q` (area filtering to a bounding box; callers refine by distance).
     async fn list_jobs(&self, q: &JobQuery, now: Timestamp) -> Result<Vec<JobIndex>>;
-    /// Jobs created in `[from, to)` with their repeat-visit flag.
-    async fn kpi_rows(&self, from: Timestamp, to: Timestamp) -> Result<Vec<KpiRow>>;
+    /// The KPI sums of the jobs created in `[from, to)`, one entry per group under `key`
+    /// (groups without jobs are absent), summed in the database.
+    async fn kpi_sums(&self, from: Timestamp, to: Timestamp, key: KpiKey) -> Result<Vec<(String, KpiSums)>>;
     async fn set_location(&self, tech: TechnicianId, at: GeoPoint, when: Timestamp) -> Result<()>;
     async fn location(&self, tech: TechnicianId) -> Result<Option<(GeoPoint, Timestamp)>>;
     /// Stores a new version of a reference kind; returns its number.
