@@ -87,7 +87,8 @@ pub async fn seed(state: &AppState, dispatcher_token: &str) -> anyhow::Result<De
 
 /// A year of a mid-size company's history, for measuring the console and the views at scale:
 /// `techs` technicians and `jobs` jobs built from the demo jobs, about 275 a day going back a
-/// year (most of the past finished, a quarter left accepted, one in ten never assigned).
+/// year: the past finished (two in three rated), the last three days and the future still being
+/// worked, one appliance in 25 seen again within days.
 pub async fn seed_history(
     state: &AppState,
     jobs: usize,
@@ -119,12 +120,24 @@ pub async fn seed_history(
     let keys: HashMap<String, TechnicianId> = ids.iter().enumerate().map(|(i, t)| (format!("t{i}"), *t)).collect();
     let one = |i: usize| -> anyhow::Result<shared::docs::NewJobDocs> {
         use shared::model::FieldAction::*;
-        let mut d = demo[i % demo.len()].clone();
+        // Every appliance its own serial, but one job in 25 is a repeat visit to the appliance
+        // of the job three days before it.
+        let appliance = if i.is_multiple_of(25) { i + 3 } else { i };
+        let mut d = demo[appliance % demo.len()].clone();
         d.day = -((i % 365) as i64);
-        d.assign = (!i.is_multiple_of(10)).then(|| format!("t{}", i % techs.max(1)));
-        d.progress = match (d.day < 0, i % 4) {
-            (true, 0..=2) => vec![Accept, EnRoute, CheckIn, Start, Complete],
-            (true, _) => vec![Accept],
+        let prefix: String = d.job.appliance.serial.chars().take(2).collect();
+        d.job.appliance.serial = format!("{prefix}{appliance:08}");
+        // Addresses spread over ±0.1° around the demo's, so an area is a part of the city.
+        if let Some(at) = d.job.customer.location.as_mut() {
+            at.lat += ((i * 7919) % 201) as f64 * 0.001 - 0.1;
+            at.lon += ((i * 104_729) % 201) as f64 * 0.001 - 0.1;
+        }
+        // The past is finished; the last three days and the future are still being worked.
+        let recent = d.day >= -3;
+        d.assign = (!recent || !i.is_multiple_of(10)).then(|| format!("t{}", i % techs.max(1)));
+        d.progress = match (d.day < 0, recent, i % 4) {
+            (true, false, _) | (true, true, 0..=2) => vec![Accept, EnRoute, CheckIn, Start, Complete],
+            (_, true, _) => vec![Accept],
             _ => vec![],
         };
         if d.assign.is_none() {

@@ -96,8 +96,9 @@ pub enum StoreBackend {
     /// The SQLite file in the data folder (one machine).
     #[default]
     Embedded,
-    /// A PostgreSQL database (what several instances share): its URL and pool size.
-    Postgres { url: String, connections: usize },
+    /// A PostgreSQL database (what several instances share): its URL, pool size and the CA
+    /// file its certificate is checked against besides the system's.
+    Postgres { url: String, connections: usize, ca_file: Option<std::path::PathBuf> },
 }
 
 /// Limits a deployment may tune.
@@ -231,8 +232,13 @@ impl AppState {
         };
         Ok(match store {
             StoreBackend::Embedded => Self::new(Arc::new(open_sqlite(data_dir)?), blobs, limits),
-            StoreBackend::Postgres { url, connections } => {
-                let pg = Arc::new(PgStore::connect(url, *connections).await.context("connecting to PostgreSQL")?);
+            StoreBackend::Postgres { url, connections, ca_file } => {
+                let pg = Arc::new(PgStore::connect(url, *connections, ca_file.as_deref()).await.context("connecting to PostgreSQL")?);
+                match pg.connection_encrypted().await {
+                    Ok(true) => tracing::info!("connected to PostgreSQL over TLS"),
+                    Ok(false) => tracing::info!("connected to PostgreSQL without TLS (sslmode=require in database_url insists on it)"),
+                    Err(e) => tracing::warn!(error = %e, "could not ask PostgreSQL whether the connection is encrypted"),
+                }
                 let mut state = Self::new(pg.clone(), blobs, limits);
                 state.follow(pg);
                 state

@@ -66,7 +66,7 @@ pub async fn embedded_to(from: &Path, settings: &Settings, mut progress: impl Fn
     }
     let Some(url) = &settings.database_url else { return Err(MoveError::NoDatabase) };
     let source = SqliteStore::open(&db)?;
-    let target = PgStore::connect(url, settings.database_connections.into()).await?;
+    let target = PgStore::connect(url, settings.database_connections.into(), settings.database_ca_file.as_deref()).await?;
     let mut moved = Moved::default();
 
     // Blobs first: records naming a blob never arrive before it.

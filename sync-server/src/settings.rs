@@ -42,6 +42,10 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// Connections this instance keeps to PostgreSQL at most (2 to 1000).
     pub database_connections: u16,
+    /// A PEM file of the CA that signed the database's certificate, when the system's CAs do
+    /// not cover it (managed databases often use the provider's own CA). TLS itself is the
+    /// URL's `sslmode` (`require` to insist on it); the certificate is always verified.
+    pub database_ca_file: Option<PathBuf>,
     /// Blobs in this S3-compatible bucket instead of the data folder.
     pub s3_bucket: Option<String>,
     /// The S3 service (`https://oss-cn-hangzhou.aliyuncs.com`); AWS when absent.
@@ -89,6 +93,7 @@ impl Default for Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
             database_url: None,
             database_connections: 16,
+            database_ca_file: None,
             s3_bucket: None,
             s3_endpoint: None,
             s3_region: None,
@@ -220,7 +225,11 @@ impl Settings {
     /// The records' backend these settings choose.
     pub fn store_backend(&self) -> StoreBackend {
         match &self.database_url {
-            Some(url) => StoreBackend::Postgres { url: url.clone(), connections: self.database_connections.into() },
+            Some(url) => StoreBackend::Postgres {
+                url: url.clone(),
+                connections: self.database_connections.into(),
+                ca_file: self.database_ca_file.clone(),
+            },
             None => StoreBackend::Embedded,
         }
     }

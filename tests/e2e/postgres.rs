@@ -28,7 +28,7 @@ async fn instances_share_one_database_without_colliding() {
     let url = cluster.database("shared_db").await;
 
     // Two instances start at once on an empty database: one migrates, the other waits for it.
-    let (a, b) = tokio::join!(PgStore::connect(&url, 4), PgStore::connect(&url, 4));
+    let (a, b) = tokio::join!(PgStore::connect(&url, 4, None), PgStore::connect(&url, 4, None));
     let (a, b) = (a.unwrap(), b.unwrap());
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(connection);
@@ -72,7 +72,7 @@ async fn instances_share_one_database_without_colliding() {
     // A database migrated by a newer server is not touched by this one.
     drop((a, b));
     client.execute("UPDATE onsite_schema SET version = 99", &[]).await.unwrap();
-    let refused = PgStore::connect(&url, 2).await.err().expect("a newer schema is refused").to_string();
+    let refused = PgStore::connect(&url, 2, None).await.err().expect("a newer schema is refused").to_string();
     assert!(refused.contains("99") && refused.contains("newer"), "{refused}");
 }
 
@@ -88,7 +88,7 @@ async fn a_phone_on_one_instance_and_a_dispatcher_on_another_lose_nothing() {
     let cluster = PgCluster::start();
     let moto = onsite_tests::s3::Moto::start().await;
     onsite_tests::s3::make_bucket(&moto.endpoint, "two").await;
-    let store = StoreBackend::Postgres { url: cluster.database("two_instances").await, connections: 6 };
+    let store = StoreBackend::Postgres { url: cluster.database("two_instances").await, connections: 6, ca_file: None };
     let blobs = BlobBackend::S3(onsite_tests::s3::settings(&moto.endpoint, "two", "deployment"));
     let dir = tempfile::tempdir().unwrap();
     let a = Server::start_with(dir.path().join("a"), &store, &blobs).await;
@@ -195,4 +195,32 @@ async fn a_phone_on_one_instance_and_a_dispatcher_on_another_lose_nothing() {
     let (mut d, mut f) = a.state.store.load_job(job).await.unwrap().unwrap();
     let fresh = onsite_server::jobs::index_of(&mut d, &mut f, &Default::default()).unwrap();
     assert_eq!(row.digest, fresh.digest, "the index row was written from the latest documents");
+}
+
+/// TLS to the database: with `sslmode=require` and the database's CA the store connects over TLS
+/// (the database itself says so); without that CA, with a file that is no CA, or with a libpq
+/// mode this client does not speak, it refuses with an error that says what to fix.
+#[tokio::test]
+async fn the_database_connection_is_encrypted_and_its_certificate_checked() {
+    let (cluster, ca_file) = PgCluster::start_with_tls();
+    let url = format!("{} sslmode=require", cluster.database("tls").await);
+
+    let store = PgStore::connect(&url, 2, Some(&ca_file)).await.unwrap();
+    assert!(store.connection_encrypted().await.unwrap(), "the pool's connections are TLS");
+    assert_eq!(store.reference_versions("catalog").await.unwrap().len(), 0);
+
+    let untrusted = PgStore::connect(&url, 2, None).await.err().expect("a certificate no trusted CA signed is refused").to_string();
+    assert!(untrusted.to_lowercase().contains("certificate"), "{untrusted}");
+    let not_pem = cluster_file(&ca_file, "not-a-ca.pem", b"hello");
+    let refused = PgStore::connect(&url, 2, Some(&not_pem)).await.err().expect("a CA file without certificates").to_string();
+    assert!(refused.contains("database_ca_file") && refused.contains("no usable certificate"), "{refused}");
+    let verify_full = url.replace("sslmode=require", "sslmode=verify-full");
+    let refused = PgStore::connect(&verify_full, 2, Some(&ca_file)).await.err().expect("libpq's verify-full").to_string();
+    assert!(refused.contains("sslmode takes disable, prefer or require"), "{refused}");
+}
+
+fn cluster_file(beside: &std::path::Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let path = beside.with_file_name(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
 }

@@ -34,7 +34,7 @@ pub async fn store_for(data: &Path) -> StoreBackend {
     }
     // Few per test server (many run at once); the load generator asks for more.
     let connections = std::env::var("ONSITE_TEST_POSTGRES_CONNECTIONS").ok().and_then(|n| n.parse().ok()).unwrap_or(4);
-    StoreBackend::Postgres { url: format!("{cluster} dbname={database}"), connections }
+    StoreBackend::Postgres { url: format!("{cluster} dbname={database}"), connections, ca_file: None }
 }
 
 /// Runs `sql` (written to mean the same on SQLite and PostgreSQL) on the records of the server
@@ -62,7 +62,7 @@ pub async fn sql(data: &Path, sql: &str) -> Option<i64> {
 /// backends (nothing for the embedded ones).
 pub async fn server_env(data: &Path) -> Vec<(&'static str, String)> {
     let mut env = Vec::new();
-    if let StoreBackend::Postgres { url, connections } = store_for(data).await {
+    if let StoreBackend::Postgres { url, connections, .. } = store_for(data).await {
         env.extend([("ONSITE_DATABASE_URL", url), ("ONSITE_DATABASE_CONNECTIONS", connections.to_string())]);
     }
     if let onsite_server::BlobBackend::S3(s3) = crate::s3::backend_for(data) {

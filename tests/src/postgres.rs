@@ -16,6 +16,40 @@ pub struct PgCluster {
 impl PgCluster {
     /// Starts a cluster (about a second and a half here).
     pub fn start() -> PgCluster {
+        Self::start_with(|_| String::new())
+    }
+
+    /// Starts a cluster that also speaks TLS, with a certificate for `localhost` and
+    /// `127.0.0.1` signed by a CA of its own; returns it and the CA's PEM file.
+    pub fn start_with_tls() -> (PgCluster, PathBuf) {
+        let mut ca_file = PathBuf::new();
+        let cluster = Self::start_with(|dir| {
+            let ca_key = rcgen::KeyPair::generate().unwrap();
+            let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+            ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            ca_params.distinguished_name.push(rcgen::DnType::CommonName, "OnSite test CA");
+            let ca = ca_params.self_signed(&ca_key).unwrap();
+            let key = rcgen::KeyPair::generate().unwrap();
+            let params = rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+            let cert = params.signed_by(&key, &rcgen::Issuer::new(ca_params, &ca_key)).unwrap();
+            ca_file = dir.join("ca.pem");
+            std::fs::write(&ca_file, ca.pem()).unwrap();
+            std::fs::write(dir.join("server.crt"), cert.pem()).unwrap();
+            // PostgreSQL refuses a key others can read, and must own it.
+            let key_file = dir.join("server.key");
+            std::fs::write(&key_file, key.serialize_pem()).unwrap();
+            std::fs::set_permissions(&key_file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+            if let Some(uid) = postgres_uid() {
+                std::os::unix::fs::chown(&key_file, Some(uid), None).unwrap();
+                std::os::unix::fs::chown(dir.join("server.crt"), Some(uid), None).unwrap();
+            }
+            format!(" -c ssl=on -c ssl_cert_file={0}/server.crt -c ssl_key_file={0}/server.key", dir.display())
+        });
+        (cluster, ca_file)
+    }
+
+    /// Starts a cluster with the server options `extra` adds (given the cluster's folder).
+    fn start_with(extra: impl FnOnce(&std::path::Path) -> String) -> PgCluster {
         let bin = std::fs::read_dir("/usr/lib/postgresql")
             .expect("PostgreSQL's server is installed (scripts/test.sh installs it: ensure_postgres)")
             .flatten()
@@ -26,15 +60,14 @@ impl PgCluster {
         let dir = tempfile::tempdir().unwrap();
         let as_postgres = is_root();
         if as_postgres {
-            let uid = Command::new("id").args(["-u", "postgres"]).output().unwrap();
-            let uid: u32 = String::from_utf8_lossy(&uid.stdout).trim().parse().expect("the postgres user exists");
-            std::os::unix::fs::chown(dir.path(), Some(uid), None).unwrap();
+            std::os::unix::fs::chown(dir.path(), postgres_uid(), None).unwrap();
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let cluster = PgCluster { conninfo: format!("host=127.0.0.1 port={port} user=postgres"), dir, bin, as_postgres };
         let data = cluster.dir.path().join("data");
         cluster.run("initdb", &["-D", data.to_str().unwrap(), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"]);
-        let options = format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", cluster.dir.path().display());
+        let extra = extra(cluster.dir.path());
+        let options = format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off{extra}", cluster.dir.path().display());
         let log = cluster.dir.path().join("log");
         cluster.run("pg_ctl", &["-D", data.to_str().unwrap(), "-l", log.to_str().unwrap(), "-w", "-o", &options, "start"]);
         cluster
@@ -72,6 +105,15 @@ impl Drop for PgCluster {
             Command::new(&exe).args(args).output()
         };
     }
+}
+
+/// The `postgres` user's id, when running as root (the cluster's files must be theirs).
+fn postgres_uid() -> Option<u32> {
+    if !is_root() {
+        return None;
+    }
+    let uid = Command::new("id").args(["-u", "postgres"]).output().unwrap();
+    Some(String::from_utf8_lossy(&uid.stdout).trim().parse().expect("the postgres user exists"))
 }
 
 fn is_root() -> bool {

@@ -35,7 +35,7 @@ impl Filter {
     /// The store queries for what the board shows, each narrowed by this filter (the area as
     /// its bounding box): the unassigned queue (oldest first), open jobs from yesterday on, open
     /// jobs past their deadline, and what was completed today.
-    fn queries(&self, today: Timestamp) -> [JobQuery; 4] {
+    pub fn queries(&self, today: Timestamp) -> [JobQuery; 4] {
         let base = JobQuery {
             status: Some(OPEN.into()),
             technician: self.technician,

@@ -7,7 +7,7 @@
 //! of glue instead of megabytes of wasm. The page asks for the account's browser session (the
 //! same login as `POST /admin/v1/session`); its socket checks the session and the page's origin.
 
-mod board;
+pub mod board;
 mod charts;
 mod job_panel;
 mod kpis;

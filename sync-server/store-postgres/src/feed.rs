@@ -12,12 +12,17 @@ use tokio_postgres::AsyncMessage;
 pub(crate) const CHANNEL: &str = "onsite_jobs";
 
 /// Listens until the process ends.
-pub(crate) fn spawn_listener(config: tokio_postgres::Config, instance: String, heard: Box<dyn Fn(Heard) + Send + Sync>) {
+pub(crate) fn spawn_listener(
+    config: tokio_postgres::Config,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
+    instance: String,
+    heard: Box<dyn Fn(Heard) + Send + Sync>,
+) {
     tokio::spawn(async move {
         let mut connected_before = false;
         let mut backoff = Duration::from_millis(500);
         loop {
-            match config.connect(tokio_postgres::NoTls).await {
+            match config.connect(tls.clone()).await {
                 Ok((client, mut connection)) => {
                     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
                     // The connection is driven here: its notifications come out of it.

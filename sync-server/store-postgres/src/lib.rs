@@ -12,6 +12,7 @@ mod error;
 mod feed;
 mod import;
 mod schema;
+mod tls;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -51,6 +52,8 @@ pub struct PgStore {
     pool: Pool,
     /// Where the pool connects (the change feed's own connection too).
     config: tokio_postgres::Config,
+    /// What the change feed's connection is made with, as the pool's are.
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
     /// This instance, as its change announcements name it.
     instance: String,
     /// Job leases held at once by this instance: at most half the pool.
@@ -131,12 +134,21 @@ fn technician_from_json(json: &str, active: bool) -> DbResult<Technician> {
 
 impl PgStore {
     /// Connects to `url` (`postgres://user:password@host:port/database`, or key=value form),
-    /// with at most `connections` at once, and brings the schema up to this build's.
-    pub async fn connect(url: &str, connections: usize) -> Result<Self> {
+    /// with at most `connections` at once, and brings the schema up to this build's. TLS is as
+    /// the URL's `sslmode` says (see [`tls`]), trusting the system's CAs and `ca_file`'s.
+    pub async fn connect(url: &str, connections: usize, ca_file: Option<&std::path::Path>) -> Result<Self> {
+        let tls = tls::connector(ca_file)?;
         run(async {
-            let config: tokio_postgres::Config = url.parse()?;
-            let manager =
-                Manager::from_config(config.clone(), tokio_postgres::NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+            let config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
+                let said = error::with_causes(&e);
+                let hint = if said.contains("sslmode") {
+                    " (sslmode takes disable, prefer or require; the certificate is always verified, and a private CA goes in database_ca_file)"
+                } else {
+                    ""
+                };
+                DbError::Url(format!("{said}{hint}"))
+            })?;
+            let manager = Manager::from_config(config.clone(), tls.clone(), ManagerConfig { recycling_method: RecyclingMethod::Fast });
             let pool =
                 Pool::builder(manager).max_size(connections.max(2)).build().map_err(|e| DbError::Value(format!("connection pool: {e}")))?;
             let mut client = pool.get().await?;
@@ -146,10 +158,20 @@ impl PgStore {
             Ok(Self {
                 pool,
                 config,
+                tls,
                 instance: uuid::Uuid::now_v7().to_string(),
                 lease_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(slots)),
                 hits: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0)),
             })
+        })
+        .await
+    }
+
+    /// Whether this store's connections to the database are encrypted, as the database reports it.
+    pub async fn connection_encrypted(&self) -> Result<bool> {
+        run(async {
+            let row = self.client().await?.query_opt("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]).await?;
+            Ok(row.is_some_and(|r| r.get::<_, bool>(0)))
         })
         .await
     }
@@ -424,7 +446,7 @@ impl ChangeFeed for PgStore {
     }
 
     fn listen(&self, heard: Box<dyn Fn(Heard) + Send + Sync>) {
-        feed::spawn_listener(self.config.clone(), self.instance.clone(), heard);
+        feed::spawn_listener(self.config.clone(), self.tls.clone(), self.instance.clone(), heard);
     }
 }
 
@@ -985,7 +1007,8 @@ impl Store for PgStore {
                 arg(&mut sql, " AND resolve_by < ? AND status NOT IN ('completed', 'closed', 'cancelled')", Box::new(now.0));
             }
             let (limit, offset) = q.page();
-            arg(&mut sql, " ORDER BY appt_start IS NULL, appt_start, job_id COLLATE \"C\" LIMIT ?", Box::new(limit));
+            // Ascending puts jobs without an appointment last, as the index is ordered.
+            arg(&mut sql, " ORDER BY appt_start, job_id COLLATE \"C\" LIMIT ?", Box::new(limit));
             arg(&mut sql, " OFFSET ?", Box::new(offset));
             let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|b| b.as_ref() as &(dyn ToSql + Sync)).collect();
             let rows = self.client().await?.query(&sql, &params).await?;

@@ -131,6 +131,17 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     DROP INDEX jobs_by_resolve_by;
     CREATE INDEX jobs_open_by_resolve_by ON jobs (resolve_by) WHERE status NOT IN ('completed', 'closed', 'cancelled');
 "#,
+    // Lists come in appointment order (jobs without one last, as PostgreSQL sorts them by
+    // default) with the id in byte order: an index in exactly that order lets a page stop after
+    // its rows. Today's completed jobs are found by status and time, a technician's open jobs
+    // by technician and status.
+    r#"
+    DROP INDEX jobs_by_appointment;
+    CREATE INDEX jobs_by_appointment ON jobs (appt_start, job_id COLLATE "C");
+    CREATE INDEX jobs_by_completion ON jobs (status, completed_at);
+    DROP INDEX jobs_by_assignee;
+    CREATE INDEX jobs_by_assignee ON jobs (assignee, status, appt_start);
+"#,
 ];
 
 /// Brings the database to this build's schema (see the module's documentation).

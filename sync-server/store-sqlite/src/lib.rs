@@ -9,6 +9,7 @@ use error::{DbError, DbResult};
 use schema::migrations;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -80,6 +81,11 @@ fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobIndex> {
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    /// Read-only connections for the dispatcher's long reads (lists, KPIs). In WAL mode each
+    /// reads a committed snapshot while the writer goes on, so a year's KPI report does not
+    /// hold up every phone's sync round behind the one writing connection.
+    readers: Arc<[Mutex<Connection>]>,
+    next_reader: Arc<AtomicUsize>,
 }
 
 impl SqliteStore {
@@ -121,7 +127,31 @@ impl SqliteStore {
         // Customers' data: the file is the server's user's alone, whatever the umask.
         #[cfg(unix)]
         std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+        let readers = (0..READERS)
+            .map(|_| {
+                let r = Connection::open_with_flags(
+                    path,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                r.busy_timeout(std::time::Duration::from_secs(5))?;
+                Ok(Mutex::new(r))
+            })
+            .collect::<DbResult<Vec<_>>>()?;
+        Ok(Self { conn: Arc::new(Mutex::new(conn)), readers: readers.into(), next_reader: Arc::default() })
+    }
+
+    /// Runs the read `f` on one of the read-only connections (taking turns) in a blocking task.
+    /// It sees what was committed when it began, never a write in progress.
+    pub(crate) async fn read<T: Send + 'static>(&self, f: impl FnOnce(&mut Connection) -> DbResult<T> + Send + 'static) -> Result<T> {
+        let readers = self.readers.clone();
+        let turn = self.next_reader.fetch_add(1, Ordering::Relaxed) % readers.len();
+        let done = tokio::task::spawn_blocking(move || {
+            let mut guard = readers[turn].lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(DbError::from)?;
+        Ok(done?)
     }
 
     /// Runs `f` on the connection in a blocking task (SQLite calls block).
@@ -136,6 +166,9 @@ impl SqliteStore {
         Ok(done?)
     }
 }
+
+/// How many read-only connections serve the dispatcher's long reads.
+const READERS: usize = 2;
 
 /// Whether a job is a repeat visit, as SQL over the row `jobs` (`:window` in milliseconds).
 const REPEAT_FLAG: &str = "EXISTS (SELECT 1 FROM jobs p WHERE p.serial = jobs.serial AND jobs.serial != ''
@@ -757,7 +790,7 @@ impl Store for SqliteStore {
 
     async fn list_jobs(&self, q: &JobQuery, now: Timestamp) -> Result<Vec<JobIndex>> {
         let q = q.clone();
-        self.call(move |c| {
+        self.read(move |c| {
             let mut sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE 1 = 1");
             let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
             let mut arg = |sql: &mut String, clause: &str, v: Box<dyn rusqlite::ToSql>| {
@@ -811,7 +844,7 @@ impl Store for SqliteStore {
     }
 
     async fn kpi_sums(&self, from: Timestamp, to: Timestamp, key: KpiKey) -> Result<Vec<(String, KpiSums)>> {
-        self.call(move |c| {
+        self.read(move |c| {
             let group = match key {
                 KpiKey::All => "''",
                 KpiKey::Technician => "coalesce(assignee, '')",
