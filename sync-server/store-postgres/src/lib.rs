@@ -245,6 +245,14 @@ async fn write_job_in(tx: &Transaction<'_>, w: &JobWrite) -> DbResult<()> {
         .map(|r| Ok::<_, tokio_postgres::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
         .transpose()?;
     let previous_assignee = previous.as_ref().and_then(|p| p.0.clone());
+    // A new job or a changed serial or creation time updates other jobs' repeat flags: the
+    // appliances' locks come before this transaction writes any row (see `refresh_repeat_visits`).
+    let now = (i.serial.clone(), i.created_at.0);
+    let previous = previous.map(|(_, serial, created)| (serial, created));
+    let changed = previous.as_ref() != Some(&now);
+    if changed {
+        lock_serials(tx, [i.serial.as_str()].into_iter().chain(previous.as_ref().map(|p| p.0.as_str()))).await?;
+    }
     match &w.full {
         Some((d, f)) => {
             put_doc(tx, &job, DocKind::Dispatch, d).await?;
@@ -327,14 +335,21 @@ async fn write_job_in(tx: &Transaction<'_>, w: &JobWrite) -> DbResult<()> {
         }
     }
     tx.execute("UPDATE jobs SET customer_key = $2 WHERE job_id = $1", &[&job, &i.customer_key.clone().unwrap_or_default()]).await?;
-    refresh_repeat_visits(tx, i, previous.map(|(_, serial, created)| (serial, created))).await?;
+    refresh_repeat_visits(tx, i, changed, previous).await?;
     Ok(())
 }
 
 /// Takes the turn of writers of jobs on this appliance until the transaction ends (a
 /// transaction may take it again).
-async fn lock_serial(tx: &Transaction<'_>, serial: &str) -> DbResult<()> {
-    tx.execute("SELECT pg_advisory_xact_lock(hashtextextended('onsite repeat ' || $1, 0))", &[&serial]).await?;
+/// Takes the appliances' repeat-visit locks (transaction-scoped), in one order so that two
+/// writers cannot each hold one the other waits for.
+async fn lock_serials<'a>(tx: &Transaction<'_>, serials: impl IntoIterator<Item = &'a str>) -> DbResult<()> {
+    let mut serials: Vec<&str> = serials.into_iter().filter(|s| !s.is_empty()).collect();
+    serials.sort_unstable();
+    serials.dedup();
+    for serial in serials {
+        tx.execute("SELECT pg_advisory_xact_lock(hashtextextended('onsite repeat ' || $1, 0))", &[&serial]).await?;
+    }
     Ok(())
 }
 
@@ -343,21 +358,18 @@ const REPEAT_FLAG: &str = "EXISTS (SELECT 1 FROM jobs p WHERE p.serial = jobs.se
     AND p.created_at < jobs.created_at AND p.created_at >= jobs.created_at - $1)";
 
 /// Keeps `repeat_visit` true for exactly the jobs whose appliance was serviced in the window
-/// before them: this job's own flag on every write, and, when the job is new or its serial
-/// changed, the later jobs on the old and the new serial it can make or stop being repeat
-/// visits. Writers of one serial take turns (a transaction-scoped advisory lock, taken in
-/// order), so two instances creating jobs on one appliance at once both see each other.
-async fn refresh_repeat_visits(tx: &Transaction<'_>, i: &JobIndex, previous: Option<(String, i64)>) -> DbResult<()> {
+/// before them: this job's own flag on every write, and, when the job is new or its serial or
+/// creation time `changed` (from `previous`), the later jobs on the old and the new serial it
+/// can make or stop being repeat visits.
+///
+/// Writers that change an appliance's jobs hold its lock (taken by the caller before any row
+/// is written), so two instances creating jobs on one appliance at once see each other. A
+/// write that changes nothing of the kind takes no lock: it only recomputes its own row, and a
+/// concurrent creation updating that row waits for it and re-evaluates the flag after.
+async fn refresh_repeat_visits(tx: &Transaction<'_>, i: &JobIndex, changed: bool, previous: Option<(String, i64)>) -> DbResult<()> {
     let window = onsite_store::kpi::REPEAT_WINDOW_MS;
     let now = (i.serial.clone(), i.created_at.0);
-    let changed = previous.as_ref() != Some(&now);
-    let mut touched: Vec<(String, i64)> = std::iter::once(now).chain(previous.filter(|_| changed)).filter(|(s, _)| !s.is_empty()).collect();
-    let mut serials: Vec<&str> = touched.iter().map(|(s, _)| s.as_str()).collect();
-    serials.sort_unstable();
-    serials.dedup();
-    for s in serials {
-        lock_serial(tx, s).await?;
-    }
+    let mut touched: Vec<(String, i64)> = std::iter::once(now).chain(previous).filter(|(s, _)| !s.is_empty()).collect();
     let job = i.job.to_string();
     tx.execute(&format!("UPDATE jobs SET repeat_visit = {REPEAT_FLAG} WHERE job_id = $2"), &[&window, &job]).await?;
     if !changed {
@@ -763,13 +775,12 @@ impl Store for PgStore {
         run(async {
             let mut c = self.client().await?;
             let tx = c.transaction().await?;
-            // Every appliance's lock first, in one order, so two batches cannot wait on each other.
-            let mut serials: Vec<&str> = writes.iter().map(|w| w.index.serial.as_str()).filter(|s| !s.is_empty()).collect();
-            serials.sort_unstable();
-            serials.dedup();
-            for s in serials {
-                lock_serial(&tx, s).await?;
-            }
+            // Every appliance's lock first (the jobs' new serials and the ones they had), in one
+            // order, so two batches cannot wait on each other.
+            let ids: Vec<String> = writes.iter().map(|w| w.index.job.to_string()).collect();
+            let held: Vec<String> =
+                tx.query("SELECT serial FROM jobs WHERE job_id = ANY($1)", &[&ids]).await?.iter().map(|r| r.get(0)).collect();
+            lock_serials(&tx, writes.iter().map(|w| w.index.serial.as_str()).chain(held.iter().map(String::as_str))).await?;
             for w in &writes {
                 write_job_in(&tx, w).await?;
             }
