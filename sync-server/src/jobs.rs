@@ -182,6 +182,19 @@ pub async fn trusted_times(state: &AppState, job: JobId) -> AppResult<TrustedTim
     Ok(state.store.backdated_events(job).await?.into_iter().map(|r| (r.event, r.received_at)).collect())
 }
 
+/// A new job's write: both documents whole, with the index row read from them.
+fn new_job_write(mut docs: NewJobDocs) -> AppResult<JobWrite> {
+    let (index, blobs) = index_and_blobs(&mut docs.dispatch, &mut docs.field, &TrustedTimes::new())?;
+    Ok(JobWrite {
+        index,
+        full: Some((docs.dispatch.save(), docs.field.save())),
+        dispatch_chunk: Vec::new(),
+        field_chunk: Vec::new(),
+        blobs,
+        receipts: Vec::new(),
+    })
+}
+
 /// Creates a job; deadlines it leaves out come from the SLA policy ([`crate::sla`]).
 pub async fn create(state: &AppState, mut job: NewJob, by: &str) -> AppResult<JobId> {
     let now = Timestamp::now();
@@ -190,38 +203,16 @@ pub async fn create(state: &AppState, mut job: NewJob, by: &str) -> AppResult<Jo
 }
 
 /// Stores a job born on this server (both documents whole) with its index row.
-pub async fn store_new(state: &AppState, mut docs: NewJobDocs) -> AppResult<JobId> {
-    let (index, blobs) = index_and_blobs(&mut docs.dispatch, &mut docs.field, &TrustedTimes::new())?;
+pub async fn store_new(state: &AppState, docs: NewJobDocs) -> AppResult<JobId> {
     let id = docs.job_id;
-    state
-        .store
-        .write_job(JobWrite {
-            index,
-            full: Some((docs.dispatch.save(), docs.field.save())),
-            dispatch_chunk: Vec::new(),
-            field_chunk: Vec::new(),
-            blobs,
-            receipts: Vec::new(),
-        })
-        .await?;
+    state.store.write_job(new_job_write(docs)?).await?;
     state.notify(id);
     Ok(id)
 }
 
 /// Stores several new jobs in one transaction (all or none): a backlog taken in at once.
 pub async fn store_new_batch(state: &AppState, batch: Vec<NewJobDocs>) -> AppResult<Vec<JobId>> {
-    let mut writes = Vec::with_capacity(batch.len());
-    for mut docs in batch {
-        let (index, blobs) = index_and_blobs(&mut docs.dispatch, &mut docs.field, &TrustedTimes::new())?;
-        writes.push(JobWrite {
-            index,
-            full: Some((docs.dispatch.save(), docs.field.save())),
-            dispatch_chunk: Vec::new(),
-            field_chunk: Vec::new(),
-            blobs,
-            receipts: Vec::new(),
-        });
-    }
+    let writes = batch.into_iter().map(new_job_write).collect::<AppResult<Vec<_>>>()?;
     let ids: Vec<JobId> = writes.iter().map(|w| w.index.job).collect();
     state.store.write_jobs(writes).await?;
     for id in &ids {
