@@ -142,6 +142,14 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     DROP INDEX jobs_by_assignee;
     CREATE INDEX jobs_by_assignee ON jobs (assignee, status, appt_start);
 "#,
+    // The overdue list walks the open jobs in the list's order and stops after a page: with the
+    // open jobs indexed by deadline instead, the planner walked all jobs in appointment order
+    // hoping to meet 50 overdue ones early, and met them at the end (750 ms over a million).
+    r#"
+    DROP INDEX jobs_open_by_resolve_by;
+    CREATE INDEX jobs_open_in_list_order ON jobs (appt_start, job_id COLLATE "C")
+        WHERE status NOT IN ('completed', 'closed', 'cancelled');
+"#,
 ];
 
 /// Brings the database to this build's schema (see the module's documentation).

@@ -10,6 +10,7 @@
 
 mod attack;
 mod console;
+mod contention;
 mod instances;
 
 use std::sync::Arc;
@@ -63,6 +64,10 @@ struct Args {
     /// Changes timed on the console's board.
     #[arg(long, default_value_t = 20)]
     console_changes: usize,
+    /// Instead: `--concurrency` dispatchers' edits on this many jobs through two instances on
+    /// one PostgreSQL database (needs ONSITE_TEST_POSTGRES), for `--seconds`.
+    #[arg(long)]
+    contention: Option<usize>,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -102,6 +107,9 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if let Some(jobs) = args.console_jobs {
         return console::run(jobs, args.console_changes).await;
+    }
+    if let Some(hot) = args.contention {
+        return contention::run(hot, args.concurrency, args.seconds).await;
     }
     let dir = tempfile::tempdir()?;
     let rss_start = rss_mib();
