@@ -43,7 +43,10 @@ pub async fn run(hot: usize, concurrency: usize, seconds: u64) -> anyhow::Result
             let mut i = 0;
             while Instant::now() < deadline {
                 let state: &AppState = &instances[(w + i) % 2];
-                let job: JobId = jobs[(w * 7 + i) % jobs.len()];
+                // Each writer its own sequence of jobs, so writers meet on a job by chance.
+                let pick =
+                    (w as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(i as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9) >> 33;
+                let job: JobId = jobs[pick as usize % jobs.len()];
                 let t = Instant::now();
                 let edit = DispatchEdit::AddNote { text: format!("争用 contention {w}/{i}") };
                 onsite_server::jobs::dispatch_edit(state, job, "load", edit).await.map_err(|e| anyhow::anyhow!("{e}"))?;
