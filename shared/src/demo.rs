@@ -63,7 +63,9 @@ pub struct DemoJob {
 pub fn build(demo: &DemoJob, today: Timestamp, techs: &HashMap<String, TechnicianId>, actor: ActorId) -> Result<NewJobDocs, EditError> {
     let start = Timestamp(today.0 + demo.day * Timestamp::DAY + demo.start_hour * Timestamp::HOUR);
     let window = Window { start, end: Timestamp(start.0 + demo.hours * Timestamp::HOUR) };
-    let created = Timestamp(start.0 - 26 * Timestamp::HOUR);
+    // Booked the day before, but never later than today: a job created in the future would
+    // refuse a technician's notes made now (a note may not predate its job by more than a day).
+    let created = Timestamp((start.0 - 26 * Timestamp::HOUR).min(today.0));
     let mut job = demo.job.clone();
     job.appointment = Some(window);
     job.sla.respond_by = Some(created.plus_minutes(60));
