@@ -424,3 +424,96 @@ pub async fn serve_router(
     // With each connection's peer address: per-address limits and the audit log need it.
     axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown).await
 }
+
+/// The server's modules depend on each other in one direction only: a cycle (as once
+/// `admin::reference` → `routes` → `sync` → `admin::reference`) makes every layer part of every
+/// other. Checked on the sources, so a new `use crate::…` that closes a loop fails here.
+#[cfg(test)]
+mod layering {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::Path;
+
+    /// Top-level module → the top-level modules its files name through `crate::`.
+    fn graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
+        let mut files = Vec::new();
+        let mut dirs = vec![src.to_path_buf()];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    files.push(p);
+                }
+            }
+        }
+        let module = |p: &Path| {
+            let rel = p.strip_prefix(src).unwrap();
+            let first = rel.components().next().unwrap().as_os_str().to_string_lossy().into_owned();
+            first.trim_end_matches(".rs").to_owned()
+        };
+        let modules: BTreeSet<String> = files.iter().map(|p| module(p)).filter(|m| m != "lib" && m != "main").collect();
+        let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for p in &files {
+            let from = module(p);
+            if !modules.contains(&from) {
+                continue;
+            }
+            let text = std::fs::read_to_string(p).unwrap();
+            for (i, _) in text.match_indices("crate::") {
+                let rest = &text[i + "crate::".len()..];
+                let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                if name != from && modules.contains(&name) {
+                    g.entry(from.clone()).or_default().insert(name);
+                }
+            }
+        }
+        g
+    }
+
+    /// A cycle in `g`, as the modules along it, if there is one.
+    fn cycle(g: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+        fn visit(
+            n: &str,
+            g: &BTreeMap<String, BTreeSet<String>>,
+            path: &mut Vec<String>,
+            done: &mut BTreeSet<String>,
+        ) -> Option<Vec<String>> {
+            if let Some(at) = path.iter().position(|p| p == n) {
+                let mut c = path[at..].to_vec();
+                c.push(n.to_owned());
+                return Some(c);
+            }
+            if done.contains(n) {
+                return None;
+            }
+            path.push(n.to_owned());
+            for m in g.get(n).into_iter().flatten() {
+                if let Some(c) = visit(m, g, path, done) {
+                    return Some(c);
+                }
+            }
+            path.pop();
+            done.insert(n.to_owned());
+            None
+        }
+        let mut done = BTreeSet::new();
+        g.keys().find_map(|n| visit(n, g, &mut Vec::new(), &mut done))
+    }
+
+    #[test]
+    fn modules_depend_in_one_direction() {
+        let g = graph(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
+        assert!(g.len() > 10, "the sources were read: {g:?}");
+        if let Some(c) = cycle(&g) {
+            panic!("modules import each other in a loop: {}", c.join(" → "));
+        }
+    }
+
+    #[test]
+    fn a_loop_is_found() {
+        let g: BTreeMap<String, BTreeSet<String>> =
+            [("a", "b"), ("b", "c"), ("c", "a")].into_iter().map(|(f, t)| (f.to_owned(), BTreeSet::from([t.to_owned()]))).collect();
+        assert_eq!(cycle(&g).unwrap(), ["a", "b", "c", "a"]);
+    }
+}
