@@ -65,10 +65,11 @@ pub fn build(demo: &DemoJob, today: Timestamp, techs: &HashMap<String, Technicia
     let window = Window { start, end: Timestamp(start.0 + demo.hours * Timestamp::HOUR) };
     // Booked the day before, but never later than today: a job created in the future would
     // refuse a technician's notes made now (a note may not predate its job by more than a day).
-    let created = Timestamp((start.0 - 26 * Timestamp::HOUR).min(today.0));
+    let booked = Timestamp(start.0 - 26 * Timestamp::HOUR);
+    let created = Timestamp(booked.0.min(today.0));
     let mut job = demo.job.clone();
     job.appointment = Some(window);
-    job.sla.respond_by = Some(created.plus_minutes(60));
+    job.sla.respond_by = Some(booked.plus_minutes(60));
     job.sla.arrive_by = Some(window.end);
     job.sla.resolve_by = Some(Timestamp(window.end.0 + 2 * Timestamp::DAY));
     let mut docs = create_job(job, "调度 Dispatch", created, actor)?;

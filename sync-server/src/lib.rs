@@ -459,12 +459,28 @@ mod layering {
             if !modules.contains(&from) {
                 continue;
             }
-            let text = std::fs::read_to_string(p).unwrap();
+            // Code only: comments may name a module without depending on it.
+            let text: String =
+                std::fs::read_to_string(p).unwrap().lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
+            let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
             for (i, _) in text.match_indices("crate::") {
+                // `crate::` itself, not `$crate::` or `other_crate::`.
+                if text[..i].chars().next_back().is_some_and(|c| ident(c) || c == '$') {
+                    continue;
+                }
                 let rest = &text[i + "crate::".len()..];
-                let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-                if name != from && modules.contains(&name) {
-                    g.entry(from.clone()).or_default().insert(name);
+                // `crate::{a, b::c}` names each module in the group.
+                let names: Vec<String> = match rest.strip_prefix('{') {
+                    Some(group) => group[..group.find('}').unwrap_or(group.len())]
+                        .split(',')
+                        .map(|p| p.trim().chars().take_while(|&c| ident(c)).collect())
+                        .collect(),
+                    None => vec![rest.chars().take_while(|&c| ident(c)).collect()],
+                };
+                for name in names {
+                    if name != from && modules.contains(&name) {
+                        g.entry(from.clone()).or_default().insert(name);
+                    }
                 }
             }
         }
